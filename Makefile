@@ -1,0 +1,48 @@
+# The two commands of the README:
+#   make book [PROFILE=ci|full] [JOBS=N] [ONLY="name ..."] [FORCE=1]
+#   make test
+# Both create .venv from requirements/lock.txt when it is missing or the lock changed.
+
+PYTHON  ?= python3
+VENV    ?= .venv
+PROFILE ?= ci
+JOBS    ?=
+ONLY    ?=
+FORCE   ?=
+
+LOCK      := requirements/lock.txt
+LOCK_HASH := $(shell cat $(LOCK) pyproject.toml 2>/dev/null | sha256sum | cut -c1-16)
+STAMP     := $(VENV)/.ltijepa-lock-$(LOCK_HASH)
+BIN       := $(VENV)/bin
+TEST_JOBS := $(if $(JOBS),$(JOBS),2)
+
+.PHONY: book test venv benchmarks clean
+
+book: $(STAMP)
+	$(BIN)/ltijepa book build --profile $(PROFILE) $(if $(JOBS),--jobs $(JOBS)) \
+		$(if $(ONLY),--only $(ONLY)) $(if $(FORCE),--force)
+
+# Two phases: unit, property and notebook tests in parallel workers; then the tests that
+# build the whole book (its notebooks now come from the cache) and open it in a browser.
+test: $(STAMP)
+	$(BIN)/python -m pytest -n $(TEST_JOBS) -m "not book"
+	$(BIN)/python -m pytest -m book
+
+venv: $(STAMP)
+
+# (Re)create the virtual environment from the exact pins; the stamp's name carries the
+# hash of the lock and pyproject.toml, so editing either recreates it.
+$(STAMP):
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if v == (3, 11) else "the lock is for Python 3.11, found %d.%d: set PYTHON=python3.11" % v)'
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
+	touch $@
+
+benchmarks: $(STAMP)
+	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf book/_build book/executed book/.cache

@@ -1,0 +1,197 @@
+"""``ltijepa book build``: execute (or take from the cache) every notebook, check, report, build."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import shutil
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from tqdm import tqdm
+
+from ltijepa.book.cache import NotebookCache, cache_key
+from ltijepa.book.execute import Job, NotebookRun, configure_worker, judge, run_job
+from ltijepa.book.outputs import NotebookSourceError, check_source
+from ltijepa.book.project import Project
+from ltijepa.book.site import build_site, check_toc
+from ltijepa.profiles import check_profile
+
+__all__ = ["BuildError", "BuildResult", "DEFAULT_TIMEOUT", "execute_notebooks", "build", "format_table"]
+
+#: Seconds one cell may run before the notebook fails (the longest training cell of ``full``).
+DEFAULT_TIMEOUT = 4 * 3600
+
+
+class BuildError(RuntimeError):
+    """The book cannot be published: a notebook failed, a claim failed, or Jupyter Book failed."""
+
+
+@dataclass
+class BuildResult:
+    """What a build did."""
+
+    runs: list[NotebookRun]
+    claims: list[dict]
+    html_built: bool
+    seconds: float
+
+
+def _from_cache(notebook: Path, key: str, hit: tuple[Path, dict], executed_dir: Path, start: float) -> NotebookRun:
+    stored, record = hit
+    executed_dir.mkdir(parents=True, exist_ok=True)
+    target = executed_dir / f"{notebook.stem}.ipynb"
+    if not target.is_file() or target.read_bytes() != stored.read_bytes():
+        shutil.copyfile(stored, target)
+    (executed_dir / f"{notebook.stem}.failed.ipynb").unlink(missing_ok=True)
+    error, claims = judge(notebook.stem, nbformat.read(stored, as_version=4))
+    return NotebookRun(
+        notebook.stem, "failed" if error else "passed", time.perf_counter() - start, True, error, key,
+        executed_seconds=record.get("executed_seconds"), executed_at=record.get("executed_at"),
+        commit=record.get("commit"), claims=claims,
+    )
+
+
+def execute_notebooks(
+    project: Project,
+    notebooks: list[Path],
+    *,
+    profile: str,
+    seed: int = 0,
+    jobs: int | None = None,
+    force: bool = False,
+    timeout: int = DEFAULT_TIMEOUT,
+    progress: bool = True,
+) -> list[NotebookRun]:
+    """Execute ``notebooks`` (or take them from the cache); one :class:`NotebookRun` each, in order.
+
+    Cache hits are resolved first; the rest run in ``jobs`` worker processes (default: the
+    number of cores), each with one BLAS/torch thread. Never raises for a failing notebook:
+    its run has ``status == "failed"`` and an ``error`` naming notebook and cell.
+    """
+    params = {"profile": check_profile(profile), "seed": int(seed)}
+    commit = project.commit()
+    cache = NotebookCache(project.cache_dir)
+    runs: dict[Path, NotebookRun] = {}
+    pending: list[Job] = []
+    for notebook in notebooks:
+        start = time.perf_counter()
+        key = cache_key(notebook, src_dir=project.src_dir, lock_file=project.lock_file, params=params)
+        hit = None if force else cache.get(key)
+        if hit is not None:
+            runs[notebook] = _from_cache(notebook, key, hit, project.executed_dir, start)
+        else:
+            pending.append(Job(notebook, key, params, project.cache_dir, project.executed_dir, timeout, commit))
+
+    bar = tqdm(total=len(notebooks), unit="notebook", disable=not progress, desc=f"book ({profile})")
+    for run in runs.values():
+        bar.update()
+        bar.write(_line(run))
+    if pending:
+        workers = max(1, min(jobs or os.cpu_count() or 1, len(pending)))
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=configure_worker) as pool:
+            futures = {pool.submit(run_job, job): job for job in pending}
+            running = {job.notebook.stem for job in pending}
+            bar.set_postfix_str("running: " + ", ".join(sorted(running)))
+            for future in as_completed(futures):
+                job = futures[future]
+                runs[job.notebook] = run = future.result()
+                running.discard(job.notebook.stem)
+                bar.update()
+                bar.write(_line(run))
+                bar.set_postfix_str(("running: " + ", ".join(sorted(running))) if running else "done")
+    bar.close()
+    return [runs[nb] for nb in notebooks]
+
+
+def _line(run: NotebookRun) -> str:
+    mark = "ok  " if run.status == "passed" else "FAIL"
+    origin = "cache" if run.cache_hit else f"{run.seconds:7.1f} s"
+    return f"{mark} {run.notebook:<40} {origin}" + (f"\n     {run.error}" if run.error else "")
+
+
+def format_table(runs: list[NotebookRun]) -> str:
+    """The end-of-build table: notebook, status, seconds, cache hit."""
+    width = max([len(r.notebook) for r in runs] + [8])
+    rows = [f"{'notebook':<{width}}  status  seconds  cache hit"]
+    rows += [
+        f"{r.notebook:<{width}}  {r.status:<6}  {r.seconds:7.1f}  {'yes' if r.cache_hit else 'no'}"
+        for r in runs
+    ]
+    return "\n".join(rows)
+
+
+def _write_json(path: Path, data) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+
+
+def _collect_claims(runs: list[NotebookRun]) -> tuple[list[dict], list[str]]:
+    """All claims with their chapter, and the ids recorded more than once."""
+    claims = [{**claim, "chapter": run.notebook} for run in runs for claim in run.claims]
+    duplicates = sorted(i for i, n in Counter(c["id"] for c in claims).items() if n > 1)
+    return claims, duplicates
+
+
+def build(
+    project: Project,
+    *,
+    profile: str = "ci",
+    seed: int = 0,
+    only: list[str] | None = None,
+    jobs: int | None = None,
+    force: bool = False,
+    timeout: int = DEFAULT_TIMEOUT,
+    progress: bool = True,
+) -> BuildResult:
+    """Execute every notebook, write the report and claims, and build the HTML.
+
+    With ``only``, the named notebooks are executed and checked but neither the report nor the
+    HTML is written (the book needs every chapter).
+
+    Raises
+    ------
+    BuildError
+        When a source notebook breaks a convention, a notebook fails (message names notebook
+        and cell), a claim id is recorded twice, or Jupyter Book fails. ``book/_build/html``
+        is left as it was.
+    """
+    start = time.perf_counter()
+    notebooks = project.notebooks(only)
+    problems = []
+    for notebook in notebooks:
+        try:
+            check_source(notebook)
+        except NotebookSourceError as exc:
+            problems.append(str(exc))
+    if not only:
+        check_toc(project, [nb.stem for nb in notebooks])
+    if problems:
+        raise BuildError("notebooks break the book's conventions:\n  " + "\n  ".join(problems))
+
+    runs = execute_notebooks(
+        project, notebooks, profile=profile, seed=seed, jobs=jobs, force=force, timeout=timeout, progress=progress
+    )
+    claims, duplicates = _collect_claims(runs)
+    if not only:
+        _write_json(project.build_dir / "report.json", [r.report_row() for r in runs])
+        _write_json(project.build_dir / "claims.json", claims)
+    failures = [r.error for r in runs if r.status == "failed"]
+    if duplicates:
+        failures.append(f"claim ids recorded more than once: {duplicates}")
+    if failures:
+        raise BuildError(
+            "the book was not built; previous HTML left untouched:\n  " + "\n  ".join(failures)
+        )
+    html_built = False
+    if not only:
+        html_built = build_site(
+            project, runs, claims, commit=project.commit(), profile=profile, seed=seed, force=force
+        )
+    return BuildResult(runs, claims, html_built, time.perf_counter() - start)

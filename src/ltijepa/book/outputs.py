@@ -1,0 +1,129 @@
+"""Reading notebooks: the parameters cell of a source, the errors and claims of an executed one."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from ltijepa.claims import METADATA_KEY
+
+__all__ = [
+    "REQUIRED_PARAMETERS",
+    "NotebookSourceError",
+    "CellError",
+    "check_source",
+    "find_error",
+    "extract_claims",
+]
+
+#: Names every notebook's ``parameters`` cell must define (``DESIGN.md``, Conventions).
+REQUIRED_PARAMETERS = ("profile", "seed")
+
+
+class NotebookSourceError(ValueError):
+    """A source notebook breaks a convention of the book (e.g. not exactly one parameters cell)."""
+
+
+@dataclass(frozen=True)
+class CellError:
+    """An error found in an executed notebook.
+
+    ``cell`` is the 1-based number of the cell in the *source* notebook (the cell papermill
+    injects is not counted), ``execution_count`` the ``In [n]`` label.
+    """
+
+    cell: int | None
+    execution_count: int | None
+    ename: str
+    evalue: str
+    first_line: str = ""
+
+    def describe(self) -> str:
+        """``cell 7 (In [6], "claims.theorem(...)"): TheoremFailed: ...``"""
+        where = "cell ?" if self.cell is None else f"cell {self.cell}"
+        details = []
+        if self.execution_count is not None:
+            details.append(f"In [{self.execution_count}]")
+        if self.first_line:
+            details.append(repr(self.first_line[:60]))
+        if details:
+            where += " (" + ", ".join(details) + ")"
+        return f"{where}: {self.ename}: {self.evalue}"
+
+
+def _tags(cell) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+def check_source(path: Path) -> None:
+    """Check that ``path`` has exactly one ``parameters`` cell defining profile and seed.
+
+    Raises
+    ------
+    NotebookSourceError
+        Naming the notebook and what is wrong.
+    """
+    nb = nbformat.read(path, as_version=4)
+    cells = [c for c in nb.cells if "parameters" in _tags(c)]
+    if len(cells) != 1:
+        raise NotebookSourceError(f"{path.name}: {len(cells)} cells tagged 'parameters', must be exactly 1")
+    try:
+        tree = ast.parse(cells[0].source)
+    except SyntaxError as exc:
+        raise NotebookSourceError(f"{path.name}: the parameters cell is not valid Python: {exc}") from exc
+    names = {
+        target.id
+        for node in tree.body
+        for target in (node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)])
+        if isinstance(target, ast.Name)
+    }
+    missing = [p for p in REQUIRED_PARAMETERS if p not in names]
+    if missing:
+        raise NotebookSourceError(f"{path.name}: the parameters cell does not define {missing}")
+
+
+_INSERTED_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
+
+
+def _source_number(nb, index: int) -> int:
+    """1-based number in the source notebook of executed cell ``index``.
+
+    Cells papermill inserts (the injected parameters, the error banner) are not counted.
+    """
+    inserted = sum(1 for c in nb.cells[:index] if _INSERTED_TAGS & set(_tags(c)))
+    return index - inserted + 1
+
+
+def find_error(nb) -> CellError | None:
+    """The first error output (or cell papermill marked failed) of an executed notebook."""
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        first_line = next((line for line in cell.source.splitlines() if line.strip()), "")
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                return CellError(
+                    _source_number(nb, index), cell.get("execution_count"),
+                    output.get("ename", "Error"), output.get("evalue", ""), first_line,
+                )
+        status = cell.get("metadata", {}).get("papermill", {}).get("status")
+        if status == "failed":
+            return CellError(
+                _source_number(nb, index), cell.get("execution_count"),
+                "CellFailed", "papermill marked this cell failed", first_line,
+            )
+    return None
+
+
+def extract_claims(nb) -> list[dict]:
+    """The claims recorded by :mod:`ltijepa.claims` in the outputs of an executed notebook."""
+    found = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            claim = output.get("metadata", {}).get(METADATA_KEY)
+            if claim is not None:
+                found.append(dict(claim))
+    return found

@@ -1,0 +1,182 @@
+"""Building the HTML: assemble a Sphinx source tree, run Jupyter Book 1, swap on success.
+
+The source tree is assembled in a temporary directory under ``book/_build``:
+
+- the hand-written pages of ``book/`` (``intro.md``, ``claims.md``, ``report.md``, ...);
+- the executed notebooks, stamped, at ``notebooks/NAME.ipynb`` -- the same path as their
+  source in the repository, so the launch buttons (Binder, Colab, JupyterLab) open the source;
+- ``_config.yml``, with the commit and repository of the build as MyST substitutions.
+
+Jupyter Book then builds with execution off, warnings as errors (``-W -n --keep-going``) and
+fresh doctrees; the result replaces ``book/_build/html`` only when the build succeeded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+import yaml
+
+from ltijepa.book.execute import NotebookRun
+from ltijepa.book.pages import claims_markdown, report_markdown, stamp_notebook
+from ltijepa.book.project import Project
+
+__all__ = ["SiteError", "toc_files", "site_key", "build_site", "SITE_KEY_FILE"]
+
+SITE_KEY_FILE = ".ltijepa-site-key"
+_GENERATED = {"_build", "executed", ".cache"}
+
+
+class SiteError(RuntimeError):
+    """Jupyter Book failed, or the table of contents does not match the notebooks."""
+
+
+def toc_files(toc: Path) -> list[str]:
+    """Every ``file:`` entry of a Jupyter Book ``_toc.yml`` (root included), in order."""
+    data = yaml.safe_load(toc.read_text())
+    found: list[str] = []
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            for key in ("root", "file"):
+                if key in node:
+                    found.append(str(node[key]))
+            for value in node.values():
+                if isinstance(value, (list, dict)):
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(data)
+    return found
+
+
+def check_toc(project: Project, notebooks: list[str]) -> None:
+    """Raise :class:`SiteError` unless the toc lists exactly the notebooks of ``notebooks/``."""
+    listed = {f.removesuffix(".ipynb") for f in toc_files(project.book_dir / "_toc.yml")}
+    listed_nbs = {f.split("/", 1)[1] for f in listed if f.startswith("notebooks/")}
+    missing = sorted(set(notebooks) - listed_nbs)
+    extra = sorted(listed_nbs - set(notebooks))
+    if missing or extra:
+        raise SiteError(
+            "book/_toc.yml and notebooks/ disagree: "
+            + (f"not in the toc: {missing}; " if missing else "")
+            + (f"in the toc but no notebook: {extra}" if extra else "")
+        )
+
+
+def _hand_written(project: Project) -> list[Path]:
+    return sorted(
+        p for p in project.book_dir.rglob("*")
+        if p.is_file() and p.relative_to(project.book_dir).parts[0] not in _GENERATED
+    )
+
+
+def site_key(project: Project, runs: list[NotebookRun], *, commit: str, profile: str, seed: int) -> str:
+    """A digest of everything the HTML depends on; equal keys mean the site is up to date."""
+    h = hashlib.sha256()
+    for part in (commit, profile, str(seed), *(f"{r.notebook}={r.key}" for r in runs)):
+        h.update(part.encode() + b"\0")
+    for path in [project.config_file, *_hand_written(project), *sorted(Path(__file__).parent.glob("*.py"))]:
+        h.update(str(path).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+def _repository_url(project: Project, configured: str | None) -> str | None:
+    """The ``origin`` remote as an https URL when it is on GitHub, else the configured URL."""
+    try:
+        out = subprocess.run(
+            ["git", "remote", "get-url", "origin"], cwd=project.root, capture_output=True, text=True
+        ).stdout.strip()
+    except OSError:
+        out = ""
+    if out.startswith("git@github.com:"):
+        out = "https://github.com/" + out.split(":", 1)[1]
+    if out.startswith("https://github.com/"):
+        return out.removesuffix(".git")
+    return configured
+
+
+def _assemble(project: Project, runs: list[NotebookRun], source: Path, *, commit: str, profile: str, seed: int, claims: list[dict]) -> None:
+    for path in _hand_written(project):
+        target = source / path.relative_to(project.book_dir)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    config = yaml.safe_load(project.config_file.read_text())
+    repository = config.setdefault("repository", {})
+    repository["url"] = _repository_url(project, repository.get("url"))
+    config.setdefault("parse", {}).setdefault("myst_substitutions", {}).update(
+        {"commit": commit, "profile": profile, "seed": seed, "repository_url": repository["url"] or "(none)"}
+    )
+    (source / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    (source / "notebooks").mkdir(exist_ok=True)
+    for run in runs:
+        nb = nbformat.read(project.executed_dir / f"{run.notebook}.ipynb", as_version=4)
+        stamped = stamp_notebook(nb, run, profile=profile, seed=seed, build_commit=commit)
+        nbformat.write(stamped, source / "notebooks" / f"{run.notebook}.ipynb")
+    for page, body in (
+        ("report.md", report_markdown(runs, profile=profile, seed=seed, commit=commit)),
+        ("claims.md", claims_markdown(claims)),
+    ):
+        path = source / page
+        head = path.read_text() if path.is_file() else ""
+        path.write_text(head.rstrip() + "\n\n" + body)
+
+
+def _jupyter_book(source: Path, output: Path) -> None:
+    executable = Path(sys.executable).with_name("jupyter-book")
+    command = [str(executable) if executable.is_file() else "jupyter-book"]
+    command += ["build", str(source), "--path-output", str(output), "--all", "-W", "-n", "--keep-going"]
+    env = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+    proc = subprocess.run(command, capture_output=True, text=True, env=env)
+    log = proc.stdout + proc.stderr
+    (output / "jupyter-book.log").write_text(log)
+    if proc.returncode != 0:
+        tail = "\n".join(line for line in log.splitlines() if "WARNING" in line or "ERROR" in line)
+        raise SiteError(
+            f"jupyter-book build failed (exit {proc.returncode}); the previous HTML is untouched.\n"
+            + (tail or log[-3000:])
+        )
+
+
+def build_site(project: Project, runs: list[NotebookRun], claims: list[dict], *, commit: str, profile: str, seed: int, force: bool = False) -> bool:
+    """Build ``book/_build/html``; returns False when it was already up to date.
+
+    Raises
+    ------
+    SiteError
+        When Jupyter Book fails; ``book/_build/html`` is then left as it was.
+    """
+    key = site_key(project, runs, commit=commit, profile=profile, seed=seed)
+    key_file = project.html_dir / SITE_KEY_FILE
+    if not force and key_file.is_file() and key_file.read_text() == key:
+        return False
+    project.build_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=project.build_dir))
+    try:
+        source, output = staging / "src", staging / "out"
+        source.mkdir()
+        output.mkdir()
+        _assemble(project, runs, source, commit=commit, profile=profile, seed=seed, claims=claims)
+        try:
+            _jupyter_book(source, output)
+        finally:
+            shutil.copyfile(output / "jupyter-book.log", project.build_dir / "jupyter-book.log")
+        new_html = output / "_build" / "html"
+        (new_html / SITE_KEY_FILE).write_text(key)
+        old = project.build_dir / f".html-old-{os.getpid()}"
+        if project.html_dir.exists():
+            os.replace(project.html_dir, old)
+        os.replace(new_html, project.html_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return True

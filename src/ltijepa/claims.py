@@ -1,0 +1,350 @@
+"""The claims ledger: every checkable statement a notebook makes, recorded in one way.
+
+Two kinds of claim (``DESIGN.md``, "Claims ledger"):
+
+- :func:`theorem` -- an inequality or identity that must hold (``g_ij <= b_ij``, non-collapse
+  of non-bisimilar pairs, ...). When it does not hold, the notebook fails with
+  :class:`~ltijepa.errors.TheoremFailed`: the math or the code is wrong.
+- :func:`reproduce` -- a number or a statement a paper reports, beside ours. A mismatch is
+  recorded as ``"deviates"`` and shown in the book; it never fails the build.
+
+Each call displays a one-line badge in the notebook and attaches the claim, as JSON, to the
+output's metadata under :data:`METADATA_KEY`. The book pipeline reads the claims back from the
+executed notebooks into ``book/_build/claims.json`` and the "Claims" page, so a claim is
+recorded exactly where the reader sees it.
+
+Claim ids are stable strings that start with the key of the paper they concern, e.g.
+``stamouli2025.thm1.gradient_bound``; the keys are those of :data:`PAPERS`.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import numbers
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ltijepa.errors import ClaimError, TheoremFailed
+
+__all__ = [
+    "PAPERS",
+    "METADATA_KEY",
+    "Claim",
+    "theorem",
+    "reproduce",
+    "to_jsonable",
+]
+
+#: Paper keys a claim id may start with -> (short citation, BibTeX key in book/references.bib).
+PAPERS: dict[str, tuple[str, str | None]] = {
+    "anderson2026": ("Anderson, talk 2026", "anderson2026"),
+    "fazel2018": ("Fazel et al. 2018", "fazel2018"),
+    "malik2019": ("Malik et al. 2019", "malik2019"),
+    "stamouli2025": ("Stamouli et al. 2025", "stamouli2025"),
+    "wang2026": ("Wang et al. 2026", "wang2026"),
+    "yu2025": ("Yu et al. 2025", "yu2025"),
+    "toso2026": ("Toso et al. 2026", "toso2026"),
+    "mpc": ("MPC as planning (lecture)", None),
+}
+
+#: Key of the output metadata under which a claim travels inside an executed notebook.
+METADATA_KEY = "ltijepa_claim"
+
+_ID_PATTERN = re.compile(r"^[a-z][a-z0-9]*(\.[A-Za-z0-9_\-]+)+$")
+_MAX_LISTED = 16  # arrays longer than this are summarised, not listed, in a claim's values
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One recorded claim, as it appears in ``claims.json``.
+
+    Attributes
+    ----------
+    id : str
+        Stable identifier, ``<paper key>.<what>``.
+    kind : str
+        ``"theorem"`` or ``"reproduction"``.
+    status : str
+        ``"holds"``/``"fails"`` for a theorem, ``"reproduced"``/``"deviates"`` for a reproduction.
+    source : str
+        Where in the papers the statement is, e.g. ``"001 Thm. 1"`` or ``"Fazel et al. Cor. 5"``.
+    statement : str
+        The claim in words.
+    paper : Any
+        The paper's value or words (reproduction), or ``None`` (theorem).
+    ours : Any
+        Our value (reproduction) or the checked values (theorem), JSON-serialisable.
+    tolerance : str or None
+        How paper and ours were compared (reproduction).
+    """
+
+    id: str
+    kind: str
+    status: str
+    source: str
+    statement: str
+    paper: Any = None
+    ours: Any = None
+    tolerance: str | None = None
+    values: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """False only for a theorem that fails (a deviation is not a failure)."""
+        return self.status != "fails"
+
+    def _ipython_display_(self) -> None:
+        """Show nothing: the badge was displayed, with the claim attached, when it was recorded
+        (displaying the returned record again would record the claim twice)."""
+
+    def to_dict(self) -> dict:
+        """The claim as a JSON-serialisable dict."""
+        return asdict(self)
+
+    def summary(self) -> str:
+        """One line of plain text: status, id, and the numbers."""
+        if self.kind == "theorem":
+            detail = _format_values(self.values)
+        else:
+            detail = f"paper {_format_value(self.paper)} | ours {_format_value(self.ours)}"
+            if self.tolerance:
+                detail += f" ({self.tolerance})"
+        return f"[{self.status}] {self.id}: {self.statement} -- {detail}"
+
+
+def theorem(
+    id: str, holds: bool, *, statement: str = "", source: str = "", **values: Any
+) -> Claim:
+    """Record a theorem claim; raise :class:`TheoremFailed` if it does not hold.
+
+    Parameters
+    ----------
+    id : str
+        Stable claim id starting with a key of :data:`PAPERS`.
+    holds : bool
+        Whether the checked inequality or identity holds. Must be a single boolean (a numpy
+        ``bool_`` is accepted); reduce arrays with ``all()`` first.
+    statement : str
+        The claim in words, e.g. ``"g_ij(K) <= b_ij(K) for all pairs along the PG path"``.
+    source : str
+        Where in the papers the theorem is stated.
+    **values
+        The numbers behind the verdict (``max_ratio=0.53``, ``pairs=190``), shown on the
+        claims page. Arrays longer than 16 entries are summarised by shape, min and max.
+
+    Returns
+    -------
+    Claim
+        The recorded claim (status ``"holds"``).
+
+    Raises
+    ------
+    TheoremFailed
+        If ``holds`` is false; the message names the claim and the values.
+    ClaimError
+        If the id is malformed or ``holds`` is not a single boolean.
+    """
+    _check_id(id)
+    if not isinstance(holds, (bool, np.bool_)):
+        raise ClaimError(
+            f"theorem {id!r}: holds == {holds!r} of type {type(holds).__name__}, "
+            "must be a single bool (reduce arrays with .all() first)"
+        )
+    claim = Claim(
+        id=id,
+        kind="theorem",
+        status="holds" if bool(holds) else "fails",
+        source=source,
+        statement=statement,
+        values={k: to_jsonable(v) for k, v in values.items()},
+    )
+    _publish(claim)
+    if not claim.ok:
+        raise TheoremFailed(f"theorem claim fails: {claim.summary()}")
+    return claim
+
+
+def reproduce(
+    id: str,
+    *,
+    paper: Any,
+    ours: Any,
+    source: str,
+    statement: str = "",
+    rtol: float | None = None,
+    atol: float | None = None,
+    matches: bool | None = None,
+    **values: Any,
+) -> Claim:
+    """Record a reproduction claim: a paper's value beside ours. Never raises on a mismatch.
+
+    Two ways to compare:
+
+    - numbers: give ``paper`` and ``ours`` as real numbers and ``rtol`` and/or ``atol``;
+      reproduced when ``|ours - paper| <= atol + rtol * |paper|`` (absent tolerances count as 0);
+    - anything else (the paper's words, a bound such as ``"< 3"``): give ``matches``, a bool
+      the notebook computed from our numbers, and no tolerance.
+
+    Parameters
+    ----------
+    id : str
+        Stable claim id starting with a key of :data:`PAPERS`.
+    paper : Any
+        The paper's number, or its words.
+    ours : Any
+        Our number (or a short description of what we measured).
+    source : str
+        Where the paper reports it, e.g. ``"000 slide 'Observation'"``.
+    statement : str
+        The claim in words.
+    rtol, atol : float, optional
+        Relative and absolute tolerance of a numeric comparison.
+    matches : bool, optional
+        The verdict of a non-numeric comparison.
+    **values
+        Further numbers to show beside the claim.
+
+    Returns
+    -------
+    Claim
+        The recorded claim, status ``"reproduced"`` or ``"deviates"``.
+
+    Raises
+    ------
+    ClaimError
+        If the id is malformed, or the comparison is ill-posed (no tolerance, a tolerance
+        together with ``matches``, a negative tolerance, non-numeric values without ``matches``).
+    """
+    _check_id(id)
+    if matches is not None:
+        if rtol is not None or atol is not None:
+            raise ClaimError(f"reproduction {id!r}: give either matches or rtol/atol, not both")
+        if not isinstance(matches, (bool, np.bool_)):
+            raise ClaimError(f"reproduction {id!r}: matches == {matches!r}, must be a bool")
+        ok = bool(matches)
+        tolerance = None
+    else:
+        if rtol is None and atol is None:
+            raise ClaimError(f"reproduction {id!r}: give rtol and/or atol, or matches=")
+        for name, tol in (("rtol", rtol), ("atol", atol)):
+            if tol is not None and not (isinstance(tol, numbers.Real) and tol >= 0):
+                raise ClaimError(f"reproduction {id!r}: {name} == {tol!r}, must be >= 0")
+        if not (_is_real(paper) and _is_real(ours)):
+            raise ClaimError(
+                f"reproduction {id!r}: paper == {paper!r} and ours == {ours!r} must both be "
+                "real numbers for a tolerance comparison (use matches= otherwise)"
+            )
+        bound = (atol or 0.0) + (rtol or 0.0) * abs(float(paper))
+        ok = bool(math.isfinite(float(ours)) and abs(float(ours) - float(paper)) <= bound)
+        tolerance = ", ".join(
+            f"{name}={tol:g}" for name, tol in (("rtol", rtol), ("atol", atol)) if tol is not None
+        )
+    claim = Claim(
+        id=id,
+        kind="reproduction",
+        status="reproduced" if ok else "deviates",
+        source=source,
+        statement=statement,
+        paper=to_jsonable(paper),
+        ours=to_jsonable(ours),
+        tolerance=tolerance,
+        values={k: to_jsonable(v) for k, v in values.items()},
+    )
+    _publish(claim)
+    return claim
+
+
+def to_jsonable(value: Any) -> Any:
+    """Convert numpy scalars and arrays (and nested containers) to JSON-serialisable values.
+
+    Non-finite floats become the strings ``"inf"``, ``"-inf"`` and ``"nan"`` (strict JSON has
+    no such numbers); arrays longer than 16 entries become ``{"shape", "min", "max"}``.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        x = float(value)
+        return x if math.isfinite(x) else str(x)
+    if isinstance(value, np.ndarray):
+        if value.size > _MAX_LISTED and np.issubdtype(value.dtype, np.number):
+            return {
+                "shape": list(value.shape),
+                "min": to_jsonable(np.min(value)),
+                "max": to_jsonable(np.max(value)),
+            }
+        return to_jsonable(value.tolist())
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if value is None or isinstance(value, str):
+        return value
+    return str(value)
+
+
+def _check_id(id: str) -> None:
+    if not isinstance(id, str) or not _ID_PATTERN.match(id):
+        raise ClaimError(
+            f"claim id == {id!r}, must look like '<paper key>.<what>' "
+            "(letters, digits, '_', '-' between dots)"
+        )
+    key = id.split(".", 1)[0]
+    if key not in PAPERS:
+        raise ClaimError(f"claim id {id!r}: paper key {key!r} unknown, must be one of {sorted(PAPERS)}")
+
+
+def _is_real(x: Any) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_))
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, dict) and set(value) == {"shape", "min", "max"}:
+        return f"array{tuple(value['shape'])} in [{_format_value(value['min'])}, {_format_value(value['max'])}]"
+    if isinstance(value, list):
+        return "[" + ", ".join(_format_value(v) for v in value) + "]"
+    return str(value)
+
+
+def _format_values(values: dict) -> str:
+    return ", ".join(f"{k}={_format_value(v)}" for k, v in values.items()) or "(no values)"
+
+
+_BADGE_COLOURS = {
+    "holds": "#1a7f37",
+    "reproduced": "#1a7f37",
+    "deviates": "#9a6700",
+    "fails": "#cf222e",
+}
+
+
+def _publish(claim: Claim) -> None:
+    """Display the claim in IPython (badge + metadata), or print it outside IPython."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:  # plain Python without IPython
+        print(claim.summary())
+        return
+    if get_ipython() is None:
+        print(claim.summary())
+        return
+    colour = _BADGE_COLOURS[claim.status]
+    text = html.escape(claim.summary().split("] ", 1)[1])
+    badge = (
+        f'<div class="ltijepa-claim ltijepa-claim-{claim.status}" id="claim-{html.escape(claim.id)}">'
+        f'<span style="background:{colour};color:#fff;border-radius:3px;padding:0 6px;'
+        f'font-weight:600">{claim.status}</span> <code>{text}</code></div>'
+    )
+    display(
+        {"text/html": badge, "text/plain": claim.summary()},
+        raw=True,
+        metadata={METADATA_KEY: claim.to_dict()},
+    )

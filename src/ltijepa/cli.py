@@ -1,0 +1,82 @@
+"""The ``ltijepa`` command line (also ``python -m ltijepa``).
+
+::
+
+    ltijepa book build --profile ci|full [--seed N] [--only NAME ...] [--jobs N] [--force]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ltijepa", description="The From LTI to JEPA companion book.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    book = commands.add_parser("book", help="execute the notebooks and build the book")
+    book_commands = book.add_subparsers(dest="book_command", required=True)
+    b = book_commands.add_parser(
+        "build",
+        help="execute every notebook (content-cached) and build the HTML into book/_build/html",
+        description=(
+            "Execute every notebook of notebooks/ with papermill (or take it from the content "
+            "cache), fail on any error or failing theorem claim, write book/_build/report.json "
+            "and claims.json, and build the HTML with Jupyter Book into book/_build/html."
+        ),
+    )
+    b.add_argument("--profile", choices=["ci", "full"], default="ci",
+                   help="ci: the whole book on a laptop CPU in minutes (default); full: the papers' scale")
+    b.add_argument("--seed", type=int, default=0, help="seed injected into every notebook (default 0)")
+    b.add_argument("--only", nargs="+", metavar="NAME",
+                   help="execute and check only these notebooks (no report, no HTML)")
+    b.add_argument("--jobs", type=int, default=None, help="parallel workers (default: number of cores)")
+    b.add_argument("--force", action="store_true", help="ignore the cache: execute every notebook again")
+    b.add_argument("--timeout", type=int, default=None, help="seconds one cell may run (default 4 h)")
+    b.add_argument("--root", default=None, help="project folder (default: found from the current directory)")
+    b.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def _book_build(args: argparse.Namespace) -> int:
+    from ltijepa.book.build import DEFAULT_TIMEOUT, BuildError, build, format_table
+    from ltijepa.book.project import Project, ProjectError
+    from ltijepa.book.site import SiteError
+
+    if args.jobs is not None and args.jobs < 1:
+        print(f"ltijepa: --jobs == {args.jobs}, must be >= 1", file=sys.stderr)
+        return 2
+    try:
+        project = Project.discover(args.root)
+        result = build(
+            project, profile=args.profile, seed=args.seed, only=args.only, jobs=args.jobs,
+            force=args.force, timeout=args.timeout or DEFAULT_TIMEOUT, progress=not args.quiet,
+        )
+    except (BuildError, SiteError, ProjectError) as exc:
+        print(f"\nltijepa book build: FAILED\n{exc}", file=sys.stderr)
+        return 1
+    print()
+    print(format_table(result.runs))
+    executed = sum(not r.cache_hit for r in result.runs)
+    if args.only:
+        html = "HTML not built (--only)"
+    elif result.html_built:
+        html = f"HTML built in {project.html_dir}"
+    else:
+        html = f"HTML up to date in {project.html_dir}"
+    print(f"\n{executed} executed, {len(result.runs) - executed} from cache; {html}; {result.seconds:.1f} s")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``ltijepa`` command; returns the exit status."""
+    args = _parser().parse_args(argv)
+    if args.command == "book" and args.book_command == "build":
+        return _book_build(args)
+    raise AssertionError("unreachable: argparse requires a known command")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

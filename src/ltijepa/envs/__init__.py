@@ -1,0 +1,1 @@
+"""Environments of the JEPA chapters: the counting environment and the point maze."""
