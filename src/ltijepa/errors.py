@@ -9,7 +9,9 @@ builtin exception a caller would expect (``ValueError`` for a bad value, ...), s
 __all__ = [
     "LtijepaError",
     "ShapeError",
+    "MatrixError",
     "NotStabilizingError",
+    "NotStabilizableError",
     "NotDPPError",
     "SolverError",
     "ProfileError",
@@ -26,6 +28,10 @@ class ShapeError(LtijepaError, ValueError):
     """An array has the wrong shape (the message gives the expected and the found shape)."""
 
 
+class MatrixError(LtijepaError, ValueError):
+    """A matrix violates a required property: finite entries, symmetry, definiteness."""
+
+
 class NotStabilizingError(LtijepaError, ValueError):
     """A gain does not stabilize a system: rho(A - B K) >= 1.
 
@@ -38,6 +44,20 @@ class NotStabilizingError(LtijepaError, ValueError):
     def __init__(self, message: str, *, rho: float):
         super().__init__(message)
         self.rho = float(rho)
+
+
+class NotStabilizableError(LtijepaError, ValueError):
+    """No gain stabilizes the pair (A, B): an unstable mode is uncontrollable (PBH test).
+
+    Attributes
+    ----------
+    eigenvalue : complex
+        The eigenvalue of ``A`` with ``|eigenvalue| >= 1`` that ``B`` cannot move.
+    """
+
+    def __init__(self, message: str, *, eigenvalue: complex):
+        super().__init__(message)
+        self.eigenvalue = complex(eigenvalue)
 
 
 class NotDPPError(LtijepaError, ValueError):
