@@ -4,13 +4,14 @@ The runner is the one ``make book`` uses, with the same content cache (``book/.c
 the book built after the tests reuses these executions instead of repeating them.
 """
 
+from pathlib import Path
+
 import pytest
 
 from ltijepa.book.build import execute_notebooks
 from ltijepa.book.project import Project
 
-from conftest import ROOT
-
+ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -32,6 +33,7 @@ __all__ = ["SiteError", "toc_files", "site_key", "build_site", "SITE_KEY_FILE"]
 
 SITE_KEY_FILE = ".ltijepa-site-key"
 _GENERATED = {"_build", "executed", ".cache"}
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class SiteError(RuntimeError):
@@ -137,7 +139,7 @@ def _jupyter_book(source: Path, output: Path) -> None:
     command += ["build", str(source), "--path-output", str(output), "--all", "-W", "-n", "--keep-going"]
     env = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
     proc = subprocess.run(command, capture_output=True, text=True, env=env)
-    log = proc.stdout + proc.stderr
+    log = _ANSI.sub("", proc.stdout + proc.stderr)
     (output / "jupyter-book.log").write_text(log)
     if proc.returncode != 0:
         tail = "\n".join(line for line in log.splitlines() if "WARNING" in line or "ERROR" in line)

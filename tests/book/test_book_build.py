@@ -1,0 +1,148 @@
+"""The pipeline end to end on a miniature book: cache hits, failures, the old site kept."""
+
+import pytest
+
+from ltijepa.book.build import BuildError, build
+from ltijepa.book.site import SiteError
+
+from minibook import GOOD_CELLS, read_json, set_toc, tree_digest, write_notebook
+
+pytestmark = pytest.mark.slow
+
+
+def quiet_build(project, **kwargs):
+    return build(project, profile="ci", jobs=1, progress=False, **kwargs)
+
+
+def test_build_executes_reports_and_publishes(mini_project):
+    result = quiet_build(mini_project)
+    assert result.html_built
+    [run] = result.runs
+    assert (run.notebook, run.status, run.cache_hit) == ("good", "passed", False)
+    report = read_json(mini_project.build_dir / "report.json")
+    assert set(report[0]) >= {"notebook", "status", "seconds", "cache_hit", "error"}
+    claims = read_json(mini_project.build_dir / "claims.json")
+    assert {(c["id"], c["kind"], c["status"], c["chapter"]) for c in claims} == {
+        ("fazel2018.mini.holds", "theorem", "holds", "good"),
+        ("yu2025.mini.value", "reproduction", "reproduced", "good"),
+    }
+    assert all(set(c) >= {"id", "kind", "status", "paper", "ours", "source", "chapter"} for c in claims)
+    page = (mini_project.html_dir / "notebooks" / "good.html").read_text()
+    assert "profile <code" in page and "seed <code" in page  # the stamp names profile, seed, commit
+    assert "fazel2018.mini.holds" in (mini_project.html_dir / "claims.html").read_text()
+    assert "good" in (mini_project.html_dir / "report.html").read_text()
+
+
+def test_second_build_executes_nothing_and_keeps_the_site(mini_project):
+    quiet_build(mini_project)
+    before = tree_digest(mini_project.html_dir)
+    result = quiet_build(mini_project)
+    assert [r.cache_hit for r in result.runs] == [True]
+    assert not result.html_built
+    assert tree_digest(mini_project.html_dir) == before
+
+
+def test_a_change_in_src_re_executes(mini_project):
+    quiet_build(mini_project)
+    (mini_project.src_dir / "module.py").write_text("x = 2\n")
+    assert [r.cache_hit for r in quiet_build(mini_project).runs] == [False]
+
+
+def test_force_re_executes(mini_project):
+    quiet_build(mini_project)
+    assert [r.cache_hit for r in quiet_build(mini_project, force=True).runs] == [False]
+
+
+def add_notebook_and_build(project, name, *cells, notebook_fails=True):
+    """Build the good book, then add notebook ``name`` and build again; return the error."""
+    quiet_build(project)
+    before = tree_digest(project.html_dir)
+    write_notebook(project.notebooks_dir / f"{name}.ipynb", *cells)
+    set_toc(project, ["good", name])
+    with pytest.raises(BuildError) as info:
+        quiet_build(project)
+    assert tree_digest(project.html_dir) == before, "a failed build must leave the old site untouched"
+    report = {row["notebook"]: row for row in read_json(project.build_dir / "report.json")}
+    assert report[name]["status"] == ("failed" if notebook_fails else "passed")
+    assert report["good"]["status"] == "passed"
+    return str(info.value)
+
+
+def test_a_raising_notebook_fails_the_build_naming_notebook_and_cell(mini_project):
+    message = add_notebook_and_build(mini_project, "bad", "x = 1", "y = x / 0")
+    # cell 1 is the title, cell 2 the parameters: the failing cell is the 4th of the source
+    assert "notebooks/bad.ipynb, cell 4" in message
+    assert "ZeroDivisionError" in message
+    assert (mini_project.executed_dir / "bad.failed.ipynb").is_file()
+
+
+def test_a_failing_theorem_claim_fails_the_build(mini_project):
+    message = add_notebook_and_build(
+        mini_project, "wrong", "from ltijepa import claims",
+        "claims.theorem('fazel2018.mini.wrong', 2 + 2 == 5, statement='2 + 2 = 5')",
+    )
+    assert "notebooks/wrong.ipynb, cell 4" in message
+    assert "TheoremFailed" in message and "fazel2018.mini.wrong" in message
+
+
+def test_a_caught_theorem_failure_still_fails_the_build(mini_project):
+    message = add_notebook_and_build(
+        mini_project, "sneaky", "from ltijepa import claims",
+        """
+        try:
+            claims.theorem('fazel2018.mini.sneaky', False)
+        except Exception:
+            pass
+        """,
+    )
+    assert "theorem claims fail" in message and "fazel2018.mini.sneaky" in message
+
+
+def test_an_error_output_left_in_a_notebook_fails_the_build(mini_project):
+    message = add_notebook_and_build(
+        mini_project, "noisy",
+        """
+        from IPython.core.interactiveshell import InteractiveShell
+        InteractiveShell.instance().showtraceback((ValueError, ValueError("left behind"), None))
+        """,
+    )
+    assert "notebooks/noisy.ipynb" in message and "left behind" in message
+
+
+def test_duplicate_claim_ids_fail_the_build(mini_project):
+    message = add_notebook_and_build(mini_project, "copy", *GOOD_CELLS, notebook_fails=False)
+    assert "recorded more than once" in message and "fazel2018.mini.holds" in message
+
+
+@pytest.mark.parametrize(
+    "parameters, match",
+    [(None, "0 cells tagged 'parameters'"), ("profile = 'full'", r"does not define \['seed'\]")],
+)
+def test_notebooks_breaking_conventions_are_refused_before_executing(mini_project, parameters, match):
+    write_notebook(mini_project.notebooks_dir / "odd.ipynb", "x = 1", parameters=parameters)
+    set_toc(mini_project, ["good", "odd"])
+    with pytest.raises(BuildError, match=match):
+        quiet_build(mini_project)
+
+
+def test_a_notebook_missing_from_the_toc_is_refused(mini_project):
+    write_notebook(mini_project.notebooks_dir / "orphan.ipynb", "x = 1")
+    with pytest.raises(SiteError, match=r"not in the toc: \['orphan'\]"):
+        quiet_build(mini_project)
+
+
+def test_a_sphinx_warning_fails_the_build_and_keeps_the_site(mini_project):
+    quiet_build(mini_project)
+    before = tree_digest(mini_project.html_dir)
+    (mini_project.book_dir / "intro.md").write_text("# Mini book\n\nSee {cite:p}`no-such-key`.\n")
+    with pytest.raises(SiteError, match="no-such-key"):
+        quiet_build(mini_project)
+    assert tree_digest(mini_project.html_dir) == before
+
+
+def test_only_executes_the_named_notebook_without_publishing(mini_project):
+    write_notebook(mini_project.notebooks_dir / "other.ipynb", "x = 1", "from ltijepa import claims",
+                   "claims.theorem('fazel2018.mini.other', True)")
+    result = quiet_build(mini_project, only=["other"])
+    assert [r.notebook for r in result.runs] == ["other"] and not result.html_built
+    assert not mini_project.html_dir.exists()

@@ -1,0 +1,58 @@
+"""Conventions of the committed repository: clean notebooks, toc, lock, README."""
+
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from ltijepa.book.outputs import check_source
+from ltijepa.book.project import Project
+from ltijepa.book.site import check_toc
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def committed_notebooks() -> list[Path]:
+    """Notebooks git tracks (or, outside git, every notebook in notebooks/)."""
+    try:
+        out = subprocess.run(["git", "ls-files", "notebooks/*.ipynb"], cwd=ROOT, capture_output=True, text=True, check=True)
+        names = out.stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        names = []
+    return [ROOT / n for n in names] or sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("notebook", committed_notebooks(), ids=lambda p: p.stem)
+def test_committed_notebook_has_no_outputs_and_one_parameters_cell(notebook):
+    nb = nbformat.read(notebook, as_version=4)
+    nbformat.validate(nb)
+    with_outputs = [i + 1 for i, c in enumerate(nb.cells) if c.cell_type == "code" and (c.outputs or c.execution_count)]
+    assert not with_outputs, f"{notebook.name}: cells {with_outputs} have outputs; commit notebooks stripped"
+    check_source(notebook)  # exactly one `parameters` cell defining profile and seed
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# "), "first cell must be the title"
+
+
+def test_toc_lists_exactly_the_notebooks():
+    check_toc(Project(ROOT), [p.stem for p in sorted((ROOT / "notebooks").glob("*.ipynb"))])
+
+
+def test_lock_pins_every_package_exactly_and_the_cpu_torch():
+    lines = [l for l in (ROOT / "requirements" / "lock.txt").read_text().splitlines() if l and not l.startswith("#")]
+    assert all("==" in l for l in lines), [l for l in lines if "==" not in l]
+    pins = dict(l.split("==") for l in lines)
+    assert pins["torch"] == "2.13.0"  # the local CPU build; any other spec pulls CUDA wheels
+    assert pins["jupyter-book"].startswith("1.")  # JB2 cannot build HTML offline
+
+
+def test_environment_yml_installs_the_lock_and_the_package():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    assert "python=3.11" in env["dependencies"]
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert pip == ["-r requirements/lock.txt", "-e ."]
+
+
+def test_readme_shows_the_two_commands():
+    readme = (ROOT / "README.md").read_text()
+    assert "make book" in readme and "make test" in readme
