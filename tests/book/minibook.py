@@ -61,7 +61,7 @@ def make_mini_project(tmp_path: Path) -> Project:
     (root / "requirements" / "lock.txt").write_text("numpy==2.4.6\n")
     shutil.copyfile(ROOT / "_config.yml", root / "_config.yml")
     shutil.copyfile(ROOT / "book" / "references.bib", root / "book" / "references.bib")
-    (root / "book" / "intro.md").write_text("# Mini book\n\nCommit `{{ commit }}`.\n")
+    (root / "book" / "intro.md").write_text("# Mini book\n\nCommit **{{ commit }}**.\n")
     (root / "book" / "claims.md").write_text("# Claims\n")
     (root / "book" / "report.md").write_text("# Execution report\n")
     shutil.copyfile(ROOT / "book" / "bibliography.md", root / "book" / "bibliography.md")

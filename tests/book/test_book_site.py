@@ -43,6 +43,13 @@ def test_every_chapter_of_the_toc_is_in_the_html(book):
     assert len(chapters) == len(list((ROOT / "notebooks").glob("*.ipynb")))
 
 
+def test_intro_page_names_the_repository_and_commit_of_the_build(book):
+    project, _ = book
+    intro = (project.html_dir / "intro.html").read_text()
+    assert f"at commit <strong>{project.commit()}</strong>" in intro
+    assert "{{" not in intro
+
+
 def test_report_and_claims_are_complete(book):
     project, result = book
     assert {r.notebook for r in result.runs} == {p.stem for p in (ROOT / "notebooks").glob("*.ipynb")}

@@ -115,9 +115,13 @@ def _assemble(project: Project, runs: list[NotebookRun], source: Path, *, commit
     config = yaml.safe_load(project.config_file.read_text())
     repository = config.setdefault("repository", {})
     repository["url"] = _repository_url(project, repository.get("url"))
-    config.setdefault("parse", {}).setdefault("myst_substitutions", {}).update(
-        {"commit": commit, "profile": profile, "seed": seed, "repository_url": repository["url"] or "(none)"}
-    )
+    url = repository["url"]
+    config.setdefault("parse", {}).setdefault("myst_substitutions", {}).update({
+        "commit": commit,
+        "profile": profile,
+        "seed": seed,
+        "repository_link": f"[{url.removeprefix('https://github.com/')}]({url})" if url else "a local checkout",
+    })
     (source / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     (source / "notebooks").mkdir(exist_ok=True)
     for run in runs:
