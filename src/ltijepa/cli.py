@@ -71,11 +71,12 @@ def _book_build(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``ltijepa`` command; returns the exit status."""
+    """Entry point of the ``ltijepa`` command; ``argv`` defaults to ``sys.argv[1:]``.
+
+    Returns the exit status: 0 on success, 1 when the build failed, 2 on bad arguments.
+    """
     args = _parser().parse_args(argv)
-    if args.command == "book" and args.book_command == "build":
-        return _book_build(args)
-    raise AssertionError("unreachable: argparse requires a known command")
+    return _book_build(args)  # the only command so far: argparse requires `book build`
 
 
 if __name__ == "__main__":

@@ -73,6 +73,25 @@ def execute_notebooks(
     Cache hits are resolved first; the rest run in ``jobs`` worker processes (default: the
     number of cores), each with one BLAS/torch thread. Never raises for a failing notebook:
     its run has ``status == "failed"`` and an ``error`` naming notebook and cell.
+
+    Parameters
+    ----------
+    project : Project
+        Where the notebooks, the cache and the executed copies are.
+    notebooks : list of Path
+        The source notebooks to run.
+    profile : str
+        ``"ci"`` or ``"full"``, injected into every notebook with ``seed``.
+    seed : int
+        The seed injected into every notebook.
+    jobs : int, optional
+        Worker processes (default: the number of cores, at most one per notebook).
+    force : bool
+        Execute even when the cache has the notebook.
+    timeout : int
+        Seconds one cell may run.
+    progress : bool
+        Show the tqdm progress bar and one line per finished notebook.
     """
     params = {"profile": check_profile(profile), "seed": int(seed)}
     commit = project.commit()
@@ -117,7 +136,7 @@ def _line(run: NotebookRun) -> str:
 
 
 def format_table(runs: list[NotebookRun]) -> str:
-    """The end-of-build table: notebook, status, seconds, cache hit."""
+    """The end-of-build table of ``runs``: notebook, status, seconds, cache hit."""
     width = max([len(r.notebook) for r in runs] + [8])
     rows = [f"{'notebook':<{width}}  status  seconds  cache hit"]
     rows += [
@@ -154,6 +173,15 @@ def build(
 
     With ``only``, the named notebooks are executed and checked but neither the report nor the
     HTML is written (the book needs every chapter).
+
+    Parameters
+    ----------
+    project : Project
+        The book project (paths of notebooks, cache, build folder).
+    profile, seed, jobs, force, timeout, progress
+        As for :func:`execute_notebooks`.
+    only : list of str, optional
+        Names (stems) of the notebooks to execute; then no report and no HTML.
 
     Raises
     ------

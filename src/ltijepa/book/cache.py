@@ -102,7 +102,10 @@ class NotebookCache:
         return None
 
     def put(self, key: str, notebook: Path, record: dict) -> None:
-        """Store a copy of ``notebook`` under ``key`` (atomically: readers never see half a file)."""
+        """Store a copy of ``notebook`` and its ``record`` (a JSON dict) under ``key``.
+
+        Both files are written atomically: a reader never sees half a file.
+        """
         self.directory.mkdir(parents=True, exist_ok=True)
         target_nb, target_record = self._paths(key)
         _write_atomic(target_nb, notebook.read_bytes())

@@ -98,7 +98,7 @@ def _source_number(nb, index: int) -> int:
 
 
 def find_error(nb) -> CellError | None:
-    """The first error output (or cell papermill marked failed) of an executed notebook."""
+    """The first error output (or cell papermill marked failed) of executed notebook ``nb``."""
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
@@ -119,7 +119,7 @@ def find_error(nb) -> CellError | None:
 
 
 def extract_claims(nb) -> list[dict]:
-    """The claims recorded by :mod:`ltijepa.claims` in the outputs of an executed notebook."""
+    """The claims recorded by :mod:`ltijepa.claims` in the outputs of executed notebook ``nb``."""
     found = []
     for cell in nb.cells:
         for output in cell.get("outputs", []):

@@ -41,7 +41,15 @@ def _version(package: str) -> str:
 
 
 def report_markdown(runs: list[NotebookRun], *, profile: str, seed: int, commit: str) -> str:
-    """The body of the "Execution report" page: one row per notebook, then the environment."""
+    """The body of the "Execution report" page: one row per notebook, then the environment.
+
+    Parameters
+    ----------
+    runs : list of NotebookRun
+        The notebooks of the build, in book order.
+    profile, seed, commit
+        The profile, seed and commit of the build, stated above the table.
+    """
     lines = [
         f"Profile `{profile}`, seed `{seed}`, commit `{commit}`. "
         f"{sum(r.status == 'passed' for r in runs)} of {len(runs)} notebooks passed; "
@@ -94,7 +102,10 @@ def _short(value) -> str:
 
 
 def claims_markdown(claims: list[dict]) -> str:
-    """The body of the "Claims" page: a summary line and one table row per claim."""
+    """The body of the "Claims" page: a summary line and one table row per claim.
+
+    ``claims`` are the dicts of ``claims.json`` (with their ``chapter``).
+    """
     counts = {s: sum(c["status"] == s for c in claims) for s in ("holds", "fails", "reproduced", "deviates")}
     lines = [
         f"{len(claims)} claims: {counts['holds']} theorem checks hold, {counts['fails']} fail; "
@@ -127,6 +138,17 @@ def stamp_notebook(nb, run: NotebookRun, *, profile: str, seed: int, build_commi
 
     Adds, after the title cell, a note saying which profile, seed and commit produced the
     page, and hides the parameters cells (the note states their values).
+
+    Parameters
+    ----------
+    nb : NotebookNode
+        The executed notebook (not modified).
+    run : NotebookRun
+        Its run: when, at which commit and in how long it was executed, cache hit or not.
+    profile, seed : str, int
+        The parameters it was executed with.
+    build_commit : str
+        The commit of the book build (may differ from ``run.commit`` on a cache hit).
     """
     nb = nbformat.from_dict(nb)
     for cell in nb.cells:

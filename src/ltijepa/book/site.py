@@ -83,7 +83,11 @@ def _hand_written(project: Project) -> list[Path]:
 
 
 def site_key(project: Project, runs: list[NotebookRun], *, commit: str, profile: str, seed: int) -> str:
-    """A digest of everything the HTML depends on; equal keys mean the site is up to date."""
+    """A digest of everything the HTML depends on; equal keys mean the site is up to date.
+
+    It covers the cache keys of the ``runs``, the ``commit``, ``profile`` and ``seed`` of the
+    build, the hand-written pages of the ``project`` and the pipeline's own code.
+    """
     h = hashlib.sha256()
     for part in (commit, profile, str(seed), *(f"{r.notebook}={r.key}" for r in runs)):
         h.update(part.encode() + b"\0")
@@ -155,6 +159,19 @@ def _jupyter_book(source: Path, output: Path) -> None:
 
 def build_site(project: Project, runs: list[NotebookRun], claims: list[dict], *, commit: str, profile: str, seed: int, force: bool = False) -> bool:
     """Build ``book/_build/html``; returns False when it was already up to date.
+
+    Parameters
+    ----------
+    project : Project
+        The book project.
+    runs : list of NotebookRun
+        The executed notebooks, in book order (their copies are in ``project.executed_dir``).
+    claims : list of dict
+        The claims of ``claims.json``, rendered on the claims page.
+    commit, profile, seed
+        Stamped on the intro page and on every chapter.
+    force : bool
+        Rebuild even when the site key says the HTML is up to date.
 
     Raises
     ------
