@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ltijepa.lqr._validation import ParameterError, check_count, check_positive
 from ltijepa.lqr.task import Task
 
 __all__ = [
@@ -43,13 +44,6 @@ PENDULUM_LAW = ((0.5, 1.0), (0.1, 0.5), (0.1, 0.5), (0.01, 0.05))
 UNICYCLE_LAW = ((0.1, 1.75), (0.0, np.pi / 2), (0.1, 0.5), (0.01, 0.05))
 
 
-def _positive(name: str, value: float) -> float:
-    value = float(value)
-    if not value > 0:
-        raise ValueError(f"{name} == {value}, must be > 0")
-    return value
-
-
 def pendulum(l: float, m: float, q: float, r: float, *, dt: float = PENDULUM_DT, g: float = GRAVITY) -> Task:
     """The inverted pendulum linearised at the upright position (talk, slide "Observation").
 
@@ -71,23 +65,42 @@ def pendulum(l: float, m: float, q: float, r: float, *, dt: float = PENDULUM_DT,
         Euler step (default 0.05, see the module docstring).
     g : float
         Gravity (default 9.81).
+
+    Raises
+    ------
+    ParameterError
+        If a parameter is not a finite number > 0.
+
+    Examples
+    --------
+    >>> pendulum(1.0, 1.0, 1.0, 0.1).A
+    array([[1.    , 0.05  ],
+           [0.4905, 1.    ]])
     """
-    l, m, q, r, dt = (_positive(k, v) for k, v in (("l", l), ("m", m), ("q", q), ("r", r), ("dt", dt)))
+    l, m, q, r, dt = (check_positive(k, v) for k, v in (("l", l), ("m", m), ("q", q), ("r", r), ("dt", dt)))
+    g = check_positive("g", g)
     A = np.array([[1.0, dt], [g / l * dt, 1.0]])
     B = np.array([[0.0], [dt / (m * l**2)]])
     return Task(A, B, q * np.eye(2), [[r]])
 
 
 def _draw(law, M: int, rng) -> np.ndarray:
-    if not (isinstance(M, (int, np.integer)) and M >= 1):
-        raise ValueError(f"M == {M!r}, must be an integer >= 1")
+    M = check_count("M", M)
     rng = np.random.default_rng(rng)
     lows, highs = np.array(law).T
-    return rng.uniform(lows, highs, size=(int(M), len(law)))
+    return rng.uniform(lows, highs, size=(M, len(law)))
 
 
 def sample_pendulums(M: int, rng=None, *, dt: float = PENDULUM_DT) -> list[Task]:
-    """M pendulums with (l, m, q, r) drawn from the talk's law :data:`PENDULUM_LAW`."""
+    """M pendulums with (l, m, q, r) drawn from the talk's law :data:`PENDULUM_LAW`.
+
+    ``rng`` (a seed or a Generator) draws the parameters; ``dt`` is the Euler step.
+
+    Raises
+    ------
+    ParameterError
+        If M is not an integer >= 1.
+    """
     return [pendulum(l, m, q, r, dt=dt) for l, m, q, r in _draw(PENDULUM_LAW, M, rng)]
 
 
@@ -103,8 +116,16 @@ def unicycle(v0: float, theta0: float, q: float, r: float, *, dt: float = UNICYC
         \\quad Q = q I_3, \\quad R = r I_2,
 
     with x = (p_x, p_y, theta) and u = (v, omega) (deviations from the linearisation point).
+
+    Raises
+    ------
+    ParameterError
+        If q, r or dt is not a finite number > 0, or v0, theta0 is not finite.
     """
-    q, r, dt = (_positive(k, v) for k, v in (("q", q), ("r", r), ("dt", dt)))
+    q, r, dt = (check_positive(k, v) for k, v in (("q", q), ("r", r), ("dt", dt)))
+    for name, value in (("v0", v0), ("theta0", theta0)):
+        if not np.isfinite(value):
+            raise ParameterError(f"{name} == {value!r}, must be finite")
     s, c = np.sin(theta0), np.cos(theta0)
     A = np.array([[1.0, 0.0, -dt * v0 * s], [0.0, 1.0, dt * v0 * c], [0.0, 0.0, 1.0]])
     B = np.array([[dt * c, 0.0], [dt * s, 0.0], [0.0, dt]])
@@ -112,12 +133,22 @@ def unicycle(v0: float, theta0: float, q: float, r: float, *, dt: float = UNICYC
 
 
 def sample_unicycles(M: int, rng=None, *, dt: float = UNICYCLE_DT) -> list[Task]:
-    """M unicycles with (v0, theta0, q, r) drawn from the talk's law :data:`UNICYCLE_LAW`."""
+    """M unicycles with (v0, theta0, q, r) drawn from the talk's law :data:`UNICYCLE_LAW`.
+
+    ``rng`` (a seed or a Generator) draws the parameters; ``dt`` is the Euler step.
+
+    Raises
+    ------
+    ParameterError
+        If M is not an integer >= 1.
+    """
     return [unicycle(v0, th, q, r, dt=dt) for v0, th, q, r in _draw(UNICYCLE_LAW, M, rng)]
 
 
 def scalar_pair(alpha: float, *, q: float = 1.0, r: float = 1.0) -> tuple[Task, Task]:
     """The pair x_{t+1} = alpha x_t + u_t and x_{t+1} = -alpha x_t + u_t (talk's scalar example).
+
+    Both with the weights Q = q and R = r.
 
     With u = -K x the closed loops are alpha - K and -alpha - K: for alpha > 1 no K makes both
     |alpha - K| < 1 and |alpha + K| < 1.
@@ -131,7 +162,15 @@ def random_stabilizable(n: int, m: int, rng=None, *, spectral_radius: float = 1.
     A = spectral_radius * G / rho(G) for a standard Gaussian G; B, and the factors of
     Q = F F^T + I/10 and R = H H^T + I/10, are standard Gaussian. A Gaussian B makes (A, B)
     controllable with probability one; draws that are numerically not stabilizable are redrawn.
+    ``rng`` (a seed or a Generator) draws everything.
+
+    Raises
+    ------
+    ParameterError
+        If n or m is not an integer >= 1, or spectral_radius is not > 0.
     """
+    n, m = check_count("n", n), check_count("m", m)
+    spectral_radius = check_positive("spectral_radius", spectral_radius)
     rng = np.random.default_rng(rng)
     for _ in range(100):
         G = rng.standard_normal((n, n))

@@ -21,13 +21,18 @@ Book labels: `eq-lqr-cost`, `eq-lqr-gradient` (chapter "LQR by policy gradient")
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.linalg
 
 from ltijepa.errors import NotStabilizableError, NotStabilizingError, ShapeError, SolverError
 from ltijepa.lqr._validation import as_matrix, check_definite
 
-__all__ = ["Task", "spectral_radius"]
+__all__ = ["Task", "spectral_radius", "RICCATI_RTOL"]
+
+#: Largest accepted relative residual of a DARE solution (:meth:`Task.riccati_residual`).
+RICCATI_RTOL = 1e-8
 
 
 def spectral_radius(matrix: np.ndarray) -> float:
@@ -200,19 +205,51 @@ class Task:
                     f"{abs(mode):.6g} >= 1) is not controllable, so no gain stabilizes the task",
                     eigenvalue=mode,
                 )
-            try:
-                P = scipy.linalg.solve_discrete_are(self.A, self.B, self.Q, self.R)
-            except (np.linalg.LinAlgError, ValueError) as exc:
-                raise SolverError(f"the discrete Riccati equation has no stabilizing solution: {exc}", status="failed") from exc
+            P = self._riccati_solution()
             K = np.linalg.solve(self.R + self.B.T @ P @ self.B, self.B.T @ P @ self.A)
             if not self.is_stabilizing(K):
                 raise SolverError(
                     f"the Riccati gain does not stabilize: rho == {self.spectral_radius(K):.6g} "
-                    "(an unstable mode is unobservable through Q)", status="not stabilizing",
+                    "(a mode of A on the unit circle is unobservable through Q)", status="not stabilizing",
                 )
             K.setflags(write=False)
             self._optimal = (K, (P + P.T) / 2)
         return self._optimal
+
+    def riccati_residual(self, P) -> float:
+        """Relative residual of the DARE A^T P A - P - A^T P B (R + B^T P B)^{-1} B^T P A + Q = 0.
+
+        The Frobenius norm of the left side divided by max(||Q||, ||P||, ||A^T P A||, 1e-300).
+        """
+        P = np.asarray(P, dtype=float)
+        AtPA, AtPB = self.A.T @ P @ self.A, self.A.T @ P @ self.B
+        residual = AtPA - P - AtPB @ np.linalg.solve(self.R + self.B.T @ P @ self.B, AtPB.T) + self.Q
+        scale = max(np.linalg.norm(self.Q), np.linalg.norm(P), np.linalg.norm(AtPA), 1e-300)
+        return float(np.linalg.norm(residual) / scale)
+
+    def _riccati_solution(self) -> np.ndarray:
+        """scipy's DARE solution, checked: balanced first, unbalanced if that fails or is wrong.
+
+        scipy's balancing can fail on badly scaled data (B with entries ~1e-80 returns P = 0
+        with a RuntimeWarning), so every solution is checked by its residual.
+        """
+        failures = []
+        for balanced in (True, False):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error", RuntimeWarning)
+                    P = scipy.linalg.solve_discrete_are(self.A, self.B, self.Q, self.R, balanced=balanced)
+            except (np.linalg.LinAlgError, ValueError, RuntimeWarning) as exc:
+                failures.append(f"balanced={balanced}: {exc}")
+                continue
+            residual = self.riccati_residual(P)
+            if residual <= RICCATI_RTOL:
+                return P
+            failures.append(f"balanced={balanced}: relative residual == {residual:.3g} > {RICCATI_RTOL:g}")
+        raise SolverError(
+            "the discrete Riccati equation has no stabilizing solution scipy can find: " + "; ".join(failures),
+            status="failed",
+        )
 
     def optimal_gain(self) -> np.ndarray:
         """The optimal gain K* = (R + B^T P B)^{-1} B^T P A, P the stabilizing DARE solution.
