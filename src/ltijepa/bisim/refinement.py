@@ -1,0 +1,302 @@
+"""The largest bisimulation of a deterministic total system, fast, by partition refinement.
+
+For a deterministic *total* system (every state has exactly one successor under every
+action) the relation ``B* = O² \\ R*`` of Def. 1 of Yu et al. (2025) is an equivalence
+relation, and it is the coarsest partition of the states that
+
+1. refines the partition by auxiliary value ``p``, and
+2. is *stable*: two states in one class have, for every action ``a``, successors in one class.
+
+Why (the chapter proves it as a lemma, label ``lem-bisim-words``): by induction on ``t``,
+``(o, o') ∈ R^(t)`` iff some action word ``w`` of length ``< t`` gives
+``p(f*(o, w)) ≠ p(f*(o', w))``. So ``o B* o'`` iff ``p(f*(o, w)) = p(f*(o', w))`` for *every*
+word ``w``: equality of the functions ``w ↦ p(f*(o, w))``, which is reflexive, symmetric and
+transitive. That is the Moore/Nerode equivalence of the automaton ``(O, A, f, p)``, computed
+here in two phases:
+
+- **signature rounds** (Moore refinement): ``cls ← class of (cls[o], cls[f(o, a)] for all
+  a)``, one pass over the transitions per round with an exact hash table. Round ``j`` yields
+  Moore's ``j``-equivalence, the complement of ``R^(j+1)``. Random systems need a handful of
+  rounds, but a chain needs ``n - 1``;
+- **Hopcroft's algorithm** (Hopcroft 1971), ``O(|A| n log n)`` in the worst case. It takes
+  over as soon as a round fails to double the number of classes, starting from that round's
+  partition with only the pieces the round cut off as splitters. At most ``log2 n + 1``
+  rounds are ever run, so the whole is ``O(|A| n log n)``.
+
+Both phases are compiled with numba (``cache=True``: the first call in a fresh environment
+compiles them, later processes load the cache).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from ltijepa.bisim._validation import BisimInputError, aux_codes, check_next_state, relabel
+from ltijepa.bisim.fixed_point import TooManyStatesError
+
+__all__ = ["METHODS", "largest_bisimulation"]
+
+#: The algorithms :func:`largest_bisimulation` can use; ``"auto"`` is the hybrid.
+METHODS = ("auto", "hopcroft", "signature")
+
+#: Largest number of states: labels and state indices are stored as 32-bit integers.
+MAX_STATES = 2**31 - 1
+
+
+def largest_bisimulation(next_state, aux, *, method: str = "auto") -> np.ndarray:
+    """Class labels of the largest bisimulation ``B*`` of Def. 1 (a deterministic total system).
+
+    ``B* = O² \\ R*`` with ``R*`` the least fixed point of
+
+    .. math::
+
+        \\mathcal F(R) = \\{(o, o') : p(o) \\ne p(o')\\}
+            \\cup \\{(o, o') : \\exists a,\\ (f(o, a), f(o', a)) \\in R\\}
+
+    (book label ``eq-bisim-F``). For a total system ``B*`` is an equivalence relation (module
+    docstring), so it is returned as a partition: ``labels[o] == labels[o']`` iff
+    ``(o, o') ∈ B*``, i.e. iff ``least_fixed_point(next_state, aux)[o, o']`` is false.
+
+    Parameters
+    ----------
+    next_state : array_like of int, shape (n, n_actions)
+        The successor table ``next_state[o, a] = f(o, a)``, entries in ``[0, n)``.
+    aux : array_like of shape (n,) or (n, d), or a sequence of n hashable values
+        The auxiliary function ``p``, compared by exact equality (rows of a 2-D array are
+        vector values).
+    method : {"auto", "hopcroft", "signature"}, default "auto"
+        ``"auto"``: signature rounds while each round at least doubles the number of classes,
+        then Hopcroft from the current partition (``O(|A| n log n)``). ``"hopcroft"``:
+        Hopcroft from the auxiliary partition. ``"signature"``: signature rounds only (up to
+        ``n - 1`` rounds, ``O(|A| n²)`` in the worst case; for comparison).
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (n,)
+        Class labels ``0, 1, ..., c - 1`` numbered in order of first appearance (so two
+        runs on the same system return identical arrays).
+
+    Raises
+    ------
+    ShapeError
+        If ``next_state`` is not ``(n, n_actions)`` or ``aux`` does not have ``n`` entries.
+    BisimInputError
+        If an entry of ``next_state`` is not a state index, an auxiliary value is NaN or
+        unhashable, or ``method`` is unknown.
+    TooManyStatesError
+        If ``n > MAX_STATES`` (2**31 - 1).
+
+    See Also
+    --------
+    ltijepa.bisim.least_fixed_point : the same relation as a dense pair matrix, by Def. 1.
+
+    Examples
+    --------
+    The counting MDP of Appendix C with one observation per count ``k = 0..8``, actions
+    (dec, inc) and ``p = 1{k = 4}``: nine classes.
+
+    >>> k = np.arange(9)
+    >>> f = np.stack([np.maximum(k - 1, 0), np.minimum(k + 1, 8)], axis=1)
+    >>> largest_bisimulation(f, k == 4).max() + 1
+    np.int64(9)
+    """
+    if method not in METHODS:
+        raise BisimInputError(f"method == {method!r}, must be one of {METHODS}")
+    n = np.shape(next_state)[0] if np.ndim(next_state) >= 1 else 0
+    if n > MAX_STATES:
+        raise TooManyStatesError(f"n == {n} states, must be <= MAX_STATES == {MAX_STATES}")
+    successors = check_next_state(next_state).astype(np.int32)
+    labels = aux_codes(aux, n).astype(np.int32)
+    n_classes = int(labels.max()) + 1
+    if method == "hopcroft":
+        parent = np.zeros(n, dtype=np.int32)  # the trivial partition {O}: stable for a total f
+        return relabel(_hopcroft(successors, labels, n_classes, parent).astype(np.int64), n)
+    while n_classes < n:
+        refined, n_refined = _signature_round(successors, labels)
+        if n_refined == n_classes:  # a round that splits nothing: stable
+            break
+        if method == "auto" and n_refined < min(2 * n_classes, n):
+            return relabel(_hopcroft(successors, refined, n_refined, labels).astype(np.int64), n)
+        labels, n_classes = refined, n_refined
+    return labels.astype(np.int64)
+
+
+@numba.njit(cache=True)
+def _signature_round(successors, labels):
+    """One Moore round: the class of ``(labels[o], labels[f(o, 0)], ..., labels[f(o, A-1)])``.
+
+    Exact: an open-addressing hash table whose slots hold the new label and the full
+    signature, so that a probe compares signatures, not only hashes. New labels are numbered
+    in order of first appearance. Returns ``(new_labels, number_of_classes)``.
+    """
+    n, k = successors.shape
+    size = 1
+    while size < 2 * n:
+        size *= 2
+    mask = size - 1
+    table = np.full((size, k + 2), -1, dtype=np.int32)  # [new label, signature (k + 1)]
+    signature = np.empty(k + 1, dtype=np.int32)
+    out = np.empty(n, dtype=np.int32)
+    n_new = 0
+    for o in range(n):
+        signature[0] = labels[o]
+        h = np.uint64(labels[o]) * np.uint64(0x9E3779B97F4A7C15)
+        for a in range(k):
+            signature[a + 1] = labels[successors[o, a]]
+            h = _mix(h ^ np.uint64(signature[a + 1]))
+        i = np.int64(h & np.uint64(mask))
+        while True:
+            if table[i, 0] < 0:  # an empty slot: a new class
+                table[i, 0] = n_new
+                table[i, 1:] = signature
+                out[o] = n_new
+                n_new += 1
+                break
+            if _equal(table[i, 1:], signature):
+                out[o] = table[i, 0]
+                break
+            i = (i + 1) & mask
+    return out, n_new
+
+
+@numba.njit(cache=True, inline="always")
+def _equal(x, y):
+    for j in range(x.shape[0]):
+        if x[j] != y[j]:
+            return False
+    return True
+
+
+@numba.njit(cache=True, inline="always")
+def _mix(h):
+    """The splitmix64 finaliser: a bijection of 64-bit words that scatters every input bit."""
+    h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return h ^ (h >> np.uint64(31))
+
+
+@numba.njit(cache=True)
+def _predecessors(successors):
+    """Inverse transitions in CSR form per action: ``pre[a, start[a, s]:start[a, s + 1]]``
+    are the states ``o`` with ``f(o, a) = s`` (a counting sort, ``O(|A| n)``)."""
+    n, k = successors.shape
+    start = np.zeros((k, n + 1), dtype=np.int32)
+    pre = np.empty((k, n), dtype=np.int32)
+    for a in range(k):
+        for o in range(n):
+            start[a, successors[o, a] + 1] += 1
+        for s in range(n):
+            start[a, s + 1] += start[a, s]
+        fill = start[a, :n].copy()
+        for o in range(n):
+            s = successors[o, a]
+            pre[a, fill[s]] = o
+            fill[s] += 1
+    return start, pre
+
+
+@numba.njit(cache=True)
+def _hopcroft(successors, labels, n_labels, parent):
+    """Hopcroft's refinement of the partition ``labels`` (labels in ``[0, n_labels)``).
+
+    ``parent`` labels a coarser partition with respect to which ``labels`` is already stable
+    (every class of ``labels`` has, for each action, its successors in one ``parent`` class):
+    the previous signature round, or the trivial partition ``{O}``. Only the pieces into which
+    ``labels`` cuts a ``parent`` class can split anything, and of those all but the largest
+    suffice (stability with respect to a union and to all other pieces implies stability with
+    respect to the last one), so the work list starts with those.
+
+    Blocks are ranges of the array ``elems``; a splitter ``(B, a)`` marks the states with an
+    ``a``-successor in ``B`` by swapping them to the front of their block, then every touched
+    block is split into its marked and unmarked parts. The smaller part becomes a new block and
+    is pushed as a splitter for every action: if ``(b, a)`` is waiting, both parts must wait,
+    and if not, the smaller part suffices (Hopcroft 1971). Each block is pushed at most once
+    per action, and each state is in at most ``log2 n`` processed splitters per action.
+    """
+    n, k = successors.shape
+    start, pre = _predecessors(successors)
+    block_start = np.empty(n, dtype=np.int32)
+    block_end = np.empty(n, dtype=np.int32)
+    n_marked = np.zeros(n, dtype=np.int32)
+    sizes = np.zeros(n_labels, dtype=np.int32)
+    block_parent = np.empty(n_labels, dtype=np.int32)
+    for o in range(n):
+        sizes[labels[o]] += 1
+        block_parent[labels[o]] = parent[o]
+    position = 0
+    for b in range(n_labels):
+        block_start[b] = position
+        position += sizes[b]
+        block_end[b] = position
+    elems = np.empty(n, dtype=np.int32)
+    loc = np.empty(n, dtype=np.int32)
+    block = labels.copy()
+    cursor = block_start[:n_labels].copy()
+    for o in range(n):
+        b = labels[o]
+        elems[cursor[b]] = o
+        loc[o] = cursor[b]
+        cursor[b] += 1
+    largest_piece = np.full(n, -1, dtype=np.int32)  # per parent class
+    for b in range(n_labels):
+        c = block_parent[b]
+        if largest_piece[c] < 0 or sizes[b] > sizes[largest_piece[c]]:
+            largest_piece[c] = b
+    work = np.empty(n * k, dtype=np.int64)  # each block is pushed at most once per action
+    top = 0
+    for b in range(n_labels):
+        if largest_piece[block_parent[b]] != b:
+            for a in range(k):
+                work[top] = b * k + a
+                top += 1
+    n_blocks = n_labels
+    splitter = np.empty(n, dtype=np.int32)
+    touched = np.empty(n, dtype=np.int32)
+    while top > 0:
+        top -= 1
+        b_split, a = work[top] // k, work[top] % k
+        m = block_end[b_split] - block_start[b_split]
+        splitter[:m] = elems[block_start[b_split] : block_end[b_split]]  # marking permutes elems
+        n_touched = 0
+        for i in range(m):
+            s = splitter[i]
+            for j in range(start[a, s], start[a, s + 1]):
+                q = pre[a, j]
+                b = block[q]
+                first_unmarked = block_start[b] + n_marked[b]
+                if block_end[b] - block_start[b] == 1 or loc[q] < first_unmarked:
+                    continue  # a singleton cannot split; q is already marked
+                here = loc[q]  # mark q: swap it to the front of its block
+                other = elems[first_unmarked]
+                elems[first_unmarked] = q
+                loc[q] = first_unmarked
+                elems[here] = other
+                loc[other] = here
+                if n_marked[b] == 0:
+                    touched[n_touched] = b
+                    n_touched += 1
+                n_marked[b] += 1
+        for t in range(n_touched):
+            b = touched[t]
+            marked = n_marked[b]
+            n_marked[b] = 0
+            total = block_end[b] - block_start[b]
+            if marked == total:
+                continue
+            new = n_blocks
+            n_blocks += 1
+            if marked <= total - marked:  # the new block is the smaller part
+                block_start[new] = block_start[b]
+                block_end[new] = block_start[b] + marked
+                block_start[b] = block_end[new]
+            else:
+                block_start[new] = block_start[b] + marked
+                block_end[new] = block_end[b]
+                block_end[b] = block_start[new]
+            for i in range(block_start[new], block_end[new]):
+                block[elems[i]] = new
+            for c in range(k):
+                work[top] = new * k + c
+                top += 1
+    return block

@@ -1,0 +1,70 @@
+"""Relations and partitions: the conversions and comparisons the chapter's checks are made of.
+
+A partition of ``n`` states is an integer label array (n,); a relation on them is a boolean
+``n × n`` matrix. ``B*`` of a total system is a partition, ``R* = O² \\ B*`` a relation
+(:func:`separated_by` converts); ``R_D*`` of a dataset is a set of pairs, and adding data
+must never shrink it (:func:`first_shrink` finds where a sequence of them does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ltijepa.bisim._validation import canonical_labels
+from ltijepa.errors import ShapeError
+
+__all__ = ["separated_by", "same_partition", "first_shrink"]
+
+
+def separated_by(labels) -> np.ndarray:
+    """The pairs in different classes: ``out[o, o'] = labels[o] != labels[o']``, bool (n, n).
+
+    For the labels of :func:`ltijepa.bisim.largest_bisimulation` this is ``R*`` of Def. 1,
+    the matrix :func:`ltijepa.bisim.least_fixed_point` returns.
+
+    Raises
+    ------
+    ShapeError
+        If ``labels`` is not one-dimensional.
+
+    >>> separated_by([0, 0, 1]).astype(int).tolist()
+    [[0, 0, 1], [0, 0, 1], [1, 1, 0]]
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 1:
+        raise ShapeError(f"labels: expected shape (n,), found {labels.shape}")
+    return labels[:, None] != labels[None, :]
+
+
+def same_partition(labels_a, labels_b) -> bool:
+    """Whether two label arrays define the same partition (same classes, any label names).
+
+    Raises
+    ------
+    ShapeError
+        If the arrays are not one-dimensional of one length.
+
+    >>> same_partition([5, 5, 2], [0, 0, 1]), same_partition([5, 5, 2], [0, 1, 1])
+    (True, False)
+    """
+    a, b = np.asarray(labels_a), np.asarray(labels_b)
+    if a.ndim != 1 or a.shape != b.shape:
+        raise ShapeError(f"labels: expected two arrays of shape (n,), found {a.shape} and {b.shape}")
+    return bool(np.array_equal(canonical_labels(a), canonical_labels(b)))
+
+
+def first_shrink(relations: Sequence[set]) -> int | None:
+    """The first index ``i`` with ``relations[i - 1]`` not a subset of ``relations[i]``.
+
+    ``None`` when the sequence is nested (``R_1 ⊆ R_2 ⊆ ...``), as the remark after Thm. 3
+    says ``R_D*`` is along a sequence of growing datasets.
+
+    >>> first_shrink([{1}, {1, 2}, {1, 2}]), first_shrink([{1}, {2}])
+    (None, 1)
+    """
+    for i in range(1, len(relations)):
+        if not relations[i - 1] <= relations[i]:
+            return i
+    return None

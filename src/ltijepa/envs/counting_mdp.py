@@ -1,0 +1,379 @@
+"""The counting environment of Yu et al. (2025) as an abstract deterministic MDP (Appendix C).
+
+A state is what a frame of the counting environment shows: a count ``k`` in
+``{0, ..., k_max}`` (``k_max = 8`` in the paper), the episode's shape (circle, square,
+triangle, bar) and colour, and the centres of the ``k`` objects. The actions are
+``dec`` (index 0, the sign ``a < 0`` of the authors' continuous action) and ``inc`` (index 1,
+``a >= 0``); the count moves to ``clip(k ∓ 1, 0, k_max)``, shape and colour are kept, and the
+positions are redrawn (Appendix C: ``f(o, inc) ∈ G_min(k+1, 8)``, ``f(o, dec) ∈ G_max(k-1, 0)``).
+
+The real environment redraws positions *at random*, so at the level of frames it is not
+deterministic. This module makes a finite, deterministic MDP out of it, as the theory of
+Def. 1 needs: it draws a finite sample of states, ``layouts_per_count`` position layouts for
+every appearance (shape and colour) and every count ``k >= 1``, plus one empty frame per
+appearance, and fixes, for every state and action, one successor drawn uniformly from the
+states of the same appearance with the new count. As in the authors' code
+(``tdmpc2/envs/counting.py``), a step redraws the frame even when the count is clipped, so
+``inc`` at ``k_max`` leads to a random layout with ``k_max`` objects; ``dec`` at 0 leads to
+the empty frame of the same appearance, i.e. to the state itself.
+
+The auxiliary function is the authors' ``info['reward_pre']``, the reward of the *current*
+frame, ``p(o) = 1{k(o) = n}`` for the target ``n`` (4 in the paper), a function of the
+observation as Def. 1 requires; :meth:`CountingMDP.reward` is the environment's reward
+``1{k(f(o, a)) = n}`` of a transition. All empty frames look the same (black), so the pixels
+of an empty frame do not determine the shape and colour of the next one; the states here keep
+the appearances apart (:meth:`CountingMDP.frame_features` describes what a frame shows). The
+pixel environment is :mod:`ltijepa.envs.counting`: same shapes, colours, placement rule and
+``(x, y)`` centre convention, so a state here can be drawn from its ``positions``.
+
+Positions are integer pixel centres ``(x, y)`` (column, row) in ``[r, size - r)``, drawn
+as the authors do: each centre uniformly, rejected if closer than ``2r + 1`` to an earlier one
+(squared distance ``< (2r + 1)^2``), at most 50 tries, then the last try is kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ltijepa.errors import LtijepaError
+from ltijepa.profiles import by_profile
+
+__all__ = [
+    "SHAPES",
+    "ACTIONS",
+    "DEC",
+    "INC",
+    "COLOUR_RANGE",
+    "CountingMDPError",
+    "CountingConfig",
+    "CountingMDP",
+    "make_counting_mdp",
+    "separation_round",
+    "steered_word_separates",
+]
+
+#: Object shapes, in the order of their integer codes (as :mod:`ltijepa.envs.counting`).
+SHAPES = ("circle", "square", "triangle", "bar")
+#: Action names, in the order of their indices: ``dec`` is ``a < 0``, ``inc`` is ``a >= 0``.
+ACTIONS = ("dec", "inc")
+DEC, INC = 0, 1
+#: Colour channels are integers in ``[30, 226)``, as in the authors' code.
+COLOUR_RANGE = (30, 226)
+_PLACEMENT_TRIES = 50
+
+
+class CountingMDPError(LtijepaError, ValueError):
+    """A bad argument to the counting MDP (the message names the value)."""
+
+
+def _check_int(name: str, value, low: int, high: int | None = None) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise CountingMDPError(f"{name} == {value!r}, must be an integer")
+    if value < low or (high is not None and value > high):
+        bound = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise CountingMDPError(f"{name} == {value!r}, must be {bound}")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class CountingConfig:
+    """Sizes of a finite sample of the counting environment's states.
+
+    Raises
+    ------
+    CountingMDPError
+        If a field is not an integer in its range.
+    """
+
+    n_appearances: int
+    """number of (shape, colour) pairs, each drawn as the environment draws an episode's"""
+    layouts_per_count: int
+    """number of position layouts per appearance and count k >= 1"""
+    max_count: int = 8
+    """largest count k_max; counts are 0..k_max (8 in the paper)"""
+    size: int = 64
+    """frame height and width in pixels, for the positions (64 in the paper)"""
+    radius: int = 3
+    """object size r: centres lie in [r, size - r) and are kept 2r + 1 apart (3 in the paper)"""
+
+    def __post_init__(self):
+        _check_int("n_appearances", self.n_appearances, 1)
+        _check_int("layouts_per_count", self.layouts_per_count, 1)
+        _check_int("max_count", self.max_count, 1)
+        _check_int("radius", self.radius, 1)
+        _check_int("size", self.size, 2 * self.radius + 1)
+
+    @property
+    def n_states(self) -> int:
+        """``n_appearances * (1 + max_count * layouts_per_count)``."""
+        return self.n_appearances * (1 + self.max_count * self.layouts_per_count)
+
+    @classmethod
+    def for_profile(cls, profile: str) -> CountingConfig:
+        """The chapter's sample: 972 states in ``ci``, 10,304 (``>= 10^4``) in ``full``."""
+        n_appearances, layouts = by_profile(profile, ci=(12, 10), full=(64, 20))
+        return cls(n_appearances=n_appearances, layouts_per_count=layouts)
+
+
+@dataclass(frozen=True, eq=False)
+class CountingMDP:
+    """A finite deterministic counting MDP: states, their content, and the successor table.
+
+    States are numbered appearance by appearance; within an appearance ``g`` the empty frame
+    comes first, then the layouts of count 1, count 2, ... (see :meth:`state_index`).
+    """
+
+    config: CountingConfig
+    """the sizes this MDP was drawn with"""
+    count: np.ndarray
+    """int64 (n,): the number of objects k of each state"""
+    shape: np.ndarray
+    """int64 (n,): the shape code of each state (index into SHAPES)"""
+    colour: np.ndarray
+    """uint8 (n, 3): the RGB colour of each state's objects, channels in [30, 226)"""
+    positions: np.ndarray
+    """int64 (n, max_count, 2): object centres (x, y); rows >= count[i] are -1"""
+    appearance: np.ndarray
+    """int64 (n,): the appearance (shape and colour pair) index of each state"""
+    next_state: np.ndarray
+    """int64 (n, 2): the successor f(o, a), column DEC = 0 and INC = 1"""
+
+    @property
+    def n_states(self) -> int:
+        """The number of states ``n``."""
+        return len(self.count)
+
+    def state_index(self, appearance: int, count: int, layout: int = 0) -> int:
+        """The index of the state with this appearance, count and layout (``layout`` is 0
+        for the empty frame, which has a single layout).
+
+        Raises
+        ------
+        CountingMDPError
+            If an argument is out of range.
+        """
+        cfg = self.config
+        appearance = _check_int("appearance", appearance, 0, cfg.n_appearances - 1)
+        count = _check_int("count", count, 0, cfg.max_count)
+        layout = _check_int("layout", layout, 0, 0 if count == 0 else cfg.layouts_per_count - 1)
+        offset = 0 if count == 0 else 1 + (count - 1) * cfg.layouts_per_count + layout
+        return appearance * (1 + cfg.max_count * cfg.layouts_per_count) + offset
+
+    def aux(self, target: int = 4) -> np.ndarray:
+        """The auxiliary function ``p(o) = 1{k(o) = n}`` (the authors' ``reward_pre``), int64 (n,).
+
+        Raises
+        ------
+        CountingMDPError
+            If ``target`` is not in ``[0, max_count]``.
+        """
+        target = _check_int("target", target, 0, self.config.max_count)
+        return (self.count == target).astype(np.int64)
+
+    def reward(self, target: int = 4) -> np.ndarray:
+        """The environment's reward ``1{k(f(o, a)) = n}`` of each transition, int64 (n, 2).
+
+        Raises
+        ------
+        CountingMDPError
+            If ``target`` is not in ``[0, max_count]``.
+        """
+        return self.aux(target)[self.next_state]
+
+    def frame_features(self) -> np.ndarray:
+        """What each state's frame shows, as a float vector (n, 7 + 2 k_max).
+
+        Shape one-hot (4) and colour / 255 (3) when ``k > 0``, then the centres ``(x, y) /
+        size`` sorted by ``x`` then ``y`` (a frame does not show the objects' order), zeros
+        where there is no object. Empty frames all get the zero vector, as they render to the
+        same black image: use it where an auxiliary must be a function of the pixels, e.g. the
+        paper's random linear map of the frame.
+        """
+        k_max, n = self.config.max_count, self.n_states
+        visible = (self.count > 0)[:, None]
+        shape = np.eye(len(SHAPES))[self.shape] * visible
+        colour = self.colour / 255.0 * visible
+        keys = np.where(self.positions[..., 0] < 0, np.iinfo(np.int64).max, self.positions[..., 0])
+        order = np.lexsort((self.positions[..., 1], keys), axis=-1)  # by x, then y; empty last
+        centres = np.take_along_axis(self.positions, order[..., None], axis=1) / self.config.size
+        centres = np.where(centres < 0, 0.0, centres).reshape(n, 2 * k_max)
+        return np.concatenate([shape, colour, centres], axis=1)
+
+    def transitions(self, target: int = 4, states=None) -> list[tuple[int, int, int, int]]:
+        """Transitions ``(o, a, f(o, a), p(o))`` of the given states (default all), both
+        actions each: a dataset for :func:`ltijepa.bisim.empirical_largest_bisimulation`.
+
+        Raises
+        ------
+        CountingMDPError
+            If ``target`` is out of range or a state index is not in ``[0, n)``.
+        """
+        p = self.aux(target)
+        states = np.arange(self.n_states) if states is None else np.asarray(states, dtype=np.int64)
+        if states.size and (states.min() < 0 or states.max() >= self.n_states):
+            bad = states[(states < 0) | (states >= self.n_states)][0]
+            raise CountingMDPError(f"state == {bad}, must be in [0, {self.n_states})")
+        o = np.repeat(states, 2)
+        a = np.tile([DEC, INC], len(states))
+        return list(zip(o.tolist(), a.tolist(), self.next_state[o, a].tolist(), p[o].tolist()))
+
+
+def make_counting_mdp(config: CountingConfig, rng) -> CountingMDP:
+    """Draw a finite counting MDP: appearances, layouts, and one successor per (state, action).
+
+    Parameters
+    ----------
+    config : CountingConfig
+        The sizes.
+    rng : numpy.random.Generator or int
+        Source of every random draw (appearances, positions, successors).
+
+    Returns
+    -------
+    CountingMDP
+        With ``config.n_states`` states. The successor of a state with count ``k`` under
+        action ``a`` has the same appearance and count ``clip(k - 1 + 2a, 0, k_max)``, and a
+        layout drawn uniformly (the empty frame when the new count is 0).
+
+    Examples
+    --------
+    >>> mdp = make_counting_mdp(CountingConfig(n_appearances=2, layouts_per_count=3), rng=0)
+    >>> mdp.n_states, int(mdp.count[mdp.next_state[mdp.state_index(1, 8, 2), 1]])
+    (50, 8)
+    """
+    rng = np.random.default_rng(rng)
+    g, k_max, n_layouts = config.n_appearances, config.max_count, config.layouts_per_count
+    per_appearance = 1 + k_max * n_layouts
+    local_count = np.concatenate([[0], np.repeat(np.arange(1, k_max + 1), n_layouts)])
+    count = np.tile(local_count, g)
+    appearance = np.repeat(np.arange(g), per_appearance)
+    shapes = rng.integers(0, len(SHAPES), size=g)
+    colours = rng.integers(*COLOUR_RANGE, size=(g, 3)).astype(np.uint8)
+    positions = _place_centres(count, k_max, config.size, config.radius, rng)
+    next_count = np.clip(count[:, None] + np.array([-1, 1]), 0, k_max)  # (n, 2)
+    layout = rng.integers(0, n_layouts, size=next_count.shape)
+    offset = np.where(next_count == 0, 0, 1 + (next_count - 1) * n_layouts + layout)
+    next_state = appearance[:, None] * per_appearance + offset
+    arrays = dict(
+        count=count,
+        shape=shapes[appearance],
+        colour=colours[appearance],
+        positions=positions,
+        appearance=appearance,
+        next_state=next_state,
+    )
+    for array in arrays.values():
+        array.setflags(write=False)
+    return CountingMDP(config=config, **arrays)
+
+
+def _place_centres(count: np.ndarray, k_max: int, size: int, radius: int, rng) -> np.ndarray:
+    """Centres (n, k_max, 2) as the environment places them; unused rows are -1.
+
+    Object ``j`` of every state is drawn up to 50 times, uniformly in ``[r, size - r)²``,
+    until it is at least ``2r + 1`` away from objects ``0..j-1``; after 50 tries the last
+    draw is kept (overlap allowed), as in the authors' code.
+    """
+    centres = np.full((len(count), k_max, 2), -1, dtype=np.int64)
+    min_sq = (2 * radius + 1) ** 2
+    for j in range(k_max):
+        todo = np.flatnonzero(count > j)
+        for _ in range(_PLACEMENT_TRIES):
+            centres[todo, j] = rng.integers(radius, size - radius, size=(len(todo), 2))
+            too_close = ((centres[todo, :j] - centres[todo, j, None]) ** 2).sum(axis=-1) < min_sq
+            todo = todo[too_close.any(axis=1)]
+            if len(todo) == 0:
+                break
+    return centres
+
+
+def separation_round(count_a, count_b, target: int) -> np.ndarray:
+    """The round of Def. 1's iteration at which two states of the counting MDP are separated.
+
+    .. math::
+
+        t^\\star(o, o') = \\min\\{t : (o, o') \\in R^{(t)}\\}
+        = 1 + \\min(|k - n|, |k' - n|) \\quad (k \\ne k'),
+
+    and ``t* = 0`` (the pair is never separated: ``o B* o'``) when ``k = k'``,
+    for counts ``k = k(o)``, ``k' = k(o')`` and target ``n``. Words shorter than the smaller
+    distance to the target cannot bring either count to ``n``; the word that moves the closer
+    state straight to ``n`` leaves the other one away from ``n`` (it is farther on the same
+    side, or moves away on the other side). This corrects step 1 of the proof of Prop. 2,
+    which steers by ``o`` instead of by the state closer to the target.
+
+    Parameters
+    ----------
+    count_a, count_b : array_like of int
+        Counts ``k`` and ``k'`` (broadcast against each other).
+    target : int
+        The target count ``n >= 0``.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        ``t*`` for each pair; 0 where the counts are equal.
+
+    Raises
+    ------
+    CountingMDPError
+        If ``target`` is not a non-negative integer.
+
+    Examples
+    --------
+    >>> separation_round(np.arange(9), 8, target=4).tolist()
+    [5, 4, 3, 2, 1, 2, 3, 4, 0]
+    """
+    target = _check_int("target", target, 0)
+    k_a, k_b = np.asarray(count_a, dtype=np.int64), np.asarray(count_b, dtype=np.int64)
+    closer = np.minimum(np.abs(k_a - target), np.abs(k_b - target))
+    return np.where(k_a != k_b, 1 + closer, 0)
+
+
+def steered_word_separates(count_a: int, count_b: int, target: int, *, steer_by: str) -> bool:
+    """Whether step 1 of the proof of Prop. 2 separates two counts ``k != k'``.
+
+    The proof takes ``t = min(|k - n|, |k' - n|)`` and the word ``a*^t`` with ``a* = inc``
+    if the steering count is below ``n``, else ``dec``, and claims that after it exactly one
+    of the two is at ``n``. The paper steers by the first state (``steer_by="first"``); the
+    argument needs the state closer to the target (``steer_by="closer"``).
+
+    Parameters
+    ----------
+    count_a, count_b : int
+        Two different counts in ``[0, max]`` with ``max >= target`` (the paper: ``[0, 8]``).
+    target : int
+        The target ``n``.
+    steer_by : {"first", "closer"}
+        Which count chooses ``a*``.
+
+    Returns
+    -------
+    bool
+        Whether exactly one of the two counts is at ``n`` after the ``t`` steps (counts
+        clipped to ``[0, 8]``).
+
+    Raises
+    ------
+    CountingMDPError
+        If ``steer_by`` is unknown, the counts are equal or a value is outside ``[0, 8]``.
+
+    Examples
+    --------
+    >>> steered_word_separates(7, 3, 4, steer_by="first"), steered_word_separates(7, 3, 4, steer_by="closer")
+    (False, True)
+    """
+    if steer_by not in ("first", "closer"):
+        raise CountingMDPError(f"steer_by == {steer_by!r}, must be 'first' or 'closer'")
+    k_a, k_b = _check_int("count_a", count_a, 0, 8), _check_int("count_b", count_b, 0, 8)
+    target = _check_int("target", target, 0, 8)
+    if k_a == k_b:
+        raise CountingMDPError(f"count_a == count_b == {k_a}, must differ")
+    steps = min(abs(k_a - target), abs(k_b - target))
+    steer = k_a if steer_by == "first" or abs(k_a - target) <= abs(k_b - target) else k_b
+    move = 1 if steer < target else -1
+    for _ in range(steps):
+        k_a, k_b = min(max(k_a + move, 0), 8), min(max(k_b + move, 0), 8)
+    return (k_a == target) != (k_b == target)
