@@ -1,0 +1,380 @@
+"""Checks on FedLQR runs: rounds to a gap, the noise floor, stability, variance, bias.
+
+The measurements behind the claims of the chapter "FedLQR" (Wang et al. 2026, as presented
+in the talk), each a function of :class:`~ltijepa.lqr.fedlqr.FedLQRHistory` objects or of the
+tasks, with u = -K x throughout:
+
+- :func:`rounds_to_gap` and :func:`speedup`: rounds (and per-agent rollouts) to reach a fixed
+  relative gap, for each number of agents -- the "1/M" sample-complexity claim;
+- :func:`floor_check`: has a run from K_0 reached the noise floor that the same run started
+  at the optimum measures?
+- :func:`every_iterate_stabilizing`: every server gain of every run stabilizes every agent;
+- :func:`averaged_estimate_variance` and :func:`variance_scaling`: the server's average of M
+  independent estimates has 1/M of the variance;
+- :func:`heterogeneity_bias` and :func:`bias_order`: agent 1's gap at the common optimum
+  and its order in the heterogeneity level;
+- :func:`path_heterogeneity`: max_ij g_ij(K_n) along a server path;
+- :class:`InitialCostSkipped`: the objective the authors' rollout convention estimates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ltijepa.lqr._validation import ParameterError, check_count, check_positive
+from ltijepa.lqr.batched import TaskBatch
+from ltijepa.lqr.fedlqr import FedLQRConfig, FedLQRHistory
+from ltijepa.lqr.heterogeneity import gradient_heterogeneity
+from ltijepa.lqr.multitask import common_optimum
+from ltijepa.lqr.policy_gradient import gradient_descent
+from ltijepa.lqr.task import Task
+from ltijepa.lqr.zeroth_order import estimate_gradient
+
+__all__ = [
+    "rounds_to_gap",
+    "SpeedUp",
+    "speedup",
+    "FloorCheck",
+    "floor_check",
+    "every_iterate_stabilizing",
+    "averaged_estimate_variance",
+    "variance_scaling",
+    "heterogeneity_bias",
+    "bias_order",
+    "path_heterogeneity",
+    "InitialCostSkipped",
+]
+
+
+def rounds_to_gap(gap: np.ndarray, threshold: float) -> int | None:
+    """The first round n with gap[n] <= threshold, or ``None`` if there is none.
+
+    Parameters
+    ----------
+    gap : array, (N + 1,)
+        A gap curve (e.g. the mean over realisations).
+    threshold : float
+
+    Examples
+    --------
+    >>> rounds_to_gap(np.array([3.0, 2.0, 1.0, 0.5]), 1.0)
+    2
+    """
+    below = np.flatnonzero(np.asarray(gap) <= threshold)
+    return int(below[0]) if below.size else None
+
+
+@dataclass(frozen=True)
+class SpeedUp:
+    """Rounds needed by M agents to reach the gap the fewest agents reach in N rounds."""
+
+    threshold: float
+    """The fixed relative gap: the final mean gap of the smallest M."""
+    rounds: dict
+    """M -> first round whose mean gap is <= threshold (``None``: not within N rounds)."""
+    ratios: dict
+    """M -> rounds(smallest M) / rounds(M); ``None`` if M does not reach the threshold. The
+    "1/M" claim predicts ratios[M] = M / (smallest M)."""
+
+
+def speedup(histories: Mapping[int, FedLQRHistory], optimal_cost: float) -> SpeedUp:
+    """Rounds to a fixed relative gap of agent 1, for each number of agents.
+
+    The threshold is the mean (over realisations) gap that the smallest M reaches after its
+    N rounds; every M's rounds are counted on its mean gap curve. Each agent simulates the
+    same number of rollouts per round for every M, so the ratio of rounds is also the ratio
+    of per-agent samples.
+
+    Raises
+    ------
+    ParameterError
+        If ``histories`` is empty.
+    """
+    if not histories:
+        raise ParameterError("histories == {}, must hold at least one run")
+    curves = {M: h.relative_gap(optimal_cost).mean(axis=0) for M, h in histories.items()}
+    base = min(curves)
+    threshold = float(curves[base][-1])
+    rounds = {M: rounds_to_gap(curve, threshold) for M, curve in curves.items()}
+    ratios = {M: (rounds[base] / r if r else None) for M, r in rounds.items()}
+    return SpeedUp(threshold, rounds, ratios)
+
+
+@dataclass(frozen=True)
+class FloorCheck:
+    """FedLQR from K_0 against the same run started at the optimum (:func:`floor_check`)."""
+
+    holds: bool
+    """Whether gap <= floor + tolerance."""
+    gap: float
+    """Mean over realisations of the last-window mean relative gap, run from K_0."""
+    floor: float
+    """The same for the run started at K_*: the estimator's noise floor."""
+    tolerance: float
+    """z standard errors of gap - floor (realisations are independent)."""
+    initial_gap: float
+    """The relative gap at K_0."""
+
+
+def floor_check(
+    from_start: FedLQRHistory, from_optimum: FedLQRHistory, optimal_cost: float, *,
+    window: float, z: float = 3.0, agent: int = 0,
+) -> FloorCheck:
+    """Has FedLQR from K_0 reached the noise floor of its estimator at the common optimum?
+
+    The floor is measured, not chosen: the run started at the optimum K_* with the same
+    estimator, steps and rounds fluctuates around the stationary level that the sampling
+    noise and the smoothing bias allow. Per realisation, average the relative gap of
+    ``agent`` over the last ``window`` fraction of the rounds; the check holds when the mean
+    from K_0 is at most the mean from K_* plus z standard errors of their difference.
+
+    Parameters
+    ----------
+    from_start, from_optimum : FedLQRHistory
+        The two runs (same config, each with >= 2 realisations).
+    optimal_cost : float
+        C^(i)_* of the agent.
+    window : float
+        Fraction in (0, 1] of the last rounds averaged.
+    z : float
+        Number of standard errors allowed (default 3).
+    agent : int
+        The agent whose gap is compared (default agent 1, index 0).
+
+    Raises
+    ------
+    ParameterError
+        If window is not in (0, 1], z <= 0, or a run has fewer than 2 realisations.
+    """
+    if not 0 < window <= 1:
+        raise ParameterError(f"window == {window!r}, must be in (0, 1]")
+    z = check_positive("z", z)
+    means = []
+    for name, history in (("from_start", from_start), ("from_optimum", from_optimum)):
+        if history.replicas < 2:
+            raise ParameterError(f"{name} has {history.replicas} realisation(s), must have >= 2")
+        last = max(1, int(round(window * history.rounds)))
+        means.append(history.relative_gap(optimal_cost, agent)[:, -last:].mean(axis=1))
+    a, b = means
+    tolerance = z * float(np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size))
+    gap, floor = float(a.mean()), float(b.mean())
+    initial = float(from_start.relative_gap(optimal_cost, agent)[0, 0])
+    return FloorCheck(bool(gap <= floor + tolerance), gap, floor, tolerance, initial)
+
+
+def every_iterate_stabilizing(histories: Sequence[FedLQRHistory]) -> bool:
+    """Whether every server gain K_0, ..., K_N of every run stabilizes every agent."""
+    return bool(all(h.stabilizing.all() for h in histories))
+
+
+def averaged_estimate_variance(
+    task: Task, K, agents: Sequence[int], config: FedLQRConfig, *, draws: int, rng=None
+) -> dict[int, tuple[float, float]]:
+    """Variance of the server's average of M identical agents' gradient estimates at K.
+
+    For each M, ``draws`` independent averages g_k = (1/M) sum_i g_hat_i(K) (the first
+    local step of a round, :func:`~ltijepa.lqr.zeroth_order.estimate_gradient` with the
+    settings of ``config``) give s_k = ||g_k - mean_k g_k||_F^2; the variance is
+    sum_k s_k / (draws - 1), with standard error std(s_k) / sqrt(draws). No target gradient
+    is needed, so the estimator's bias does not enter.
+
+    Parameters
+    ----------
+    task : Task
+        The system every agent has (eps = 0).
+    K : array, (m, n)
+        The gain the agents estimate the gradient at.
+    agents : sequence of int
+        Numbers of agents M.
+    config : FedLQRConfig
+        Estimator settings (``gradient`` must be a zeroth-order one).
+    draws : int
+        Independent averages per M (>= 2).
+    rng : seed or numpy.random.Generator
+
+    Returns
+    -------
+    dict
+        M -> (variance, standard error).
+
+    Raises
+    ------
+    ParameterError
+        If ``config.gradient == "exact"`` or draws < 2.
+    """
+    if config.gradient == "exact":
+        raise ParameterError("config.gradient == 'exact', must be a zeroth-order estimator")
+    draws = check_count("draws", draws, minimum=2)
+    result = {}
+    for M, stream in zip(agents, np.random.default_rng(rng).spawn(len(agents))):
+        batch = TaskBatch.from_tasks([task] * (check_count("M", M) * draws))
+        estimate = estimate_gradient(
+            batch, K, estimator=config.gradient, radius=config.radius, samples=config.samples,
+            horizon=config.horizon, rng=stream, skip_initial=config.skip_initial,
+        )
+        averages = estimate.gradient.reshape(draws, M, task.m, task.n).mean(axis=1)
+        spread = np.sum((averages - averages.mean(axis=0)) ** 2, axis=(1, 2))
+        result[M] = (float(spread.sum() / (draws - 1)), float(spread.std(ddof=1) / np.sqrt(draws)))
+    return result
+
+
+def variance_scaling(variances: Mapping[int, tuple[float, float]], *, z: float = 4.0) -> tuple[bool, dict]:
+    """Does M agents' averaged estimate have 1/M of one agent's variance?
+
+    For every M, |M var_M - var_1| <= z sqrt(M^2 se_M^2 + se_1^2), with (var, se) from
+    :func:`averaged_estimate_variance`.
+
+    Returns
+    -------
+    holds : bool
+    ratios : dict
+        M -> var_1 / var_M (M if the variance scales as 1/M).
+
+    Raises
+    ------
+    ParameterError
+        If M = 1 is missing or z <= 0.
+    """
+    if 1 not in variances:
+        raise ParameterError(f"variances has M in {sorted(variances)}, must include M = 1")
+    z = check_positive("z", z)
+    var_1, se_1 = variances[1]
+    holds = all(
+        abs(M * var - var_1) <= z * np.hypot(M * se, se_1) for M, (var, se) in variances.items()
+    )
+    return bool(holds), {M: var_1 / var for M, (var, _) in variances.items()}
+
+
+def heterogeneity_bias(tasks: Sequence[Task], K0, *, iterations: int = 20_000, tol: float = 1e-9) -> float:
+    """Agent 1's relative gap at the common optimum: (C^(1)(K_*) - C^(1)_*) / C^(1)_*.
+
+    K_* = argmin C_avg by exact gradient descent with backtracking
+    (:func:`~ltijepa.lqr.multitask.common_optimum`) from K0, stopped at
+    ||grad C_avg||_F <= tol: the limit that FedLQR's gap curves approach with exact
+    gradients (the talk's "Distance between K_* and K_*^(i)").
+
+    Parameters
+    ----------
+    tasks : sequence of Task
+        The M agents; agent 1 is ``tasks[0]``.
+    K0 : array, (m, n)
+        A gain that stabilizes every task.
+    iterations : int
+        Most gradient steps.
+    tol : float
+        Stop when ||grad C_avg||_F <= tol.
+
+    Raises
+    ------
+    NotStabilizingError
+        If K0 does not stabilize every task.
+    ParameterError
+        If the descent stops with ||grad C_avg||_F > 1e3 tol (not converged).
+    """
+    solution = common_optimum(tasks, iterations=iterations, K0=K0, tol=tol)
+    if solution.grad_norm > 1e3 * tol:
+        raise ParameterError(
+            f"common optimum not reached: ||grad C_avg|| == {solution.grad_norm:.3g} after "
+            f"{solution.history.iterations} iterations, must be <= {1e3 * tol:.3g}"
+        )
+    first = tasks[0]
+    return (first.cost(solution.K) - first.optimal_cost()) / first.optimal_cost()
+
+
+def bias_order(levels, biases) -> float:
+    """Least-squares slope of log(bias) against log(level): 2 for a bias of order level^2.
+
+    The talk's C^(i)(K_*) - C^(i)(K_*^(i)) = O((eps_A + eps_B)^2) predicts 2 when eps_A and
+    eps_B are proportional to the level.
+
+    Parameters
+    ----------
+    levels, biases : array, (k,)
+        k >= 2 positive levels and the positive biases measured at them.
+
+    Raises
+    ------
+    ParameterError
+        If fewer than two points, or a level or a bias is <= 0.
+
+    Examples
+    --------
+    >>> round(bias_order([0.1, 0.2, 0.4], [0.01, 0.04, 0.16]), 12)
+    2.0
+    """
+    levels, biases = np.asarray(levels, dtype=float), np.asarray(biases, dtype=float)
+    if levels.shape != biases.shape or levels.size < 2:
+        raise ParameterError(f"levels {levels.tolist()} and biases {biases.tolist()}: need >= 2 pairs")
+    if not (np.all(levels > 0) and np.all(biases > 0)):
+        raise ParameterError(f"levels == {levels.tolist()}, biases == {biases.tolist()}: all must be > 0")
+    return float(np.polyfit(np.log(levels), np.log(biases), 1)[0])
+
+
+def path_heterogeneity(
+    history: FedLQRHistory, tasks: Sequence[Task], *, every: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """max_{i,j} g_ij(K_n) along the server path of realisation 0, every ``every`` rounds.
+
+    g_ij(K) = ||grad C^(i)(K) - grad C^(j)(K)||_F
+    (:func:`~ltijepa.lqr.heterogeneity.gradient_heterogeneity`).
+
+    Returns
+    -------
+    rounds : array of int
+    g_max : array, same length
+
+    Raises
+    ------
+    NotStabilizingError
+        If a server gain on the path does not stabilize every agent.
+    """
+    rounds = np.arange(0, history.rounds + 1, check_count("every", every))
+    g_max = np.array([gradient_heterogeneity(tasks, history.server_gains[0, n]).max() for n in rounds])
+    return rounds, g_max
+
+
+class InitialCostSkipped:
+    """The objective the authors' rollouts estimate: the cost without its t = 0 term.
+
+    .. math::
+
+        f(K) = C(K) - \\operatorname{tr}((Q + K^\\top R K) \\Sigma_0)
+             = \\mathbb{E} \\sum_{t \\ge 1} x_t^\\top (Q + K^\\top R K) x_t, \\qquad
+        \\nabla f(K) = \\nabla C(K) - 2 R K \\Sigma_0,
+
+    (u = -K x). Its minimiser is not the LQR optimum K_*: a zeroth-order method with
+    ``skip_initial=True`` approaches argmin f, not K_*. An objective in the sense of
+    :func:`~ltijepa.lqr.policy_gradient.gradient_descent`.
+
+    Parameters
+    ----------
+    task : Task
+    """
+
+    def __init__(self, task: Task):
+        self.task = task
+
+    def cost(self, K) -> float:
+        """f(K). Raises ``NotStabilizingError`` if K does not stabilize the task."""
+        K = self.task.check_gain(K)
+        return self.task.cost(K) - float(np.trace((self.task.Q + K.T @ self.task.R @ K) @ self.task.Sigma0))
+
+    def gradient(self, K) -> np.ndarray:
+        """nabla f(K), (m, n). Raises ``NotStabilizingError`` if K does not stabilize the task."""
+        K = self.task.check_gain(K)
+        return self.task.gradient(K) - 2.0 * self.task.R @ K @ self.task.Sigma0
+
+    def is_stabilizing(self, K) -> bool:
+        """Whether rho(A - B K) < 1."""
+        return self.task.is_stabilizing(K)
+
+    def spectral_radius(self, K) -> float:
+        """rho(A - B K)."""
+        return self.task.spectral_radius(K)
+
+    def minimizer(self, *, iterations: int = 5000, tol: float = 1e-9) -> np.ndarray:
+        """argmin f by gradient descent with backtracking from the task's optimum K_*."""
+        return gradient_descent(self, self.task.optimal_gain(), iterations=iterations, tol=tol).final
