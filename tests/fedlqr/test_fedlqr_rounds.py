@@ -168,7 +168,7 @@ def test_halve_gives_up_after_max_halvings():
 
 
 def test_exact_mode_refuses_a_gain_that_does_not_stabilize_an_agent():
-    with pytest.raises(FedLQRStabilityError, match=r"round 0: a local gain of agent 1 \(replica 0\)") as info:
+    with pytest.raises(FedLQRStabilityError, match=r"round 0: agent 1 \(replica 0\): K does not stabilize") as info:
         run_fedlqr([scalar(1.2), scalar(3.0)], [[1.0]], UNSAFE)
     assert info.value.agent == 1 and info.value.rho == pytest.approx(2.0)
 
@@ -236,5 +236,6 @@ def test_bad_inputs_of_a_run():
 
 def test_overflowing_rollouts_are_an_error_naming_the_round():
     config = dataclasses.replace(CONSTANT, horizon=400, rounds=2)
-    with pytest.raises(FedLQRStabilityError, match=r"round 0: rollout cost overflowed"):
+    with pytest.raises(FedLQRStabilityError, match=r"round 0: agent 0 \(replica 0\): rollout cost overflowed") as info:
         run_fedlqr([scalar(40.0)], [[0.0]], config, rng=0)
+    assert (info.value.agent, info.value.replica) == (0, 0) and info.value.rho > 1

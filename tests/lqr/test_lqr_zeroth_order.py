@@ -10,6 +10,7 @@ import pytest
 
 from ltijepa.errors import MatrixError, NotStabilizingError, ShapeError
 from ltijepa.lqr import ParameterError, Task, TaskBatch
+from ltijepa.lqr.batched import TaskNotStabilizedError
 from ltijepa.lqr.families import random_stabilizable
 from ltijepa.lqr.zeroth_order import (
     estimate_gradient,
@@ -183,8 +184,9 @@ def test_batch_must_be_a_task_batch():
 
 def test_overflowing_rollouts_raise_not_stabilizing():
     batch = TaskBatch.from_tasks([Task([[3.0]], [[1.0]], [[1.0]], [[1.0]])])
-    with pytest.raises(NotStabilizingError, match=r"rollout cost overflowed .* rho\(A - B \(K \+- U\)\) == 3") as info:
+    with pytest.raises(NotStabilizingError, match=r"rollout cost overflowed \(task 0, .* rho\(A - B \(K \+- U\)\) == (3|2\.99)") as info:
         estimate_gradient(batch, [[0.0]], estimator="two_point", radius=1e-3, samples=2, horizon=2000, rng=0)
+    assert isinstance(info.value, TaskNotStabilizedError) and info.value.task_index == 0
     assert info.value.rho == pytest.approx(3.0, abs=1e-2)
 
 

@@ -82,10 +82,9 @@ class FedLQRStabilityError(NotStabilizingError):
     round : int
         The round n (0-based) in which it happened.
     agent : int
-        The agent index i; -1 when a rollout cost overflowed (the estimator's message then
-        names the task of the batch of ``replicas * M`` agents, index r M + i).
+        The agent index i.
     replica : int
-        The replica (independent federation) index r; -1 as for ``agent``.
+        The replica (independent federation) index r.
     """
 
     def __init__(self, message: str, *, rho: float, round: int, agent: int, replica: int):
@@ -310,14 +309,9 @@ class _Federation:
         except TaskNotStabilizedError as exc:
             replica, agent = divmod(exc.task_index, self.M)
             raise FedLQRStabilityError(
-                f"round {round}: a local gain of agent {agent} (replica {replica}) does not "
-                f"stabilize it, rho == {exc.rho:.6g}; exact gradients need stabilizing gains "
+                f"round {round}: agent {agent} (replica {replica}): {exc} "
                 "(use safety='halve' or smaller steps)",
                 rho=exc.rho, round=round, agent=agent, replica=replica,
-            ) from exc
-        except NotStabilizingError as exc:
-            raise FedLQRStabilityError(
-                f"round {round}: {exc}", rho=exc.rho, round=round, agent=-1, replica=-1
             ) from exc
         return estimate.gradient, estimate.rollouts
 

@@ -38,9 +38,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ltijepa.errors import NotStabilizingError
 from ltijepa.lqr._validation import ParameterError, check_count, check_positive
-from ltijepa.lqr.batched import TaskBatch
+from ltijepa.lqr.batched import TaskBatch, TaskNotStabilizedError
 from ltijepa.lqr.task import Task
 
 __all__ = [
@@ -188,9 +187,10 @@ def estimate_gradient(
         If ``estimator`` is unknown, or radius, samples or horizon are out of range.
     ShapeError, MatrixError
         If K has the wrong shape or non-finite entries.
-    NotStabilizingError
-        If a rollout cost overflows (a perturbed gain K +- U_j far outside the stabilizing
-        set); ``.rho`` is the largest rho(A - B (K +- U_j)).
+    TaskNotStabilizedError
+        (a ``NotStabilizingError``) If a rollout cost overflows, a perturbed gain K +- U_j
+        far outside the stabilizing set; ``.task_index`` names the task and ``.rho`` is
+        rho(A - B (K +- U_j)) of that task and perturbation.
 
     Examples
     --------
@@ -229,13 +229,13 @@ def estimate_gradient(
 
 
 def _raise_overflow(batch: TaskBatch, perturbed: np.ndarray, costs: np.ndarray) -> None:
-    task, sample = np.argwhere(~np.isfinite(costs))[0]
-    A_K = batch.A[:, None] - batch.B[:, None] @ perturbed
-    rho = float(np.max(np.abs(np.linalg.eigvals(A_K))))
-    raise NotStabilizingError(
-        f"rollout cost overflowed (task {task}, sample {sample}): the perturbed gains K +- U reach "
+    """Raise :class:`TaskNotStabilizedError` for the first rollout whose cost overflowed."""
+    task, sample = (int(i) for i in np.argwhere(~np.isfinite(costs))[0])
+    rho = float(np.max(np.abs(np.linalg.eigvals(batch.A[task] - batch.B[task] @ perturbed[task, sample]))))
+    raise TaskNotStabilizedError(
+        f"rollout cost overflowed (task {task}, sample {sample}): the perturbed gain K +- U has "
         f"rho(A - B (K +- U)) == {rho:.6g}; decrease radius or start from a stabilizing K",
-        rho=rho,
+        rho=rho, task_index=task,
     )
 
 
