@@ -1,0 +1,96 @@
+"""The chapter's experiment drivers, at tiny sizes: shapes, consistency, errors."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from ltijepa.errors import NotStabilizingError, ProfileError
+from ltijepa.lqr._validation import ParameterError
+from ltijepa.lqr.bisim_bounds import BisimConfig
+from ltijepa.lqr.families import sample_pendulums, sample_unicycles
+from ltijepa.lqr.multitask import common_optimum, find_common_stabilizer
+from ltijepa.lqr import Task
+from ltijepa.lqr.multitask_study import (
+    MultitaskStudyConfig,
+    scalar_pair_check,
+    bounds_along_path,
+    collection_study,
+    fixed_step_run,
+    path_indices,
+    random_family_checks,
+)
+from ltijepa.lqr.performance import check_upper_bound
+
+TINY = dataclasses.replace(
+    MultitaskStudyConfig(), random_families=2, family_dims=(2, 1), family_path_points=2,
+    bisim=BisimConfig(refine=1),
+)
+
+
+def test_profiles_resolve_the_sizes():
+    ci, full = MultitaskStudyConfig.for_profile("ci"), MultitaskStudyConfig.for_profile("full")
+    assert ci.random_families >= 20 and full.random_families >= 200
+    assert (full.pendulum_collections, full.unicycle_collections) == (100, 75)
+    with pytest.raises(ProfileError, match="profile == 'fast'"):
+        MultitaskStudyConfig.for_profile("fast")
+
+
+def test_scalar_counterexample_check_holds_and_can_fail():
+    alphas, gains = np.array([0.6, 0.95, 1.05, 2.0]), np.linspace(-4, 4, 801)
+    check = scalar_pair_check(alphas, gains)
+    assert check.holds
+    np.testing.assert_array_equal(check.overlap, [True, True, False, False])
+    np.testing.assert_allclose(check.min_max_rho, alphas)  # min_K (alpha + |K|) at K = 0
+    # a perturbed input: two identical systems always share a stabilizing gain
+    same = scalar_pair_check(alphas, gains, pair=lambda a: [Task([[a]], [[1.0]], [[1.0]], [[1.0]])] * 2)
+    assert not same.holds and same.overlap.all()
+
+
+def test_path_indices_include_both_ends():
+    assert path_indices(0, 5).tolist() == [0]
+    idx = path_indices(1000, 6)
+    assert idx[0] == 0 and idx[-1] == 1000 and np.all(np.diff(idx) > 0)
+    with pytest.raises(ParameterError, match="points == 1"):
+        path_indices(10, 1)
+
+
+def test_bounds_along_path_are_consistent():
+    tasks = sample_unicycles(3, 0)
+    solution = common_optimum(tasks, iterations=300, tol=1e-6)
+    path = bounds_along_path(tasks, solution.history, points=3, config=TINY.bisim)
+    P = len(path.iterations)
+    assert path.g.shape == path.b.shape == (P, 3, 3) and path.b_i.shape == (P, 3)
+    g, b = path.pairs()
+    assert g.size == 3 * P and check_upper_bound(g, b).holds
+    assert np.all(path.f_het >= path.g.max(axis=(1, 2)))
+    assert np.all(path.f_het_cost >= path.f_het)
+    np.testing.assert_allclose(path.b_i, path.b.sum(axis=2) / 3)
+
+
+def test_fixed_step_run_reports_divergence_and_refuses_a_bad_start():
+    tasks = sample_pendulums(6, 0)
+    K0 = find_common_stabilizer(tasks).K
+    run = fixed_step_run(tasks, K0, step=0.01, iterations=5)
+    assert run.diverged and "leaves the stabilizing set" in run.error
+    small = fixed_step_run(tasks, K0, step=1e-6, iterations=3)
+    assert not small.diverged and small.history.iterations == 3
+    with pytest.raises(NotStabilizingError, match="K0 does not stabilize task"):
+        fixed_step_run(tasks, np.zeros((1, 2)), step=0.01, iterations=5)
+
+
+def test_random_family_checks_hold():
+    checks = random_family_checks(0, TINY)
+    assert checks.families == 2 and checks.g.shape == checks.b.shape == checks.family.shape
+    assert set(checks.family.tolist()) == {0, 1}
+    assert check_upper_bound(checks.g, checks.b).holds
+
+
+def test_collection_study_shapes_and_bounds():
+    study = collection_study(sample_pendulums, 3, 2, 0, TINY)
+    assert study.max_b_i.shape == study.f_het.shape == (2,) and study.gaps.shape == (2, 3)
+    assert 0.0 < study.reduction() < 1.0 and study.reduction("cost") >= study.reduction()
+    assert check_upper_bound(study.gaps, study.gap_bounds).holds
+    assert np.all(study.f_het >= study.max_g)
+    with pytest.raises(ParameterError, match="size == 1"):
+        collection_study(sample_pendulums, 1, 2, 0, TINY)
