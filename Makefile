@@ -15,6 +15,7 @@ LOCK_HASH := $(shell cat $(LOCK) pyproject.toml 2>/dev/null | sha256sum | cut -c
 STAMP     := $(VENV)/.ltijepa-lock-$(LOCK_HASH)
 BIN       := $(VENV)/bin
 TEST_JOBS := $(if $(JOBS),$(JOBS),2)
+THREADS   := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_NUM_THREADS=1
 
 .PHONY: book test venv benchmarks clean
 
@@ -24,9 +25,10 @@ book: $(STAMP)
 
 # Two phases: unit, property and notebook tests in parallel workers; then the tests that
 # build the whole book (its notebooks now come from the cache) and open it in a browser.
+# One BLAS/OpenMP thread per test worker, as the book runner gives each notebook worker.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(TEST_JOBS) -m "not book"
-	$(BIN)/python -m pytest -m book
+	$(THREADS) $(BIN)/python -m pytest -n $(TEST_JOBS) -m "not book"
+	$(THREADS) $(BIN)/python -m pytest -m book
 
 venv: $(STAMP)
 
