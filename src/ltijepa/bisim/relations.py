@@ -41,6 +41,12 @@ def separated_by(labels) -> np.ndarray:
 def same_partition(labels_a, labels_b) -> bool:
     """Whether two label arrays define the same partition (same classes, any label names).
 
+    Parameters
+    ----------
+    labels_a, labels_b : array_like of int, shape (n,)
+        Class labels of the same ``n`` states; ``labels[o]`` is the class of state ``o``.
+        Only which states share a label matters, not the label values.
+
     Raises
     ------
     ShapeError

@@ -438,7 +438,19 @@ class PairwiseBisimulation:
     """{(i, j): BisimulationBound} for i < j."""
 
     def b_i(self, normalization: str = "M") -> np.ndarray:
-        """The per-task averages b_i(K); see :func:`average_bounds`."""
+        """The per-task averages b_i(K); see :func:`average_bounds`.
+
+        Parameters
+        ----------
+        normalization : {"M", "M-1"}, default "M"
+            Divide each row sum of :attr:`b` by M (the talk's b_i) or by M - 1 (the authors'
+            LQG code).
+
+        Returns
+        -------
+        array, (M,)
+            ``inf`` for a task in an infeasible pair.
+        """
         return average_bounds(self.b, normalization)
 
     @property

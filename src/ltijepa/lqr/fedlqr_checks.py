@@ -88,6 +88,14 @@ def speedup(histories: Mapping[int, FedLQRHistory], optimal_cost: float) -> Spee
     same number of rollouts per round for every M, so the ratio of rounds is also the ratio
     of per-agent samples.
 
+    Parameters
+    ----------
+    histories : mapping of int to FedLQRHistory
+        M -> the run (all realisations) with M agents; agent 1 (index 0) must be the same
+        task in every run.
+    optimal_cost : float
+        C^(1)_* > 0, agent 1's optimal (DARE) cost, the reference of the relative gap.
+
     Raises
     ------
     ParameterError
@@ -166,7 +174,13 @@ def floor_check(
 
 
 def every_iterate_stabilizing(histories: Sequence[FedLQRHistory]) -> bool:
-    """Whether every server gain K_0, ..., K_N of every run stabilizes every agent."""
+    """Whether every server gain K_0, ..., K_N of every run stabilizes every agent.
+
+    Parameters
+    ----------
+    histories : sequence of FedLQRHistory
+        The runs; every realisation of each is checked (``FedLQRHistory.stabilizing``).
+    """
     return bool(all(h.stabilizing.all() for h in histories))
 
 
@@ -226,6 +240,14 @@ def variance_scaling(variances: Mapping[int, tuple[float, float]], *, z: float =
 
     For every M, |M var_M - var_1| <= z sqrt(M^2 se_M^2 + se_1^2), with (var, se) from
     :func:`averaged_estimate_variance`.
+
+    Parameters
+    ----------
+    variances : mapping of int to (float, float)
+        M -> (variance, standard error), as :func:`averaged_estimate_variance` returns;
+        must include M = 1.
+    z : float
+        Number of standard errors allowed (default 4).
 
     Returns
     -------
@@ -321,6 +343,15 @@ def path_heterogeneity(
     g_ij(K) = ||grad C^(i)(K) - grad C^(j)(K)||_F
     (:func:`~ltijepa.lqr.heterogeneity.gradient_heterogeneity`).
 
+    Parameters
+    ----------
+    history : FedLQRHistory
+        The run; only its first realisation's server gains are used.
+    tasks : sequence of Task
+        The M agents of the run (i, j range over them).
+    every : int
+        Spacing >= 1 of the rounds evaluated: 0, every, 2 every, ... <= N.
+
     Returns
     -------
     rounds : array of int
@@ -376,5 +407,18 @@ class InitialCostSkipped:
         return self.task.spectral_radius(K)
 
     def minimizer(self, *, iterations: int = 5000, tol: float = 1e-9) -> np.ndarray:
-        """argmin f by gradient descent with backtracking from the task's optimum K_*."""
+        """argmin f by gradient descent with backtracking from the task's optimum K_*.
+
+        Parameters
+        ----------
+        iterations : int
+            Most gradient steps (default 5000).
+        tol : float
+            Stop when ||nabla f(K)||_F <= tol (default 1e-9).
+
+        Returns
+        -------
+        array, (m, n)
+            The last iterate (u = -K x).
+        """
         return gradient_descent(self, self.task.optimal_gain(), iterations=iterations, tol=tol).final

@@ -107,7 +107,15 @@ def growing_agents(M: int, eps: float = 1e-2) -> list[Task]:
 
 
 def draw_weights(M: int, rng) -> np.ndarray:
-    """u_1, ..., u_M ~ U(0, 1) of the heterogeneity experiment (u_1 is unused), shape (M,)."""
+    """u_1, ..., u_M ~ U(0, 1) of the heterogeneity experiment (u_1 is unused), shape (M,).
+
+    Parameters
+    ----------
+    M : int
+        Number of agents >= 1.
+    rng : seed or numpy.random.Generator
+        Source of the draws.
+    """
     return np.random.default_rng(rng).uniform(size=check_count("M", M))
 
 
@@ -169,6 +177,13 @@ class AgentsExperiment:
         """One :func:`~ltijepa.lqr.fedlqr.run_fedlqr` run (all realisations) per M, from K_0.
 
         Each M gets its own stream ``rng.spawn``, so a run does not depend on the others.
+
+        Parameters
+        ----------
+        rng : seed or numpy.random.Generator
+            Source of the runs' randomness; each M gets its own stream ``rng.spawn``.
+        progress : bool
+            Show a tqdm progress bar over the rounds of each run.
         """
         streams = np.random.default_rng(rng).spawn(len(self.agents))
         return {
@@ -178,13 +193,31 @@ class AgentsExperiment:
         }
 
     def variances(self, rng=None) -> dict[int, tuple[float, float]]:
-        """:func:`averaged_estimate_variance` at K_0 for M identical nominal agents, each M."""
+        """:func:`averaged_estimate_variance` at K_0 for M identical nominal agents, each M.
+
+        Parameters
+        ----------
+        rng : seed or numpy.random.Generator
+            Source of the estimators' perturbations and initial states; each M gets its own
+            stream ``rng.spawn``.
+
+        Returns
+        -------
+        dict
+            M -> (variance, standard error), with :attr:`variance_draws` draws per M.
+        """
         return averaged_estimate_variance(
             nominal_task(), INITIAL_GAIN, self.agents, self.config, draws=self.variance_draws, rng=rng
         )
 
     def exact(self, agents: tuple[int, ...]) -> AgentsExperiment:
-        """The same experiment with exact gradients (one realisation: it is deterministic)."""
+        """The same experiment with exact gradients (one realisation: it is deterministic).
+
+        Parameters
+        ----------
+        agents : tuple of int
+            Numbers of agents M of the new experiment (replaces :attr:`agents`).
+        """
         return replace(self, agents=agents, realisations=1, config=replace(self.config, gradient="exact"))
 
 
@@ -207,7 +240,17 @@ class HeterogeneityExperiment:
         return cls(realisations=by_profile(profile, ci=2, full=20))
 
     def weights(self, rng=None) -> np.ndarray:
-        """u_1, ..., u_M ~ U(0, 1), drawn once for all levels as in the authors' code."""
+        """u_1, ..., u_M ~ U(0, 1), drawn once for all levels as in the authors' code.
+
+        Parameters
+        ----------
+        rng : seed or numpy.random.Generator
+            Source of the draws (:func:`draw_weights`).
+
+        Returns
+        -------
+        array, (M,)
+        """
         return draw_weights(self.agents, rng)
 
     def tasks(self, eps: float, weights) -> list[Task]:
@@ -223,7 +266,22 @@ class HeterogeneityExperiment:
         return random_agents(eps, weights)
 
     def run(self, weights, rng=None, *, progress: bool = False) -> dict[float, FedLQRHistory]:
-        """One FedLQR run (all realisations) per level, with agents :func:`random_agents`."""
+        """One FedLQR run (all realisations) per level, with agents :func:`random_agents`.
+
+        Parameters
+        ----------
+        weights : array, (M,)
+            u_i in [0, 1] (:meth:`weights`), the same for every level.
+        rng : seed or numpy.random.Generator
+            Source of the runs' randomness; each level gets its own stream ``rng.spawn``.
+        progress : bool
+            Show a tqdm progress bar over the rounds of each run.
+
+        Raises
+        ------
+        ParameterError
+            If ``weights`` does not hold M values in [0, 1].
+        """
         streams = np.random.default_rng(rng).spawn(len(self.levels))
         return {
             eps: run_fedlqr(self.tasks(eps, weights), INITIAL_GAIN, self.config,
@@ -235,6 +293,13 @@ class HeterogeneityExperiment:
         """Agent 1's relative gap at the common optimum of each level's agents, shape (k,).
 
         :func:`~ltijepa.lqr.fedlqr_checks.heterogeneity_bias` with exact gradients from K_0.
+
+        Parameters
+        ----------
+        levels : sequence of float
+            The k heterogeneity levels eps >= 0 (need not be :attr:`levels`).
+        weights : array, (M,)
+            u_i in [0, 1] (:meth:`weights`), the same for every level.
         """
         return np.array([heterogeneity_bias(self.tasks(eps, weights), INITIAL_GAIN) for eps in levels])
 
@@ -273,7 +338,15 @@ class ConvergenceExperiment:
         return cls(realisations=by_profile(profile, ci=5, full=20))
 
     def run(self, rng=None, *, progress: bool = False) -> tuple[FedLQRHistory, FedLQRHistory]:
-        """Histories from K_0 and from K_* (independent streams)."""
+        """Histories from K_0 and from K_* (independent streams).
+
+        Parameters
+        ----------
+        rng : seed or numpy.random.Generator
+            Source of the runs' randomness; each start gets its own stream ``rng.spawn``.
+        progress : bool
+            Show a tqdm progress bar over the rounds of each run.
+        """
         tasks = [nominal_task()] * self.agents
         streams = np.random.default_rng(rng).spawn(2)
         return tuple(

@@ -345,6 +345,11 @@ def common_optimum(
 def per_task_optima(tasks: Sequence[Task] | TaskBatch) -> np.ndarray:
     """The task optima K_*^(i) (DARE gains), shape (M, m, n).
 
+    Parameters
+    ----------
+    tasks : sequence of Task, or TaskBatch
+        M tasks of equal sizes (n, m).
+
     Raises
     ------
     NotStabilizableError, SolverError
@@ -355,6 +360,13 @@ def per_task_optima(tasks: Sequence[Task] | TaskBatch) -> np.ndarray:
 
 def optimality_gaps(tasks: Sequence[Task] | TaskBatch, K) -> np.ndarray:
     """C_i(K) - C_i(K_*^(i)) for every task, shape (M,): the paper's gaps (6) and (7).
+
+    Parameters
+    ----------
+    tasks : sequence of Task, or TaskBatch
+        M tasks of equal sizes (n, m).
+    K : array, (m, n)
+        One gain shared by all tasks (u = -K x).
 
     Raises
     ------

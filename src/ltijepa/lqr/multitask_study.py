@@ -142,6 +142,15 @@ def scalar_pair_check(alphas, gains, *, pair: Callable[[float], Sequence[Task]] 
     library's common-stabilizer search. ``pair`` builds the two tasks from alpha (default the
     talk's :func:`~ltijepa.lqr.families.scalar_pair`; a different pair shows the check can fail).
 
+    Parameters
+    ----------
+    alphas : array, (A,)
+        The values of alpha checked.
+    gains : array, (G,)
+        Grid of scalar gains K over which max_i |a_i - b_i K| is minimised.
+    pair : callable
+        ``pair(alpha) -> two scalar Tasks`` (default :func:`~ltijepa.lqr.families.scalar_pair`).
+
     Raises
     ------
     ShapeError
@@ -212,6 +221,20 @@ def bounds_along_path(
 ) -> PathBounds:
     """g_ij, b_ij, b_i, the epsilon baseline and the gaps at about ``points`` iterates of a path.
 
+    Parameters
+    ----------
+    tasks : sequence of Task
+        The M tasks the path is evaluated on.
+    history : History
+        A policy-gradient run on ``tasks``; its gains ``history.K[n]`` are evaluated.
+    points : int
+        About how many iterates (>= 2), geometrically spaced with both ends
+        (:func:`path_indices`).
+    config : BisimConfig, optional
+        How each b_ij is computed; default ``BisimConfig()``.
+    progress : bool
+        Show a tqdm progress bar over the iterates.
+
     Raises
     ------
     NotStabilizingError
@@ -248,6 +271,17 @@ class FixedStepRun:
 
 def fixed_step_run(tasks: Sequence[Task], K0, *, step: float, iterations: int) -> FixedStepRun:
     """Vanilla policy gradient K <- K - step grad C_avg(K) from K0, reporting a divergence.
+
+    Parameters
+    ----------
+    tasks : sequence of Task
+        The M tasks; C_avg is their average cost.
+    K0 : array, (m, n)
+        Initial gain (u = -K x), stabilizing every task.
+    step : float
+        Constant step size eta.
+    iterations : int
+        Number N of steps (the run is not stopped on a small gradient).
 
     Raises
     ------
@@ -288,6 +322,16 @@ def random_family_checks(rng, config: MultitaskStudyConfig, *, progress: bool = 
 
     A draw for which :func:`~ltijepa.lqr.multitask.find_common_stabilizer` finds no gain is
     counted in ``skipped`` and replaced (at most 10 times as many draws as families).
+
+    Parameters
+    ----------
+    rng : seed or numpy.random.Generator
+        Source of the families (:func:`~ltijepa.lqr.multitask.random_family`).
+    config : MultitaskStudyConfig
+        Number, size, dimensions and spread of the families, the policy-gradient settings
+        and the points per path.
+    progress : bool
+        Show a tqdm progress bar over the families.
 
     Raises
     ------
@@ -346,7 +390,14 @@ class CollectionStudy:
     """Collections skipped because no common stabilizing gain was found."""
 
     def reduction(self, baseline: str = "exact") -> float:
-        """1 - mean(max_i b_i) / mean(f_het): the averaged curves' reduction at convergence."""
+        """1 - mean(max_i b_i) / mean(f_het): the averaged curves' reduction at convergence.
+
+        Parameters
+        ----------
+        baseline : {"exact", "cost"}
+            f_het with exact norms (:attr:`f_het`, the default) or, for any other value, with
+            cost-bounded norms (:attr:`f_het_cost`).
+        """
         f = self.f_het if baseline == "exact" else self.f_het_cost
         return float(1.0 - self.max_b_i.mean() / f.mean())
 

@@ -27,6 +27,16 @@ def deterministic_systems(
     Either every successor and auxiliary value is drawn freely, or the system is a lift of a
     drawn ``m``-state system: each state ``o`` is assigned a block ``β(o)`` (all blocks used),
     ``p(o) = q(β(o))`` and ``f(o, a)`` is some state of block ``g(β(o), a)``.
+
+    Parameters
+    ----------
+    max_states : int
+        Largest number of states ``n`` drawn (``n`` in ``[1, max_states]``).
+    max_actions : int
+        Largest number of actions ``k`` drawn (``k`` in ``[1, max_actions]``).
+    max_aux_values : int
+        Largest number of distinct auxiliary values drawn: ``aux`` takes values in
+        ``[0, n_aux)`` with ``n_aux`` in ``[1, max_aux_values]``.
     """
     n = draw(st.integers(1, max_states))
     k = draw(st.integers(1, max_actions))
@@ -59,6 +69,12 @@ def datasets(
 
     The dataset is a random subset of the ``n k`` transitions ``(o, a, f(o, a), p(o))``
     (possibly empty), in random order; successors need not be sources.
+
+    Parameters
+    ----------
+    max_states, max_actions, max_aux_values : int
+        Bounds on the size of the system, as in :func:`deterministic_systems` (with smaller
+        defaults).
     """
     next_state, aux = draw(
         deterministic_systems(
@@ -79,6 +95,14 @@ def bispy_partition(next_state, aux) -> np.ndarray:
     intermediate node ``(o, a)``; the initial partition holds the states by auxiliary value
     and, per action, all intermediate nodes of that action. Strong bisimulation of this graph
     restricted to the states is ``B*``.
+
+    Parameters
+    ----------
+    next_state : array_like of int, shape (n, n_actions)
+        The successor table ``next_state[o, a] = f(o, a)``, entries in ``[0, n)``.
+    aux : array_like of shape (n,) or (n, d), or a sequence of n hashable values
+        The auxiliary function ``p`` (compared by exact equality; rows of a 2-D array are
+        vector values).
     """
     import networkx as nx
     from bispy import Algorithms, compute_maximum_bisimulation
@@ -110,6 +134,14 @@ def automata_partition(next_state, aux) -> np.ndarray:
     gadget encodes a multi-valued ``p`` in the language: a fresh symbol ``#`` leads from ``o``
     to a counter ``c_{p(o)}``, ``c_i -#-> c_{i-1}``, ``c_0 -#-> accept``, everything else to
     a dead state; so ``o`` accepts ``u #^j`` iff ``j = p(f*(o, u)) + 2``.
+
+    Parameters
+    ----------
+    next_state : array_like of int, shape (n, n_actions)
+        The successor table ``next_state[o, a] = f(o, a)``, entries in ``[0, n)``.
+    aux : array_like of shape (n,) or (n, d), or a sequence of n hashable values
+        The auxiliary function ``p`` (compared by exact equality; rows of a 2-D array are
+        vector values).
     """
     from automata.fa.dfa import DFA
 
