@@ -1,0 +1,47 @@
+"""JEPA world models with an auxiliary task (Yu et al. 2025) and their representation metrics.
+
+Generic building blocks (no environment assumed), reused by the planning chapter:
+
+- :mod:`ltijepa.jepa.layers` -- MLP (``NormedLinear``), small CNN and ResNet encoders,
+  a transposed-convolution decoder;
+- :mod:`ltijepa.jepa.losses` -- the loss terms as named functions (consistency, two-hot soft
+  cross-entropy, MSE, reconstruction);
+- :mod:`ltijepa.jepa.model` -- the world model ``WorldModel`` (``encode``, ``predict``,
+  ``aux_loss``) with a reward or a random-projection auxiliary task, checkpoints;
+- :mod:`ltijepa.jepa.train` -- one training loop returning an ``info`` dict of named losses,
+  with per-term stop-gradients, and a transition replay buffer;
+- :mod:`ltijepa.jepa.metrics` -- nearest-centroid accuracy, distances, effective rank, PCA;
+- :mod:`ltijepa.jepa.tabular` -- Thm. 1 and Thm. 3 checked exactly for lookup-table models.
+
+Counting-specific: :mod:`ltijepa.jepa.counting` (the four ablations of Fig. 2, profile
+sizes, decoder on frozen latents) and :mod:`ltijepa.jepa.figures` (the chapter's panels).
+The environment itself is :mod:`ltijepa.envs.counting`.
+"""
+
+from ltijepa.jepa.layers import ConvDecoder, ConvEncoder, NormedLinear, ResNetEncoder, mlp
+from ltijepa.jepa.losses import TwoHot, consistency_loss, mse_loss, reconstruction_loss, soft_cross_entropy
+from ltijepa.jepa.model import Batch, ModelConfig, WorldModel, build_world_model, load_checkpoint, save_checkpoint
+from ltijepa.jepa.train import TrainConfig, TransitionBuffer, loss_terms, train
+
+__all__ = [
+    "ConvDecoder",
+    "ConvEncoder",
+    "NormedLinear",
+    "ResNetEncoder",
+    "mlp",
+    "TwoHot",
+    "consistency_loss",
+    "mse_loss",
+    "reconstruction_loss",
+    "soft_cross_entropy",
+    "Batch",
+    "ModelConfig",
+    "WorldModel",
+    "build_world_model",
+    "load_checkpoint",
+    "save_checkpoint",
+    "TrainConfig",
+    "TransitionBuffer",
+    "loss_terms",
+    "train",
+]

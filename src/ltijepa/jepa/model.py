@@ -1,0 +1,255 @@
+"""The P-JEPA world model: encoder E, latent dynamics T and an auxiliary task P (Fig. 1).
+
+.. math::
+
+    z_t = E_\\phi(o_t), \\qquad \\hat z_{t+1} = T_\\psi(z_t, a_t), \\qquad
+    P_\\theta(z_t) \\approx p(o_t)
+
+(Yu et al. 2025, §2.1). The model is generic: any image encoder of :mod:`ltijepa.jepa.layers`,
+any action dimension, and an auxiliary task that owns its head and its loss:
+
+- :class:`RewardAux`: ``P`` is an MLP with two-hot logits, trained with the soft
+  cross-entropy against a scalar (the current reward ``1{k_t = n}`` in the counting chapter);
+- :class:`RandomProjectionAux`: ``P`` is an MLP regressing a *frozen* random linear map of
+  the raw pixels (values 0..255, not normalised, as in the authors' code) with the MSE.
+
+Networks are initialised from a seed without touching torch's global generator
+(:func:`build_world_model` forks the RNG state), on the CPU, then moved to ``device``.
+Checkpoints are state dicts: :func:`save_checkpoint` writes one with ``torch.save``,
+:func:`load_checkpoint` reads it back with ``weights_only=True``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from ltijepa.errors import LtijepaError, ShapeError
+from ltijepa.jepa.layers import ConvEncoder, ResNetEncoder, mlp
+from ltijepa.jepa.losses import TwoHot, mse_loss, soft_cross_entropy
+
+__all__ = [
+    "ModelConfigError",
+    "Batch",
+    "ModelConfig",
+    "RewardAux",
+    "RandomProjectionAux",
+    "WorldModel",
+    "build_world_model",
+    "save_checkpoint",
+    "load_checkpoint",
+]
+
+
+class ModelConfigError(LtijepaError, ValueError):
+    """A model configuration names an unknown part or an impossible size."""
+
+
+class Batch(NamedTuple):
+    """A batch of transitions ``(o_t, a_t, o_{t+1}, r_t)`` on one device."""
+
+    obs: torch.Tensor
+    """uint8 (B, C, H, W): o_t"""
+    action: torch.Tensor
+    """float (B, action_dim): a_t"""
+    next_obs: torch.Tensor
+    """uint8 (B, C, H, W): o_{t+1}"""
+    reward: torch.Tensor
+    """float (B,): the scalar auxiliary target of o_t (e.g. the current reward)"""
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Sizes and parts of a :class:`WorldModel`. Defaults are the paper's (Appendix D)."""
+
+    image_size: int = 64
+    """height and width of the observations in pixels"""
+    latent_dim: int = 256
+    """width of the latent z"""
+    encoder: str = "resnet"
+    """'resnet' (ResNetEncoder, the paper's) or 'cnn' (ConvEncoder, small, for CPU runs)"""
+    encoder_channels: int = 32
+    """channels of the first encoder stage (resnet) or of every convolution (cnn)"""
+    encoder_depth: int = 8
+    """basic blocks per stage (resnet) or number of stride-2 convolutions (cnn)"""
+    dynamics_hidden: tuple[int, ...] = (512,)
+    """hidden widths of T(z, a) (the paper: one layer of 512)"""
+    head_hidden: tuple[int, ...] = (512, 512)
+    """hidden widths of the auxiliary head P(z) (the paper: two layers of 512)"""
+    action_dim: int = 1
+    """width of the action vector"""
+    aux: str = "reward"
+    """'reward' (RewardAux, two-hot cross-entropy) or 'random' (RandomProjectionAux, MSE)"""
+    aux_dim: int = 256
+    """output width of the frozen random projection (aux = 'random')"""
+    num_bins: int = 101
+    """two-hot bins of the reward head on [-10, 10] in symlog space (aux = 'reward')"""
+    in_channels: int = 3
+    """channels of the observations"""
+
+    def __post_init__(self):
+        if self.encoder not in ("resnet", "cnn"):
+            raise ModelConfigError(f"encoder == {self.encoder!r}, must be 'resnet' or 'cnn'")
+        if self.aux not in ("reward", "random"):
+            raise ModelConfigError(f"aux == {self.aux!r}, must be 'reward' or 'random'")
+
+
+class RewardAux(nn.Module):
+    """``P(z)``: an MLP with two-hot logits; loss = soft cross-entropy against ``batch.reward``.
+
+    The output layer starts at zero (TD-MPC2), i.e. at the uniform distribution over bins.
+    """
+
+    def __init__(self, latent_dim: int, hidden: tuple[int, ...], num_bins: int):
+        super().__init__()
+        self.two_hot = TwoHot(num_bins, -10.0, 10.0)
+        self.head = mlp(latent_dim, hidden, num_bins, zero_init_last=True)
+
+    def loss(self, z: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """``CE(twohot(symlog r), softmax P(z))``, averaged over the batch."""
+        return soft_cross_entropy(self.head(z), batch.reward, self.two_hot)
+
+    def predict(self, z: torch.Tensor) -> torch.Tensor:
+        """The predicted scalar ``(B,)``."""
+        return self.two_hot.decode(self.head(z))
+
+
+class RandomProjectionAux(nn.Module):
+    """``P(z)`` regresses ``W vec(o) + b`` with a frozen random ``(W, b)`` of the raw pixels.
+
+    ``W`` and ``b`` are drawn like a default ``nn.Linear`` (uniform on
+    ``±1/sqrt(C H W)``) from ``generator`` and stored as buffers: saved with the model, never
+    trained. The pixels enter as floats in ``[0, 255]`` (the authors' code does not normalise).
+    """
+
+    def __init__(self, latent_dim: int, hidden: tuple[int, ...], in_features: int, out_dim: int, *, generator: torch.Generator):
+        super().__init__()
+        bound = 1.0 / math.sqrt(in_features)
+        weight = (torch.rand(out_dim, in_features, generator=generator) * 2 - 1) * bound
+        bias = (torch.rand(out_dim, generator=generator) * 2 - 1) * bound
+        self.register_buffer("weight", weight)
+        self.register_buffer("bias", bias)
+        self.head = mlp(latent_dim, hidden, out_dim)
+
+    def target(self, obs: torch.Tensor) -> torch.Tensor:
+        """``W vec(o) + b``, shape ``(B, out_dim)``."""
+        return obs.flatten(1).float() @ self.weight.T + self.bias
+
+    def loss(self, z: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """``mean (P(z) - W vec(o) + b)^2`` over batch and coordinates."""
+        return mse_loss(self.head(z), self.target(batch.obs))
+
+
+class WorldModel(nn.Module):
+    """Encoder, latent dynamics and auxiliary task, with role-named methods.
+
+    Use :func:`build_world_model` to make one from a :class:`ModelConfig` and a seed.
+    """
+
+    def __init__(self, config: ModelConfig, encoder: nn.Module, dynamics: nn.Module, aux: nn.Module):
+        super().__init__()
+        self.config = config
+        self.encoder, self.dynamics, self.aux = encoder, dynamics, aux
+
+    def encode(self, obs: torch.Tensor) -> torch.Tensor:
+        """``z = E(o)``: uint8 images ``(B, C, H, W)`` to latents ``(B, latent_dim)``."""
+        return self.encoder(obs)
+
+    def predict(self, z: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        """``T(z, a)``: the predicted next latent ``(B, latent_dim)``.
+
+        Raises
+        ------
+        ShapeError
+            If ``z`` is not ``(B, latent_dim)`` or ``action`` is not ``(B, action_dim)``.
+        """
+        cfg = self.config
+        if z.ndim != 2 or z.shape[1] != cfg.latent_dim or action.shape != (len(z), cfg.action_dim):
+            raise ShapeError(
+                f"expected z (B, {cfg.latent_dim}) and action (B, {cfg.action_dim}), "
+                f"found {tuple(z.shape)} and {tuple(action.shape)}"
+            )
+        return self.dynamics(torch.cat([z, action.to(z.dtype)], dim=1))
+
+    def aux_loss(self, z: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """The auxiliary loss ``L_p`` of the latents ``z = E(batch.obs)``."""
+        return self.aux.loss(z, batch)
+
+
+def build_world_model(config: ModelConfig, *, seed: int, device: str | torch.device = "cpu") -> WorldModel:
+    """Build a :class:`WorldModel` with weights drawn from ``seed``.
+
+    Parameters
+    ----------
+    config : ModelConfig
+        Sizes and parts.
+    seed : int
+        Seed of the initial weights (and of the frozen random projection). Torch's global
+        generator is left as it was.
+    device : str or torch.device
+        Where the model lives.
+
+    Returns
+    -------
+    WorldModel
+
+    Raises
+    ------
+    ModelConfigError
+        If ``seed`` is not a non-negative integer.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ModelConfigError(f"seed == {seed!r}, must be a non-negative integer")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        if config.encoder == "resnet":
+            encoder: nn.Module = ResNetEncoder(
+                config.image_size, config.latent_dim, channels=config.encoder_channels,
+                blocks_per_stage=config.encoder_depth, in_channels=config.in_channels,
+            )
+        else:
+            encoder = ConvEncoder(
+                config.image_size, config.latent_dim, channels=config.encoder_channels,
+                depth=config.encoder_depth, in_channels=config.in_channels,
+            )
+        dynamics = mlp(config.latent_dim + config.action_dim, config.dynamics_hidden, config.latent_dim)
+        if config.aux == "reward":
+            aux: nn.Module = RewardAux(config.latent_dim, config.head_hidden, config.num_bins)
+        else:
+            generator = torch.Generator().manual_seed(seed + 1)
+            in_features = config.in_channels * config.image_size**2
+            aux = RandomProjectionAux(config.latent_dim, config.head_hidden, in_features, config.aux_dim, generator=generator)
+        model = WorldModel(config, encoder, dynamics, aux)
+    return model.to(device)
+
+
+def save_checkpoint(model: nn.Module, path: str | Path) -> Path:
+    """Write ``model.state_dict()`` to ``path`` with ``torch.save``; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), path)
+    return path
+
+
+def load_checkpoint(config: ModelConfig, path: str | Path, *, device: str | torch.device = "cpu") -> WorldModel:
+    """A :class:`WorldModel` of ``config`` with the weights of ``path``.
+
+    The file is read with ``torch.load(..., weights_only=True)``: tensors only, no pickled code.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    RuntimeError
+        If the weights do not fit ``config`` (missing or unexpected keys, wrong shapes).
+    """
+    model = build_world_model(config, seed=0, device=device)
+    state = torch.load(Path(path), map_location=device, weights_only=True)
+    model.load_state_dict(state)
+    return model
+
