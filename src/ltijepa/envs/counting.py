@@ -246,16 +246,51 @@ class CountingEnv:
             )
 
     def next_count(self, count, action) -> np.ndarray:
-        """``clip(k + sign(a), 0, k_max)`` with ``sign(a) = +1`` for ``a >= 0`` (inc), else -1."""
+        """``clip(k + sign(a), 0, k_max)`` with ``sign(a) = +1`` for ``a >= 0`` (inc), else -1.
+
+        Parameters
+        ----------
+        count : int or array of int
+            Current count(s) ``k``.
+        action : float or array of float
+            Action(s) ``a``; only the sign matters. Broadcast against ``count``.
+
+        Returns
+        -------
+        numpy.ndarray of int
+            The next count(s), of the broadcast shape (0-d for scalar inputs).
+        """
         step = np.where(np.asarray(action) < 0, -1, 1)
         return np.clip(np.asarray(count) + step, 0, self.max_count)
 
     def reward(self, count) -> np.ndarray:
-        """``1{k = n}`` as float32: the reward of a frame showing ``k`` objects."""
+        """``1{k = n}`` as float32: the reward of a frame showing ``k`` objects.
+
+        Parameters
+        ----------
+        count : int or array of int
+            Count(s) ``k``; the result has the same shape (0-d for a scalar).
+        """
         return (np.asarray(count) == self.target).astype(np.float32)
 
     def draw(self, counts, shapes, colours, rng) -> np.ndarray:
-        """:func:`render` with this environment's size and radius."""
+        """:func:`render` with this environment's size and radius.
+
+        Parameters
+        ----------
+        counts : array of int, shape (B,)
+            Number of objects in each frame, each ``>= 0``.
+        shapes : array of int, shape (B,)
+            Shape code of each frame (index into :data:`SHAPES`).
+        colours : array of int, shape (B, 3)
+            RGB colour of the objects, each channel in ``[0, 255]``.
+        rng : numpy.random.Generator or int
+            Source of the positions.
+
+        Returns
+        -------
+        numpy.ndarray of uint8, shape (B, 3, size, size)
+        """
         return render(counts, shapes, colours, size=self.size, radius=self.radius, rng=rng)
 
     def reset(self, rng) -> tuple[np.ndarray, Episode]:
@@ -263,6 +298,12 @@ class CountingEnv:
 
         Returns the first frame (3, size, size) and the :class:`Episode` that :meth:`step`
         advances.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator or int or None
+            Source of the draws (passed to :func:`numpy.random.default_rng`). A generator is
+            used as is and kept in the episode, which draws its later positions from it.
         """
         rng = np.random.default_rng(rng)
         episode = Episode(
@@ -422,6 +463,18 @@ def make_probe(env: CountingEnv, n: int, *, rng, min_steps: int = 3, max_steps: 
 
     Each frame is the last of an episode that starts with :meth:`CountingEnv.reset` and takes
     ``U{min_steps..max_steps}`` random steps (the authors use 256 frames and 3 to 5 steps).
+
+    Parameters
+    ----------
+    env : CountingEnv
+        Sizes, dynamics and reward.
+    n : int
+        Number of frames (>= 1).
+    rng : numpy.random.Generator or int
+        Source of every random draw.
+    min_steps, max_steps : int, default 3 and 5
+        Range of the number of random steps per episode, inclusive
+        (``0 <= min_steps <= max_steps``).
 
     Returns
     -------

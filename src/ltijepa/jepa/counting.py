@@ -181,7 +181,13 @@ class CountingExperiment:
         return config
 
     def transitions(self, rng) -> Transitions:
-        """The replay buffer: :func:`make_transitions` with this experiment's sizes."""
+        """The replay buffer: :func:`make_transitions` with this experiment's sizes.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator or int
+            Source of every random draw (passed to :func:`make_transitions`).
+        """
         return make_transitions(self.env, self.n_episodes, self.episode_length, rng=rng)
 
 
@@ -197,7 +203,20 @@ class Probe:
 
 def make_probes(experiment: CountingExperiment, rng) -> tuple[Probe, Probe]:
     """Two independent probe sets: the *fit* set (centroids, in-sample scores, figures) and the
-    *held-out* set, each as the authors' baseline set (:func:`make_probe`)."""
+    *held-out* set, each as the authors' baseline set (:func:`make_probe`).
+
+    Parameters
+    ----------
+    experiment : CountingExperiment
+        Provides the environment and the number of frames per set (``probe_size``).
+    rng : numpy.random.Generator or int
+        Seed or generator; the two sets are drawn from two independent generators spawned
+        from it.
+
+    Returns
+    -------
+    fit, heldout : Probe
+    """
     rng = np.random.default_rng(rng)
     fit, heldout = rng.spawn(2)
     return (
@@ -207,12 +226,35 @@ def make_probes(experiment: CountingExperiment, rng) -> tuple[Probe, Probe]:
 
 
 def buffer_of(data: Transitions, *, device: str | torch.device = "cpu") -> TransitionBuffer:
-    """The transitions on ``device``, with the current reward ``1{k_t = n}`` as scalar target."""
+    """The transitions on ``device``, with the current reward ``1{k_t = n}`` as scalar target.
+
+    Parameters
+    ----------
+    data : Transitions
+        The dataset; its frames are stored once, its transitions index them.
+    device : str or torch.device, default "cpu"
+        Where the buffer's tensors live.
+
+    Returns
+    -------
+    TransitionBuffer
+    """
     return TransitionBuffer(data.frames, data.src, data.dst, data.actions, data.reward_pre, device=device)
 
 
 def encode_frames(model: WorldModel, frames: np.ndarray, *, batch_size: int = 1024) -> np.ndarray:
-    """``E(o)`` of uint8 frames ``(n, 3, H, W)`` as a float64 array ``(n, latent_dim)``."""
+    """``E(o)`` of uint8 frames ``(n, 3, H, W)`` as a float64 array ``(n, latent_dim)``.
+
+    Parameters
+    ----------
+    model : WorldModel
+        The encoder; run in eval mode under ``torch.no_grad`` on the device of its parameters,
+        its training mode restored afterwards.
+    frames : numpy.ndarray of uint8, shape (n, C, H, W)
+        Observations of the model's channel count and image size.
+    batch_size : int, default 1024
+        Frames encoded per forward pass (bounds the memory, not the result).
+    """
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()

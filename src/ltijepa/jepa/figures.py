@@ -26,6 +26,17 @@ def pca_panel(ax, z: np.ndarray, counts: np.ndarray, *, title: str = ""):
     """Scatter of the first two principal components of ``z`` coloured by count.
 
     Returns the scatter (for a colour bar).
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    z : numpy.ndarray, shape (n, d)
+        Embeddings (``n, d >= 2``), projected with :func:`ltijepa.jepa.metrics.pca`.
+    counts : numpy.ndarray of int, shape (n,)
+        The count of each point; the discrete colour map spans ``0..counts.max()``.
+    title : str, default ""
+        Title of the axes.
     """
     scores, explained = metrics.pca(z, 2)
     cmap, norm = count_colours(int(counts.max()))
@@ -39,7 +50,19 @@ def pca_panel(ax, z: np.ndarray, counts: np.ndarray, *, title: str = ""):
 
 def distance_panel(ax, z: np.ndarray, counts: np.ndarray, *, title: str = ""):
     """The count-sorted matrix of L2 distances, viridis up to its 99th percentile, red lines
-    at count boundaries (as the authors' ``plot_tsne_from_snapshot.py``). Returns the image."""
+    at count boundaries (as the authors' ``plot_tsne_from_snapshot.py``). Returns the image.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    z : numpy.ndarray, shape (n, d)
+        Embeddings (``n >= 2``).
+    counts : numpy.ndarray of int, shape (n,)
+        The count of each point: the sort key (stable) and the block boundaries.
+    title : str, default ""
+        Title of the axes.
+    """
     d, _, bounds = metrics.sorted_distances(z, counts)
     image = ax.imshow(d, cmap="viridis", vmin=0, vmax=np.percentile(d, 99), interpolation="nearest")
     for b in bounds:
@@ -61,6 +84,8 @@ def reconstruction_grid(ax, frames: np.ndarray, decoded: dict[str, np.ndarray]):
 
     Parameters
     ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
     frames : uint8 (m, 3, H, W)
     decoded : dict
         ``row label -> float (m, 3, H, W)`` decoder outputs in [-1, 1].
@@ -82,7 +107,21 @@ def reconstruction_grid(ax, frames: np.ndarray, decoded: dict[str, np.ndarray]):
 
 def curve_panel(ax, steps: np.ndarray, runs: np.ndarray, *, label: str, log: bool = False):
     """Mean over runs (rows of ``runs``) against ``steps``, with a ±1 std band when there are
-    several runs."""
+    several runs. Returns the line of the mean.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    steps : numpy.ndarray, shape (T,)
+        The x values.
+    runs : numpy.ndarray, shape (T,) or (R, T)
+        The y values of one run, or of ``R`` runs (one per row).
+    label : str
+        Legend label of the mean's line.
+    log : bool, default False
+        Use a logarithmic y axis.
+    """
     runs = np.atleast_2d(runs)
     mean = runs.mean(axis=0)
     line = ax.plot(steps, mean, label=label)[0]
@@ -95,7 +134,19 @@ def curve_panel(ax, steps: np.ndarray, runs: np.ndarray, *, label: str, log: boo
 
 
 def frames_grid(ax, frames: np.ndarray, n_cols: int, *, col_labels=None, row_labels=None):
-    """Frames ``(rows * n_cols, 3, H, W)`` tiled row by row with a one-pixel grey gap."""
+    """Frames ``(rows * n_cols, 3, H, W)`` tiled row by row with a one-pixel grey gap.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    frames : numpy.ndarray of uint8, shape (rows * n_cols, 3, H, W)
+        The frames, row by row; their number must be a multiple of ``n_cols``.
+    n_cols : int
+        Frames per row.
+    col_labels, row_labels : sequence of str, optional
+        Tick labels of the ``n_cols`` columns and of the ``rows`` rows; by default none.
+    """
     n, _, h, w = frames.shape
     rows = n // n_cols
     canvas = np.full((rows * (h + 1) - 1, n_cols * (w + 1) - 1, 3), 0.5)

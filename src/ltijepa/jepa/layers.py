@@ -173,6 +173,13 @@ class BasicBlock(nn.Module):
 
     ``conv1`` is ``3x3`` with the given stride, ``conv2`` is ``3x3``; ``skip`` is the identity,
     or a ``1x1`` strided convolution when the stride or the width changes. No biases.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        Channels of the input and of the output feature maps.
+    stride : int, default 1
+        Stride of ``conv1`` and of the ``1x1`` skip convolution (2 halves the feature map).
     """
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1):

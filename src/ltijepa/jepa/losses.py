@@ -151,6 +151,18 @@ def consistency_loss(z_pred: torch.Tensor, z_next: torch.Tensor) -> torch.Tensor
     Both arguments carry gradients unless the caller detaches them: P-JEPA trains the encoder
     through the prediction *and* the target (no stop-gradient, Fig. 1 of the paper).
 
+    Parameters
+    ----------
+    z_pred : torch.Tensor, shape (B, latent_dim)
+        The predicted next latents ``T(z_t, a_t)``.
+    z_next : torch.Tensor, shape (B, latent_dim)
+        The target latents ``E(o_{t+1})``, of the same shape as ``z_pred``.
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar, averaged over batch and coordinates.
+
     Raises
     ------
     ShapeError
@@ -174,6 +186,18 @@ def mse_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 def reconstruction_loss(recon: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:
     """``mean (D(z) - (o / 127.5 - 1))^2``: a decoder against uint8 pixels rescaled to [-1, 1].
+
+    Parameters
+    ----------
+    recon : torch.Tensor of float, shape (B, C, H, W)
+        Decoder outputs ``D(z)``, in ``[-1, 1]`` for :class:`ltijepa.jepa.layers.ConvDecoder`.
+    obs : torch.Tensor of uint8, shape (B, C, H, W)
+        The observations, pixels in ``0..255``.
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar, averaged over every pixel and channel.
 
     Raises
     ------

@@ -58,7 +58,13 @@ def _check(z, labels=None) -> tuple[np.ndarray, np.ndarray | None]:
 
 
 def pairwise_distances(z) -> np.ndarray:
-    """``D_ij = ||z_i - z_j||_2``, shape ``(n, n)``, exactly zero on the diagonal."""
+    """``D_ij = ||z_i - z_j||_2``, shape ``(n, n)``, exactly zero on the diagonal.
+
+    Parameters
+    ----------
+    z : array (n, d)
+        Embeddings (``n >= 2``, finite), computed in float64.
+    """
     z, _ = _check(z)
     sq = (z**2).sum(1)
     d2 = np.maximum(sq[:, None] + sq[None, :] - 2 * z @ z.T, 0.0)
@@ -68,6 +74,14 @@ def pairwise_distances(z) -> np.ndarray:
 
 def nearest_centroid_predict(z_fit, labels_fit, z_eval) -> np.ndarray:
     """Labels ``(m,)`` of the nearest fit-set centroid of each row of ``z_eval``.
+
+    Parameters
+    ----------
+    z_fit, labels_fit : arrays (n, d) and (n,)
+        The fit set: embeddings (``n >= 2``, finite) and integer labels; one centroid per
+        distinct label.
+    z_eval : array (m, d)
+        Embeddings to classify (``m >= 2``, finite).
 
     Raises
     ------
@@ -124,6 +138,13 @@ def nearest_centroid_accuracy(z, labels, z_eval=None, labels_eval=None) -> float
 def confusion_matrix(z, labels, z_eval=None, labels_eval=None) -> tuple[np.ndarray, np.ndarray]:
     """Row-normalised confusion of the nearest-centroid classifier.
 
+    Parameters
+    ----------
+    z, labels : arrays (n, d) and (n,)
+        The fit set (centroids).
+    z_eval, labels_eval : arrays (m, d) and (m,), optional
+        The evaluation set; by default the fit set itself (in-sample).
+
     Returns
     -------
     classes : array (K,)
@@ -149,13 +170,24 @@ def confusion_matrix(z, labels, z_eval=None, labels_eval=None) -> tuple[np.ndarr
 
 
 def mean_pairwise_distance(z) -> float:
-    """``mean_{i<j} ||z_i - z_j||_2``: the scale of the representation (0 iff collapsed)."""
+    """``mean_{i<j} ||z_i - z_j||_2``: the scale of the representation (0 iff collapsed).
+
+    Parameters
+    ----------
+    z : array (n, d)
+        Embeddings (``n >= 2``, finite).
+    """
     d = pairwise_distances(z)
     return float(d[np.triu_indices(len(d), k=1)].mean())
 
 
 def within_between_ratio(z, labels) -> float:
     """``mean_{same label, i != j} D_ij / mean_{different labels} D_ij``.
+
+    Parameters
+    ----------
+    z, labels : arrays (n, d) and (n,)
+        Embeddings (``n >= 2``, finite) and their integer labels.
 
     Raises
     ------
@@ -219,6 +251,13 @@ def pca(z, k: int = 2) -> tuple[np.ndarray, np.ndarray]:
 def sorted_distances(z, labels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The distance matrix with points sorted by label (stable), for the Fig. 2 heatmap.
 
+    Parameters
+    ----------
+    z : array (n, d)
+        Embeddings (``n >= 2``, finite).
+    labels : array of int, shape (n,)
+        The sort key.
+
     Returns
     -------
     distances : array (n, n)
@@ -238,6 +277,13 @@ def summary(z, labels, z_eval=None, labels_eval=None) -> dict[str, float]:
     ``nc_accuracy_heldout`` (if an evaluation set is given), ``mean_distance``,
     ``within_between``, ``effective_rank`` and ``min_recall`` (the smallest per-label
     in-sample recall).
+
+    Parameters
+    ----------
+    z, labels : arrays (n, d) and (n,)
+        The fit set: every metric is computed on it.
+    z_eval, labels_eval : arrays (m, d) and (m,), optional
+        A held-out evaluation set, used only for ``nc_accuracy_heldout``; give both or neither.
 
     Raises
     ------

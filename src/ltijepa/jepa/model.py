@@ -103,6 +103,15 @@ class RewardAux(nn.Module):
     """``P(z)``: an MLP with two-hot logits; loss = soft cross-entropy against ``batch.reward``.
 
     The output layer starts at zero (TD-MPC2), i.e. at the uniform distribution over bins.
+
+    Parameters
+    ----------
+    latent_dim : int
+        Width of the latent ``z``.
+    hidden : tuple of int
+        Hidden widths of the MLP head (see :func:`ltijepa.jepa.layers.mlp`).
+    num_bins : int
+        Number of two-hot bins (>= 2) on ``[-10, 10]`` in symlog space: the head's output width.
     """
 
     def __init__(self, latent_dim: int, hidden: tuple[int, ...], num_bins: int):
@@ -115,7 +124,13 @@ class RewardAux(nn.Module):
         return soft_cross_entropy(self.head(z), batch.reward, self.two_hot)
 
     def predict(self, z: torch.Tensor) -> torch.Tensor:
-        """The predicted scalar ``(B,)``."""
+        """The predicted scalar ``(B,)``: ``symexp`` of the mean of ``softmax P(z)`` on the bins.
+
+        Parameters
+        ----------
+        z : torch.Tensor, shape (B, latent_dim)
+            Latents.
+        """
         return self.two_hot.decode(self.head(z))
 
 
@@ -125,6 +140,19 @@ class RandomProjectionAux(nn.Module):
     ``W`` and ``b`` are drawn like a default ``nn.Linear`` (uniform on
     ``±1/sqrt(C H W)``) from ``generator`` and stored as buffers: saved with the model, never
     trained. The pixels enter as floats in ``[0, 255]`` (the authors' code does not normalise).
+
+    Parameters
+    ----------
+    latent_dim : int
+        Width of the latent ``z``.
+    hidden : tuple of int
+        Hidden widths of the MLP head (see :func:`ltijepa.jepa.layers.mlp`).
+    in_features : int
+        Number of pixel values of one observation, ``C * H * W``.
+    out_dim : int
+        Width of the projection ``W vec(o) + b`` and of the head's output.
+    generator : torch.Generator
+        A CPU generator, the source of ``W`` and ``b``.
     """
 
     def __init__(self, latent_dim: int, hidden: tuple[int, ...], in_features: int, out_dim: int, *, generator: torch.Generator):
@@ -137,7 +165,14 @@ class RandomProjectionAux(nn.Module):
         self.head = mlp(latent_dim, hidden, out_dim)
 
     def target(self, obs: torch.Tensor) -> torch.Tensor:
-        """``W vec(o) + b``, shape ``(B, out_dim)``."""
+        """``W vec(o) + b``, shape ``(B, out_dim)``.
+
+        Parameters
+        ----------
+        obs : torch.Tensor, shape (B, C, H, W)
+            Observations (uint8 pixels), flattened to ``in_features`` values and cast to float
+            without normalisation.
+        """
         return obs.flatten(1).float() @ self.weight.T + self.bias
 
     def loss(self, z: torch.Tensor, batch: Batch) -> torch.Tensor:
@@ -149,6 +184,19 @@ class WorldModel(nn.Module):
     """Encoder, latent dynamics and auxiliary task, with role-named methods.
 
     Use :func:`build_world_model` to make one from a :class:`ModelConfig` and a seed.
+
+    Parameters
+    ----------
+    config : ModelConfig
+        The sizes; kept as ``self.config`` (:meth:`predict` checks shapes against it).
+    encoder : torch.nn.Module
+        ``E``: uint8 images ``(B, C, H, W)`` to latents ``(B, latent_dim)``.
+    dynamics : torch.nn.Module
+        ``T``: the concatenation ``[z, a]`` of shape ``(B, latent_dim + action_dim)`` to the
+        next latent ``(B, latent_dim)``.
+    aux : torch.nn.Module
+        The auxiliary task, with a ``loss(z, batch)`` method (:class:`RewardAux` or
+        :class:`RandomProjectionAux`).
     """
 
     def __init__(self, config: ModelConfig, encoder: nn.Module, dynamics: nn.Module, aux: nn.Module):
@@ -157,7 +205,13 @@ class WorldModel(nn.Module):
         self.encoder, self.dynamics, self.aux = encoder, dynamics, aux
 
     def encode(self, obs: torch.Tensor) -> torch.Tensor:
-        """``z = E(o)``: uint8 images ``(B, C, H, W)`` to latents ``(B, latent_dim)``."""
+        """``z = E(o)``: uint8 images ``(B, C, H, W)`` to latents ``(B, latent_dim)``.
+
+        Parameters
+        ----------
+        obs : torch.Tensor of uint8, shape (B, C, H, W)
+            Observations with ``C = config.in_channels`` and ``H = W = config.image_size``.
+        """
         return self.encoder(obs)
 
     def predict(self, z: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
@@ -240,6 +294,15 @@ def load_checkpoint(config: ModelConfig, path: str | Path, *, device: str | torc
     """A :class:`WorldModel` of ``config`` with the weights of ``path``.
 
     The file is read with ``torch.load(..., weights_only=True)``: tensors only, no pickled code.
+
+    Parameters
+    ----------
+    config : ModelConfig
+        Sizes and parts of the saved model.
+    path : str or Path
+        A state dict written by :func:`save_checkpoint`.
+    device : str or torch.device, default "cpu"
+        Where the model is built and the tensors are loaded (``map_location``).
 
     Raises
     ------

@@ -161,6 +161,15 @@ def tabular_model(next_state, aux, labels) -> TabularModel:
     (:func:`ltijepa.bisim.largest_bisimulation`) this is the coarsest well-trained tabular
     model of Thm. 1.
 
+    Parameters
+    ----------
+    next_state : array_like of int, shape (n, |A|)
+        ``f(o, a)`` of a deterministic total system.
+    aux : array_like, shape (n,) or (n, d)
+        ``p(o)`` (rows compared by value).
+    labels : array_like, shape (n,)
+        The latent index ``c(o)`` of every observation.
+
     Returns
     -------
     TabularModel
@@ -193,6 +202,12 @@ def merge_violations(next_state, aux, labels) -> dict[tuple[int, int], Violation
 
     Thm. 1 with ``labels`` the classes of ``B*``: every merge of two non-bisimilar classes
     must break ``T`` or ``P``, i.e. every value is a :class:`Violation`.
+
+    Parameters
+    ----------
+    next_state, aux, labels : array_like
+        The system and the labelling, as in :func:`violation`: ``f(o, a)`` of shape
+        ``(n, |A|)``, ``p(o)`` of shape ``(n,)`` or ``(n, d)``, ``c(o)`` of shape ``(n,)``.
 
     Returns
     -------
@@ -260,7 +275,28 @@ def dataset_violation(transitions: Iterable, labels: Mapping) -> Violation | Non
 
 def dataset_merge_violations(transitions: Iterable, labels: Mapping) -> dict[tuple, Violation | None]:
     """:func:`merge_violations` on a dataset: for every two labels, the violation after
-    merging them (Thm. 3 with ``labels`` consistent on ``D``)."""
+    merging them (Thm. 3 with ``labels`` consistent on ``D``).
+
+    Parameters
+    ----------
+    transitions : iterable of (o, a, o_next, p)
+        The dataset, as in :func:`dataset_violation`.
+    labels : mapping
+        The latent index of every source and successor.
+
+    Returns
+    -------
+    dict
+        ``(c, c') -> Violation or None`` for every two labels ``c < c'`` that occur in the
+        dataset (sorted).
+
+    Raises
+    ------
+    ShapeError
+        If an element is not a 4-tuple.
+    KeyError
+        If an observation has no label.
+    """
     rows = _index_transitions(transitions, labels)
     classes = sorted(set(labels[o] for row in rows for o in (row[0], row[2])))
     out = {}

@@ -125,7 +125,19 @@ class TransitionBuffer:
         return len(self.src)
 
     def sample(self, batch_size: int, generator: torch.Generator) -> Batch:
-        """``batch_size`` transitions drawn uniformly with replacement."""
+        """``batch_size`` transitions drawn uniformly with replacement.
+
+        Parameters
+        ----------
+        batch_size : int
+            Number of transitions.
+        generator : torch.Generator
+            Source of the indices; they are drawn on its device, then moved to the buffer's.
+
+        Returns
+        -------
+        Batch
+        """
         idx = torch.randint(len(self), (batch_size,), generator=generator, device=generator.device)
         idx = idx.to(self.device)
         return Batch(
@@ -138,6 +150,16 @@ class TransitionBuffer:
 
 def loss_terms(model: WorldModel, batch: Batch, config: TrainConfig) -> dict[str, torch.Tensor]:
     """The two loss terms of one batch, each detached from the encoder where ``config`` says.
+
+    Parameters
+    ----------
+    model : WorldModel
+        Encoder, dynamics and auxiliary task.
+    batch : Batch
+        The transitions; ``obs`` and ``next_obs`` are encoded in one forward pass.
+    config : TrainConfig
+        Only ``dynamics_to_encoder`` and ``aux_to_encoder`` are read here (the coefficients
+        are applied by :func:`train`).
 
     Returns
     -------
