@@ -259,7 +259,7 @@ def reproduce(
 
 
 def to_jsonable(value: Any) -> Any:
-    """Convert numpy scalars and arrays (and nested containers) to JSON-serialisable values.
+    """Convert ``value`` -- numpy scalars and arrays, nested containers -- to JSON-serialisable values.
 
     Non-finite floats become the strings ``"inf"``, ``"-inf"`` and ``"nan"`` (strict JSON has
     no such numbers); arrays longer than 16 entries become ``{"shape", "min", "max"}``.

@@ -41,7 +41,7 @@ class SiteError(RuntimeError):
 
 
 def toc_files(toc: Path) -> list[str]:
-    """Every ``file:`` entry of a Jupyter Book ``_toc.yml`` (root included), in order."""
+    """Every ``file:`` entry of the Jupyter Book table of contents ``toc`` (root included), in order."""
     data = yaml.safe_load(toc.read_text())
     found: list[str] = []
 

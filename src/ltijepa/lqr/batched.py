@@ -213,15 +213,15 @@ class TaskBatch:
         return as_gains(K, m=self.m, n=self.n, M=self.M)
 
     def closed_loop(self, K) -> np.ndarray:
-        """A_i - B_i K_i for every task, shape (M, n, n)."""
+        """A_i - B_i K_i for every task, shape (M, n, n); ``K`` is (m, n) shared or (M, m, n)."""
         return self.A - self.B @ self.gains(K)
 
     def spectral_radius(self, K) -> np.ndarray:
-        """rho(A_i - B_i K_i) for every task, shape (M,)."""
+        """rho(A_i - B_i K_i) for every task, shape (M,); ``K`` as in :meth:`closed_loop`."""
         return np.max(np.abs(np.linalg.eigvals(self.closed_loop(K))), axis=-1)
 
     def is_stabilizing(self, K) -> np.ndarray:
-        """Whether rho(A_i - B_i K_i) < 1, for every task; bool array of shape (M,)."""
+        """Whether rho(A_i - B_i K_i) < 1 for every task, bool (M,); ``K`` as in :meth:`closed_loop`."""
         return self.spectral_radius(K) < 1.0
 
     def _stable_closed_loop(self, K) -> tuple[np.ndarray, np.ndarray]:
@@ -259,6 +259,8 @@ class TaskBatch:
 
     def Sigma(self, K) -> np.ndarray:
         """State covariance sums Sigma_K of every task, (M, n, n): Sigma = Sigma0 + A_K Sigma A_K^T.
+
+        ``K`` is (m, n) shared or (M, m, n), as in :meth:`closed_loop`.
 
         Raises
         ------

@@ -73,6 +73,7 @@ def sample_directions(shape: tuple[int, ...], m: int, n: int, radius: float, rng
     """Matrices U uniform on the Frobenius sphere ||U||_F = radius, shape ``shape + (m, n)``.
 
     A standard Gaussian matrix divided by its Frobenius norm is uniform on the unit sphere.
+    ``m, n`` is the shape of one direction, ``rng`` a seed or Generator for the draws.
 
     Examples
     --------

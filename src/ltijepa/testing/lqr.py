@@ -57,7 +57,7 @@ def psd_matrices(n: int, *, floor: float = 0.0) -> st.SearchStrategy[np.ndarray]
 
 
 def pd_matrices(n: int, *, floor: float = 0.1) -> st.SearchStrategy[np.ndarray]:
-    """Symmetric positive definite F F^T + floor I, smallest eigenvalue >= floor > 0."""
+    """Symmetric positive definite n x n matrices F F^T + floor I, smallest eigenvalue >= floor > 0."""
     return psd_matrices(n, floor=floor)
 
 
@@ -91,7 +91,7 @@ def stabilizable_pairs(draw, n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
 def tasks(draw, n: int | None = None, m: int | None = None, *, max_n: int = 4, max_m: int = 3) -> Task:
     """A :class:`Task` with a stabilizable (A, B), Q and R positive definite, random Sigma0.
 
-    Sizes are drawn in [1, max_n] x [1, max_m] unless given.
+    The sizes ``n`` (states) and ``m`` (inputs) are drawn in [1, max_n] x [1, max_m] unless given.
     """
     n = draw(st.integers(1, max_n)) if n is None else n
     m = draw(st.integers(1, max_m)) if m is None else m
@@ -121,6 +121,7 @@ def stabilizing_gains(draw, task: Task, *, margin: float = 0.5) -> np.ndarray:
 
 @st.composite
 def tasks_with_gains(draw, n: int | None = None, m: int | None = None, **kwargs) -> tuple[Task, np.ndarray]:
-    """A pair (task, K) from :func:`tasks` and :func:`stabilizing_gains`."""
+    """A pair (task, K) from :func:`tasks` (sizes ``n``, ``m`` and ``kwargs`` as there) and
+    :func:`stabilizing_gains`."""
     task = draw(tasks(n, m, **kwargs))
     return task, draw(stabilizing_gains(task))
