@@ -1,0 +1,462 @@
+"""A point mass in a U-maze, rendered to small RGB images with a changeable background.
+
+A CPU-sized analog of the MuJoCo PointMaze of DINO-WM (Zhou et al. 2025) and Toso et al.
+(2026), with the talk's *slow features*: the floor (a checker, a gradient or a flat colour) and
+moving distractors change what the images look like and nothing else.
+
+Geometry (units: the arena is the unit square). The U-maze of D4RL's ``maze2d-umaze``: three
+by three cells, the middle row walled on the left two cells,
+
+.. math::
+
+    \\mathcal W = [0, \\tfrac23] \\times [\\tfrac13, \\tfrac23], \\qquad
+    \\mathcal F = \\{p \\in [r, 1 - r]^2 : \\operatorname{dist}_\\infty(p, \\mathcal W) \\ge r\\},
+
+with ``r`` the agent's radius; ``F`` is where the agent's centre may be. Dynamics: first order,
+
+.. math::
+
+    p_{t+1} = \\operatorname{move}(p_t, \\delta \\operatorname{clip}(a_t, -1, 1)),
+
+the displacement being applied in ``SUBSTEPS`` equal parts, each accepted per axis only if the
+centre stays in ``F`` (the agent slides along walls). No velocity: one image shows the whole
+state, so a one-frame world model suffices (DINO-WM stacks 3 frames for its second-order ball).
+
+Rendering: ``image_size`` pixels per side over the unit square; floor, then grey walls, then
+distractor squares, then the agent, an anti-aliased red disc (so sub-pixel moves change pixels).
+The backgrounds of the talk's conditions (:data:`CONDITIONS`) follow Toso et al.'s code where
+it has them: default, ``slight_change`` and ``gradient_aggressive``
+(``datasets/domain_randomization.py``); LC and the distractors are our choice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ltijepa.errors import LtijepaError, ShapeError
+
+__all__ = [
+    "MazeError",
+    "WALL",
+    "AGENT_RADIUS",
+    "STEP_SIZE",
+    "SUBSTEPS",
+    "Background",
+    "CONDITIONS",
+    "random_background",
+    "Distractors",
+    "is_free",
+    "sample_free",
+    "move",
+    "render",
+    "MazeState",
+    "PointMaze",
+    "Transitions",
+    "random_dataset",
+]
+
+
+class MazeError(LtijepaError, ValueError):
+    """An invalid maze input: a position outside the free space, a bad background, a bad size."""
+
+
+#: The inner wall block (x_min, x_max, y_min, y_max) of the U-maze.
+WALL = (0.0, 2.0 / 3.0, 1.0 / 3.0, 2.0 / 3.0)
+#: Collision radius of the agent (and the drawn disc's radius), arena units.
+AGENT_RADIUS = 0.045
+#: Largest displacement per step and axis, delta (actions are clipped to [-1, 1]).
+STEP_SIZE = 0.1
+#: Equal parts in which a step's displacement is applied, each checked against the walls.
+SUBSTEPS = 8
+
+WALL_COLOUR = (0.7, 0.7, 0.7)
+AGENT_COLOUR = (0.95, 0.15, 0.1)
+_CHECKER_CELLS = 8  # checker squares per side
+
+
+@dataclass(frozen=True)
+class Background:
+    """What the floor looks like, and the distractors moving over it: the slow features."""
+
+    kind: str
+    """``"checker"`` (squares of the two colours), ``"gradient"`` (colour1 at the bottom-left
+    corner to colour2 at the top-right), or ``"flat"`` (colour1 everywhere)"""
+    colour1: tuple[float, float, float]
+    """first RGB colour, entries in [0, 1]"""
+    colour2: tuple[float, float, float]
+    """second RGB colour, entries in [0, 1]"""
+    distractors: int = 0
+    """number of moving squares drawn over the floor (0: none)"""
+    distractor_colour: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    """their RGB colour (black, as Toso et al.'s test distractors)"""
+
+    def __post_init__(self):
+        if self.kind not in ("checker", "gradient", "flat"):
+            raise MazeError(f"kind == {self.kind!r}, must be 'checker', 'gradient' or 'flat'")
+        for name in ("colour1", "colour2", "distractor_colour"):
+            value = np.asarray(getattr(self, name), dtype=float)
+            if value.shape != (3,) or not np.all((value >= 0) & (value <= 1)):
+                raise MazeError(f"{name} == {getattr(self, name)!r}, must be 3 numbers in [0, 1]")
+        if isinstance(self.distractors, bool) or not isinstance(self.distractors, int) or self.distractors < 0:
+            raise MazeError(f"distractors == {self.distractors!r}, must be an integer >= 0")
+
+    def floor(self, image_size: int) -> np.ndarray:
+        """The floor image, float ``(image_size, image_size, 3)`` in [0, 1] (row 0 at y = 1)."""
+        centres = (np.arange(image_size) + 0.5) / image_size
+        x, y = np.meshgrid(centres, centres[::-1])
+        c1, c2 = np.asarray(self.colour1), np.asarray(self.colour2)
+        if self.kind == "flat":
+            return np.broadcast_to(c1, (image_size, image_size, 3)).copy()
+        if self.kind == "gradient":
+            s = ((x + y) / 2)[..., None]
+            return (1 - s) * c1 + s * c2
+        odd = ((np.floor(x * _CHECKER_CELLS) + np.floor(y * _CHECKER_CELLS)) % 2)[..., None]
+        return (1 - odd) * c1 + odd * c2
+
+
+#: The talk's test conditions (slide "Results: Success Rate"); NC is the training floor.
+CONDITIONS: dict[str, Background] = {
+    # NC, no change: DINO-WM's default floor texture (checker 0.2 0.3 0.4 / 0.1 0.2 0.3)
+    "NC": Background("checker", (0.2, 0.3, 0.4), (0.1, 0.2, 0.3)),
+    # SC, slight colour change: Toso et al.'s 'slight_change' (+0.2 per channel)
+    "SC": Background("checker", (0.4, 0.5, 0.6), (0.3, 0.4, 0.5)),
+    # C, colour gradient change: Toso et al.'s 'gradient' (default colours as a gradient)
+    "C": Background("gradient", (0.2, 0.3, 0.4), (0.1, 0.2, 0.3)),
+    # LC, large colour change: not in the authors' code; an unseen olive-green hue (ours)
+    "LC": Background("checker", (0.55, 0.7, 0.25), (0.4, 0.55, 0.15)),
+    # LCG, large colour and gradient change: Toso et al.'s 'gradient_aggressive'
+    "LCG": Background("gradient", (0.18, 0.05, 0.35), (0.5, 0.22, 0.55)),
+    # D, moving distractors: the training floor with three black squares (ours: sizes, speed)
+    "D": Background("checker", (0.2, 0.3, 0.4), (0.1, 0.2, 0.3), distractors=3),
+}
+
+
+def random_background(rng) -> Background:
+    """A domain-randomisation floor, after Toso et al.'s DR set: a random kind, colour1 uniform
+    in [0.1, 0.6]^3, colour2 = colour1 - 0.1; with probability 1/2, 1 to 3 distractors of a
+    random colour in [0.35, 0.95]^3 (never black, the test distractors' colour).
+
+    Parameters
+    ----------
+    rng : int or numpy.random.Generator
+        Seed or generator.
+    """
+    rng = np.random.default_rng(rng)
+    kind = ("checker", "gradient", "flat")[int(rng.integers(3))]
+    colour1 = rng.uniform(0.1, 0.6, size=3)
+    distractors = int(rng.integers(1, 4)) if rng.random() < 0.5 else 0
+    return Background(
+        kind,
+        tuple(colour1.round(3)),
+        tuple((colour1 - 0.1).round(3)),
+        distractors=distractors,
+        distractor_colour=tuple(rng.uniform(0.35, 0.95, size=3).round(3)),
+    )
+
+
+@dataclass(frozen=True)
+class Distractors:
+    """Squares moving at constant speed over the image, bouncing off its borders.
+
+    Attributes
+    ----------
+    positions : numpy.ndarray, shape (B, k, 2)
+        Centres in the unit square.
+    velocities : numpy.ndarray, shape (B, k, 2)
+        Displacement per step.
+    """
+
+    positions: np.ndarray
+    velocities: np.ndarray
+
+    #: Side of a square (arena units) and speed per step.
+    SIZE = 0.1
+    SPEED = 0.04
+
+    @classmethod
+    def spawn(cls, batch: int, count: int, rng) -> Distractors:
+        """``count`` squares per problem, uniform positions and directions, speed ``SPEED``."""
+        rng = np.random.default_rng(rng)
+        angle = rng.uniform(0, 2 * np.pi, size=(batch, count))
+        velocities = cls.SPEED * np.stack([np.cos(angle), np.sin(angle)], axis=-1)
+        return cls(rng.uniform(0.05, 0.95, size=(batch, count, 2)), velocities)
+
+    def step(self) -> Distractors:
+        """Move one step; a square crossing [0, 1] is reflected back and turns around."""
+        p = self.positions + self.velocities
+        v = self.velocities.copy()
+        low, high = p < 0, p > 1
+        p = np.where(low, -p, np.where(high, 2 - p, p))
+        v[low | high] *= -1
+        return Distractors(p, v)
+
+
+def is_free(positions: np.ndarray) -> np.ndarray:
+    """Whether each agent centre lies in the free space F (module docstring).
+
+    Parameters
+    ----------
+    positions : numpy.ndarray, shape (..., 2)
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (...)
+    """
+    x, y = positions[..., 0], positions[..., 1]
+    r = AGENT_RADIUS
+    inside = (x >= r) & (x <= 1 - r) & (y >= r) & (y <= 1 - r)
+    x0, x1, y0, y1 = WALL
+    in_wall = (x < x1 + r) & (x > x0 - r) & (y > y0 - r) & (y < y1 + r)
+    return inside & ~in_wall
+
+
+def sample_free(count: int, rng) -> np.ndarray:
+    """``count`` positions uniform on the free space F, by rejection; shape (count, 2)."""
+    rng = np.random.default_rng(rng)
+    out = np.empty((0, 2))
+    while len(out) < count:
+        candidates = rng.uniform(0, 1, size=(2 * count, 2))
+        out = np.concatenate([out, candidates[is_free(candidates)]])
+    return out[:count]
+
+
+def _check_positions(positions) -> np.ndarray:
+    positions = np.asarray(positions, dtype=float)
+    if positions.ndim != 2 or positions.shape[1] != 2:
+        raise ShapeError(f"positions: expected (B, 2), found {positions.shape}")
+    if not is_free(positions).all():
+        bad = positions[~is_free(positions)][0]
+        raise MazeError(f"position {bad.tolist()} is not in the free space (walls, borders)")
+    return positions
+
+
+def move(positions: np.ndarray, actions: np.ndarray) -> np.ndarray:
+    """One step of the dynamics: ``p + STEP_SIZE * clip(a, -1, 1)``, sliding along walls.
+
+    Parameters
+    ----------
+    positions : numpy.ndarray, shape (B, 2)
+        Agent centres, in the free space.
+    actions : numpy.ndarray, shape (B, 2)
+        Actions; clipped to [-1, 1] (a NaN action is an error).
+
+    Returns
+    -------
+    numpy.ndarray, shape (B, 2)
+        The new positions, in the free space.
+
+    Raises
+    ------
+    ShapeError
+        If the shapes are not (B, 2) and (B, 2).
+    MazeError
+        If a position is not free or an action is not finite.
+    """
+    p = _check_positions(positions).copy()
+    actions = np.asarray(actions, dtype=float)
+    if actions.shape != p.shape:
+        raise ShapeError(f"actions: expected {p.shape}, found {actions.shape}")
+    if not np.all(np.isfinite(actions)):
+        raise MazeError(f"actions must be finite, found {actions[~np.isfinite(actions)][:3].tolist()}")
+    delta = STEP_SIZE * np.clip(actions, -1, 1) / SUBSTEPS
+    for _ in range(SUBSTEPS):
+        for axis in (0, 1):
+            trial = p.copy()
+            trial[:, axis] += delta[:, axis]
+            ok = is_free(trial)
+            p[ok] = trial[ok]
+    return p
+
+
+def render(
+    positions: np.ndarray,
+    background: Background,
+    *,
+    distractors: Distractors | None = None,
+    image_size: int = 32,
+) -> np.ndarray:
+    """Images of the agent at ``positions`` on ``background``: uint8 ``(B, 3, S, S)``.
+
+    Parameters
+    ----------
+    positions : numpy.ndarray, shape (B, 2)
+        Agent centres (need not be free: the goal images of planning are rendered the same way).
+    background : Background
+        Floor and distractor colours.
+    distractors : Distractors, optional
+        Squares to draw (``(B, k, 2)`` positions); required iff ``background.distractors > 0``.
+    image_size : int
+        S, pixels per side (>= 8).
+
+    Raises
+    ------
+    ShapeError
+        If ``positions`` is not (B, 2) or the distractors do not match.
+    MazeError
+        If ``image_size < 8``, or distractors are missing or unexpected.
+    """
+    positions = np.asarray(positions, dtype=float)
+    if positions.ndim != 2 or positions.shape[1] != 2:
+        raise ShapeError(f"positions: expected (B, 2), found {positions.shape}")
+    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 8:
+        raise MazeError(f"image_size == {image_size!r}, must be an integer >= 8")
+    if (distractors is None) != (background.distractors == 0):
+        raise MazeError(
+            f"background has distractors == {background.distractors} but distractors "
+            f"{'were not' if distractors is None else 'were'} given"
+        )
+    S = image_size
+    centres = (np.arange(S) + 0.5) / S
+    x, y = np.meshgrid(centres, centres[::-1])  # (S, S): row 0 at the top (y near 1)
+    floor = background.floor(S)
+    x0, x1, y0, y1 = WALL
+    floor[(x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)] = WALL_COLOUR
+    images = np.broadcast_to(floor, (len(positions), S, S, 3)).copy()
+    if distractors is not None:
+        if distractors.positions.shape[:2] != (len(positions), background.distractors):
+            raise ShapeError(
+                f"distractors: expected ({len(positions)}, {background.distractors}, 2), "
+                f"found {distractors.positions.shape}"
+            )
+        half = Distractors.SIZE / 2
+        for k in range(background.distractors):
+            c = distractors.positions[:, k]
+            mask = (np.abs(x - c[:, 0, None, None]) <= half) & (np.abs(y - c[:, 1, None, None]) <= half)
+            images[mask] = background.distractor_colour
+    dist = np.hypot(x - positions[:, 0, None, None], y - positions[:, 1, None, None]) * S
+    cover = np.clip(AGENT_RADIUS * S + 0.5 - dist, 0.0, 1.0)[..., None]
+    images = (1 - cover) * images + cover * np.asarray(AGENT_COLOUR)
+    return np.round(images * 255).astype(np.uint8).transpose(0, 3, 1, 2)
+
+
+@dataclass(frozen=True)
+class MazeState:
+    """The state of a batch of mazes: agent positions and the distractors (if any)."""
+
+    positions: np.ndarray
+    """(B, 2) agent centres"""
+    distractors: Distractors | None = None
+    """the moving squares, or None"""
+
+
+@dataclass(frozen=True)
+class PointMaze:
+    """The environment under one background: reset, step (batched), observe.
+
+    The agent's motion is :func:`move` whatever the background: the background only changes
+    :meth:`observe`.
+    """
+
+    background: Background = field(default_factory=lambda: CONDITIONS["NC"])
+    """floor and distractors"""
+    image_size: int = 32
+    """pixels per side of the observations"""
+
+    def reset(self, positions: np.ndarray, rng) -> MazeState:
+        """Start at ``positions`` (B, 2), spawning the background's distractors from ``rng``.
+
+        Raises
+        ------
+        ShapeError, MazeError
+            If the positions are not (B, 2) points of the free space.
+        """
+        positions = _check_positions(positions)
+        distractors = None
+        if self.background.distractors:
+            distractors = Distractors.spawn(len(positions), self.background.distractors, rng)
+        return MazeState(positions, distractors)
+
+    def step(self, state: MazeState, actions) -> MazeState:
+        """Move the agents by ``actions`` (B, 2) and the distractors by one step."""
+        distractors = None if state.distractors is None else state.distractors.step()
+        return MazeState(move(state.positions, np.asarray(actions, dtype=float)), distractors)
+
+    def observe(self, state: MazeState) -> np.ndarray:
+        """The images of ``state``: uint8 (B, 3, S, S)."""
+        return render(state.positions, self.background, distractors=state.distractors, image_size=self.image_size)
+
+
+@dataclass(frozen=True)
+class Transitions:
+    """Random-action trajectories: what the world models learn from.
+
+    Attributes
+    ----------
+    observations : numpy.ndarray of uint8, shape (E, T + 1, 3, S, S)
+    actions : numpy.ndarray, shape (E, T, 2)
+        In [-1, 1].
+    positions : numpy.ndarray, shape (E, T + 1, 2)
+        The true agent positions (for evaluation, and the bisimulation reward).
+    randomised : numpy.ndarray of bool, shape (E,)
+        Which episodes had a domain-randomised background.
+    """
+
+    observations: np.ndarray
+    actions: np.ndarray
+    positions: np.ndarray
+    randomised: np.ndarray
+
+
+def random_dataset(
+    episodes: int,
+    steps: int,
+    rng,
+    *,
+    background: Background = CONDITIONS["NC"],
+    randomise_fraction: float = 0.0,
+    image_size: int = 32,
+) -> Transitions:
+    """Trajectories of uniform random actions from uniform free starts.
+
+    Parameters
+    ----------
+    episodes, steps : int
+        E trajectories of T steps each (>= 1).
+    rng : int or numpy.random.Generator
+        Seed or generator of starts, actions, backgrounds and distractors.
+    background : Background
+        The floor of the non-randomised episodes (default: the training floor NC).
+    randomise_fraction : float
+        Probability in [0, 1] that an episode gets a :func:`random_background` instead
+        (domain randomisation; Toso et al.'s DR baseline uses 0.4).
+    image_size : int
+        Pixels per side.
+
+    Raises
+    ------
+    MazeError
+        If a size is not a positive integer or the fraction is outside [0, 1].
+    """
+    for name, value in (("episodes", episodes), ("steps", steps)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise MazeError(f"{name} == {value!r}, must be an integer >= 1")
+    if not 0.0 <= randomise_fraction <= 1.0:
+        raise MazeError(f"randomise_fraction == {randomise_fraction!r}, must lie in [0, 1]")
+    rng = np.random.default_rng(rng)
+    randomised = rng.random(episodes) < randomise_fraction
+    positions = np.empty((episodes, steps + 1, 2))
+    positions[:, 0] = sample_free(episodes, rng)
+    actions = rng.uniform(-1, 1, size=(episodes, steps, 2))
+    for t in range(steps):
+        positions[:, t + 1] = move(positions[:, t], actions[:, t])
+    observations = np.empty((episodes, steps + 1, 3, image_size, image_size), dtype=np.uint8)
+    for e in range(episodes):
+        floor = random_background(rng) if randomised[e] else background
+        observations[e] = render(positions[e], floor, distractors=_trajectory(floor, steps, rng), image_size=image_size)
+    return Transitions(observations, actions, positions, randomised)
+
+
+def _trajectory(background: Background, steps: int, rng: np.random.Generator) -> Distractors | None:
+    """The distractors of one episode at times 0..steps, stacked as a batch of steps + 1."""
+    if not background.distractors:
+        return None
+    current = Distractors.spawn(1, background.distractors, rng)
+    frames = [current]
+    for _ in range(steps):
+        current = current.step()
+        frames.append(current)
+    return Distractors(
+        np.concatenate([f.positions for f in frames]), np.concatenate([f.velocities for f in frames])
+    )

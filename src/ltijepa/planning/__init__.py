@@ -1,0 +1,79 @@
+"""Planning with world models: CEM, MPPI, the MPC loop, exact LQ MPC, and latent world models.
+
+- :mod:`~ltijepa.planning.base`: the batched cost interface, :class:`Plan`, sampling.
+- :mod:`~ltijepa.planning.cem`, :mod:`~ltijepa.planning.mppi`: the two sampling planners.
+- :mod:`~ltijepa.planning.mpc`: the receding-horizon loop.
+- :mod:`~ltijepa.planning.lq`: exact finite-horizon LQ planning (Riccati recursion).
+- :mod:`~ltijepa.planning.features`: frozen generic image features (our DINOv2 stand-in).
+- :mod:`~ltijepa.planning.bisim`: the on-policy bisimulation metric and loss.
+- :mod:`~ltijepa.planning.world_models`: the DINO-WM analog and the bisimulation world model.
+- :mod:`~ltijepa.planning.training`: encoding a dataset once, the training loop.
+- :mod:`~ltijepa.planning.maze`: goal reaching in the point maze, the success experiment.
+
+Sign convention: u = -K x (as :mod:`ltijepa.lqr`).
+"""
+
+from ltijepa.planning.base import Plan, PlanningError, torch_generator
+from ltijepa.planning.bisim import bisimulation_loss, deterministic_bisimulation_metric
+from ltijepa.planning.cem import CEMConfig, cem
+from ltijepa.planning.lq import (
+    LQSolution,
+    SweepConfig,
+    lq_cost_fn,
+    lq_mpc_gain,
+    lq_optimal_plan,
+    lq_step,
+    riccati_recursion,
+    sample_sweep,
+)
+from ltijepa.planning.mpc import MPCResult, mpc
+from ltijepa.planning.maze import (
+    MazeDataConfig,
+    MazeEvalConfig,
+    MazeRun,
+    background_shift,
+    crosses_wall,
+    plan_in_maze,
+    start_goal_pairs,
+)
+from ltijepa.planning.mppi import MPPIConfig, mppi
+from ltijepa.planning.features import FrozenFeatures
+from ltijepa.planning.training import TrainConfig, build_world_model, feature_transitions, train_world_model
+from ltijepa.planning.world_models import BisimWorldModel, FeatureWorldModel, ModelConfig
+
+__all__ = [
+    "Plan",
+    "PlanningError",
+    "torch_generator",
+    "CEMConfig",
+    "cem",
+    "MPPIConfig",
+    "mppi",
+    "MPCResult",
+    "mpc",
+    "LQSolution",
+    "riccati_recursion",
+    "lq_mpc_gain",
+    "lq_optimal_plan",
+    "lq_cost_fn",
+    "lq_step",
+    "SweepConfig",
+    "sample_sweep",
+    "FrozenFeatures",
+    "bisimulation_loss",
+    "deterministic_bisimulation_metric",
+    "ModelConfig",
+    "FeatureWorldModel",
+    "BisimWorldModel",
+    "TrainConfig",
+    "feature_transitions",
+    "build_world_model",
+    "train_world_model",
+    "MazeDataConfig",
+    "MazeEvalConfig",
+    "MazeRun",
+    "start_goal_pairs",
+    "crosses_wall",
+    "plan_in_maze",
+    "background_shift",
+]

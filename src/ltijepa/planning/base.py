@@ -1,0 +1,210 @@
+"""What every sampling planner shares: the cost interface, the plan it returns, Gaussian sampling
+with box clamping, and the torch random generator.
+
+A *cost function* scores a batch of action sequences for a batch of planning problems at once:
+
+.. math::
+
+    c : \\mathbb R^{B \\times N \\times H \\times m} \\to \\mathbb R^{B \\times N},
+    \\qquad c(a)_{b,i} = \\text{cost of the sequence } a_{b,i,0:H} \\text{ in problem } b,
+
+with ``B`` problems (start states, goals), ``N`` candidate sequences per problem, horizon
+``H`` and action dimension ``m``. Any model fits, differentiable or not: an LTI system with a
+quadratic cost (:mod:`ltijepa.planning.lq`) or a learned latent world model with the terminal
+cost of DINO-WM (:mod:`ltijepa.planning.world_models`). The planners
+(:func:`ltijepa.planning.cem.cem`, :func:`ltijepa.planning.mppi.mppi`) minimise it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from ltijepa.errors import LtijepaError, ShapeError
+
+__all__ = [
+    "CostFn",
+    "PlanningError",
+    "Plan",
+    "torch_generator",
+    "check_mean",
+    "clamp_actions",
+    "sample_sequences",
+    "evaluate_cost",
+    "gather_sequences",
+    "check_positive_int",
+    "check_positive_float",
+]
+
+#: A batched cost: actions ``(B, N, H, m)`` -> costs ``(B, N)`` (lower is better).
+CostFn = Callable[[torch.Tensor], torch.Tensor]
+
+
+class PlanningError(LtijepaError, ValueError):
+    """A planner got an invalid setting or a cost function returned unusable costs."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The result of one call of a sampling planner.
+
+    Attributes
+    ----------
+    actions : torch.Tensor, shape (B, H, m)
+        The planned action sequence of each problem: the final mean of the sampling
+        distribution, clamped to the action box.
+    cost : torch.Tensor, shape (B,)
+        The cost of ``actions`` (one more evaluation of the cost function).
+    std : torch.Tensor, shape (B, H, m)
+        The final standard deviation of the sampling distribution.
+    elite_costs : torch.Tensor, shape (iterations, B)
+        The lowest sampled cost of each iteration (a planner's convergence trace).
+    """
+
+    actions: torch.Tensor
+    cost: torch.Tensor
+    std: torch.Tensor
+    elite_costs: torch.Tensor
+
+
+def torch_generator(seed: int | torch.Generator, device: str | torch.device = "cpu") -> torch.Generator:
+    """A ``torch.Generator`` on ``device``: ``seed`` itself if it is one, else a new one seeded.
+
+    Parameters
+    ----------
+    seed : int or torch.Generator
+        A non-negative integer seed (e.g. ``int(rng.integers(2**63))`` from the notebook's numpy
+        generator), or a generator to pass through.
+    device : str or torch.device
+        Device of a new generator.
+
+    Raises
+    ------
+    PlanningError
+        If ``seed`` is neither a generator nor a non-negative integer.
+    """
+    if isinstance(seed, torch.Generator):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise PlanningError(f"seed == {seed!r}, must be a non-negative int or a torch.Generator")
+    return torch.Generator(device=device).manual_seed(seed)
+
+
+def check_positive_int(name: str, value) -> int:
+    """``value`` if it is an int >= 1, else :class:`PlanningError` naming it."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise PlanningError(f"{name} == {value!r}, must be an integer >= 1")
+    return value
+
+
+def check_positive_float(name: str, value, *, allow_zero: bool = False) -> float:
+    """``value`` as a float if it is finite and > 0 (>= 0 with ``allow_zero``)."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    ok = ok and value == value and abs(value) != float("inf")
+    if not ok or value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise PlanningError(f"{name} == {value!r}, must be a finite number {bound}")
+    return float(value)
+
+
+def check_mean(mean: torch.Tensor) -> torch.Tensor:
+    """Check an initial mean ``(B, H, m)``: a finite floating-point tensor.
+
+    Raises
+    ------
+    ShapeError
+        If ``mean`` is not 3-D.
+    PlanningError
+        If it is not floating point or has non-finite entries.
+    """
+    if not isinstance(mean, torch.Tensor) or mean.ndim != 3:
+        shape = tuple(mean.shape) if hasattr(mean, "shape") else type(mean).__name__
+        raise ShapeError(f"init_mean: expected a tensor (B, H, m), found {shape}")
+    if not mean.is_floating_point():
+        raise PlanningError(f"init_mean has dtype {mean.dtype}, must be floating point")
+    if not torch.isfinite(mean).all():
+        raise PlanningError("init_mean has non-finite entries")
+    return mean
+
+
+def clamp_actions(actions: torch.Tensor, low: float | None, high: float | None) -> torch.Tensor:
+    """Clamp to the box ``[low, high]`` per coordinate (``None``: unbounded on that side)."""
+    if low is None and high is None:
+        return actions
+    return actions.clamp(min=low, max=high)
+
+
+def sample_sequences(
+    mean: torch.Tensor,
+    std: torch.Tensor,
+    samples: int,
+    *,
+    low: float | None,
+    high: float | None,
+    generator: torch.Generator,
+) -> torch.Tensor:
+    """Draw ``samples`` sequences per problem from ``N(mean, diag(std^2))``, clamped to the box.
+
+    Sample 0 of every problem is the (clamped) mean itself, as in DINO-WM's CEM, so the
+    current plan is always among the candidates.
+
+    Parameters
+    ----------
+    mean, std : torch.Tensor, shape (B, H, m)
+        Mean and per-coordinate standard deviation.
+    samples : int
+        Sequences per problem, ``N``.
+    low, high : float or None
+        The action box.
+    generator : torch.Generator
+        Source of the Gaussian noise.
+
+    Returns
+    -------
+    torch.Tensor, shape (B, N, H, m)
+    """
+    noise = torch.randn(
+        (mean.shape[0], samples, *mean.shape[1:]),
+        generator=generator, dtype=mean.dtype, device=mean.device,
+    )
+    noise[:, 0] = 0.0
+    return clamp_actions(mean[:, None] + std[:, None] * noise, low, high)
+
+
+def evaluate_cost(cost_fn: CostFn, actions: torch.Tensor) -> torch.Tensor:
+    """``cost_fn(actions)`` checked to be a finite ``(B, N)`` tensor.
+
+    Raises
+    ------
+    ShapeError
+        If the costs do not have shape ``(B, N)``.
+    PlanningError
+        If a cost is NaN or infinite (a planner would otherwise pick elites at random).
+    """
+    cost = cost_fn(actions)
+    expected = tuple(actions.shape[:2])
+    if not isinstance(cost, torch.Tensor) or tuple(cost.shape) != expected:
+        found = tuple(cost.shape) if hasattr(cost, "shape") else type(cost).__name__
+        raise ShapeError(f"cost_fn: expected costs {expected}, found {found}")
+    if not torch.isfinite(cost).all():
+        bad = int((~torch.isfinite(cost)).sum())
+        raise PlanningError(f"cost_fn returned {bad} non-finite costs of {cost.numel()}")
+    return cost
+
+
+def gather_sequences(actions: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """The candidates ``actions[b, index[b, j]]`` of every problem ``b``.
+
+    Parameters
+    ----------
+    actions : torch.Tensor, shape (B, N, H, m)
+    index : torch.Tensor of int, shape (B, k)
+
+    Returns
+    -------
+    torch.Tensor, shape (B, k, H, m)
+    """
+    expanded = index[:, :, None, None].expand(-1, -1, *actions.shape[2:])
+    return torch.gather(actions, 1, expanded)

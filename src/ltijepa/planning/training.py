@@ -1,0 +1,229 @@
+"""Training the chapter's world models on random-action transitions.
+
+The frozen encoder never changes, so the images are encoded once
+(:func:`feature_transitions`) and the models train on features. One loop for both models,
+:func:`train_world_model`: sample a batch (and a permutation pairing its transitions for the
+bisimulation loss), take the model's named losses, step AdamW (Toso et al. train with AdamW),
+log every term in an ``info`` dict.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from ltijepa.envs.pointmaze import Transitions
+from ltijepa.errors import ShapeError
+from ltijepa.planning.base import PlanningError, check_positive_float, check_positive_int, torch_generator
+from ltijepa.planning.features import FrozenFeatures
+from ltijepa.planning.world_models import (
+    BisimWorldModel,
+    FeatureBatch,
+    FeatureWorldModel,
+    LatentWorldModel,
+    ModelConfig,
+    Standardizer,
+)
+from ltijepa.profiles import by_profile
+
+__all__ = ["TrainConfig", "FeatureTransitions", "feature_transitions", "build_world_model", "train_world_model"]
+
+MODEL_KINDS = {"feature": FeatureWorldModel, "bisim": BisimWorldModel}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation of :func:`train_world_model`."""
+
+    steps: int = 20_000
+    """gradient steps"""
+    batch_size: int = 256
+    """transitions per step (also the number of bisimulation pairs)"""
+    lr: float = 1e-3
+    """AdamW learning rate"""
+    weight_decay: float = 1e-2
+    """AdamW weight decay (torch's default)"""
+    log_every: int = 100
+    """steps between two entries of the info dict"""
+
+    def __post_init__(self):
+        for name in ("steps", "batch_size", "log_every"):
+            check_positive_int(name, getattr(self, name))
+        check_positive_float("lr", self.lr)
+        check_positive_float("weight_decay", self.weight_decay, allow_zero=True)
+
+    @classmethod
+    def for_profile(cls, profile: str) -> TrainConfig:
+        """1,500 steps in ``ci`` (under a minute per model on one CPU thread), 20,000 in ``full``.
+
+        Raises
+        ------
+        ProfileError
+            If ``profile`` is unknown.
+        """
+        return cls(steps=by_profile(profile, ci=1_500, full=20_000))
+
+
+@dataclass(frozen=True)
+class FeatureTransitions:
+    """Transitions ``(f(o_t), a_t, f(o_{t+1}), p_t)`` flattened over episodes and time."""
+
+    z: torch.Tensor
+    """(N, D) frozen features of o_t"""
+    action: torch.Tensor
+    """(N, m) actions"""
+    z_next: torch.Tensor
+    """(N, D) frozen features of o_{t+1}"""
+    position: torch.Tensor
+    """(N, 2) agent positions at t"""
+
+    def __len__(self) -> int:
+        return len(self.z)
+
+    def sample(self, batch_size: int, generator: torch.Generator) -> FeatureBatch:
+        """A uniform batch with replacement, and a random pairing of its transitions."""
+        index = torch.randint(len(self), (batch_size,), generator=generator, device=self.z.device)
+        pair = torch.randperm(batch_size, generator=generator, device=self.z.device)
+        return FeatureBatch(self.z[index], self.action[index], self.z_next[index], self.position[index], pair)
+
+
+def feature_transitions(
+    features: FrozenFeatures, data: Transitions, *, device: str | torch.device = "cpu", chunk: int = 4096
+) -> FeatureTransitions:
+    """Encode a random-action dataset once with the frozen encoder.
+
+    Parameters
+    ----------
+    features : FrozenFeatures
+    data : Transitions
+        ``E`` episodes of ``T`` steps.
+    device : str or torch.device
+        Where the features are kept.
+    chunk : int
+        Images encoded per call.
+
+    Returns
+    -------
+    FeatureTransitions
+        ``N = E * T`` transitions.
+    """
+    E, T1 = data.observations.shape[:2]
+    frames = data.observations.reshape(E * T1, *data.observations.shape[2:])
+    features = features.to(device)
+    z = torch.cat([features(torch.as_tensor(frames[i : i + chunk])) for i in range(0, len(frames), chunk)])
+    z = z.reshape(E, T1, -1)
+    return FeatureTransitions(
+        z=z[:, :-1].reshape(E * (T1 - 1), -1),
+        action=torch.tensor(data.actions.reshape(-1, data.actions.shape[-1]), dtype=torch.float32, device=device),
+        z_next=z[:, 1:].reshape(E * (T1 - 1), -1),
+        position=torch.tensor(data.positions[:, :-1].reshape(-1, 2), dtype=torch.float32, device=device),
+    )
+
+
+def build_world_model(
+    kind: str,
+    features: FrozenFeatures,
+    data: FeatureTransitions,
+    config: ModelConfig = ModelConfig(),
+    *,
+    seed: int,
+    device: str | torch.device = "cpu",
+) -> LatentWorldModel:
+    """A fresh world model of ``kind`` (``"feature"`` or ``"bisim"``), standardised on ``data``.
+
+    Parameters
+    ----------
+    kind : str
+        ``"feature"``: :class:`FeatureWorldModel`; ``"bisim"``: :class:`BisimWorldModel`.
+    features : FrozenFeatures
+    data : FeatureTransitions
+        Training features (for the standardiser's statistics).
+    config : ModelConfig
+    seed : int
+        Seed of the initial weights.
+    device : str or torch.device
+
+    Raises
+    ------
+    PlanningError
+        If ``kind`` is unknown.
+    """
+    if kind not in MODEL_KINDS:
+        raise PlanningError(f"kind == {kind!r}, must be one of {sorted(MODEL_KINDS)}")
+    model = MODEL_KINDS[kind](features, Standardizer(data.z), config)
+    _initialise(model, torch_generator(seed))
+    return model.to(device)
+
+
+def _initialise(model: torch.nn.Module, generator: torch.Generator) -> None:
+    """Redraw every linear layer as torch's default init does, but from ``generator``
+    (the default draws from the global generator, which the library never seeds)."""
+    for module in model.modules():
+        if isinstance(module, torch.nn.Linear):
+            torch.nn.init.kaiming_uniform_(module.weight, a=math.sqrt(5), generator=generator)
+            bound = 1.0 / math.sqrt(module.in_features)
+            torch.nn.init.uniform_(module.bias, -bound, bound, generator=generator)
+
+
+def train_world_model(
+    model: LatentWorldModel,
+    data: FeatureTransitions,
+    config: TrainConfig = TrainConfig(),
+    *,
+    seed: int | torch.Generator,
+    progress: bool = True,
+) -> dict[str, np.ndarray]:
+    """Train ``model`` on ``data`` by AdamW on its total loss; return the logged loss terms.
+
+    Parameters
+    ----------
+    model : LatentWorldModel
+        Trained in place (the frozen features are buffers, never trained).
+    data : FeatureTransitions
+        On the model's device.
+    config : TrainConfig
+    seed : int or torch.Generator
+        Source of the batches and the pairings.
+    progress : bool
+        Show a tqdm bar.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``"step"`` and one array per loss term of :meth:`loss_terms`, each the mean over the
+        ``log_every`` steps before the logged step.
+
+    Raises
+    ------
+    ShapeError
+        If the data's feature width is not the model's.
+    PlanningError
+        If a loss becomes non-finite (the step is named).
+    """
+    if data.z.shape[1] != model.features.dim:
+        raise ShapeError(f"data: expected features of width {model.features.dim}, found {data.z.shape[1]}")
+    generator = torch_generator(seed, data.z.device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    model.train()
+    info: dict[str, list[float]] = {"step": []}
+    running: dict[str, float] = {}
+    for step in tqdm(range(1, config.steps + 1), desc=type(model).__name__, disable=not progress, mininterval=15):
+        terms = model.loss_terms(data.sample(config.batch_size, generator))
+        if not torch.isfinite(terms["total"]):
+            raise PlanningError(f"training loss is {terms['total'].item()} at step {step}")
+        optimizer.zero_grad(set_to_none=True)
+        terms["total"].backward()
+        optimizer.step()
+        for name, value in terms.items():
+            running[name] = running.get(name, 0.0) + float(value.detach())
+        if step % config.log_every == 0:
+            info["step"].append(step)
+            for name, total in running.items():
+                info.setdefault(name, []).append(total / config.log_every)
+            running.clear()
+    model.eval()
+    return {name: np.asarray(values) for name, values in info.items()}

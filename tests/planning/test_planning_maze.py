@@ -1,0 +1,151 @@
+"""Goal reaching in the maze with an exact world model, the slow-feature ratio, and the checks
+the notebook records (shown to fail on a broken Riccati recursion)."""
+
+import numpy as np
+import pytest
+import torch
+
+from ltijepa.envs.pointmaze import AGENT_COLOUR, CONDITIONS, STEP_SIZE, MazeError, random_dataset
+from ltijepa.errors import ShapeError
+from ltijepa.lqr import Task
+from ltijepa.planning import lq
+from ltijepa.planning.base import PlanningError
+from ltijepa.planning.cem import CEMConfig
+from ltijepa.planning.features import FrozenFeatures
+from ltijepa.planning.maze import (
+    MazeDataConfig,
+    MazeEvalConfig,
+    background_shift,
+    crosses_wall,
+    plan_in_maze,
+    start_goal_pairs,
+)
+from ltijepa.planning.training import build_world_model, feature_transitions
+from ltijepa.planning.world_models import LatentWorldModel, ModelConfig
+
+
+class PositionModel(LatentWorldModel):
+    """An exact world model for tests: the latent is the agent's position, read from the red
+    pixels of the image; the prediction is the wall-free dynamics p + delta clip(a)."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = FrozenFeatures()
+        self.config = ModelConfig()
+        self.anchor = torch.nn.Parameter(torch.zeros(1))  # a parameter gives the model a device
+
+    def encode(self, obs):
+        img = torch.as_tensor(obs).float() / 255
+        red = ((img[:, 0] - AGENT_COLOUR[0]).abs() < 0.05) & ((img[:, 1] - AGENT_COLOUR[1]).abs() < 0.05)
+        S = img.shape[-1]
+        rows, cols = torch.meshgrid(torch.arange(S), torch.arange(S), indexing="ij")
+        weight = red.float() / red.float().sum((1, 2), keepdim=True)
+        x = ((cols + 0.5) * weight).sum((1, 2)) / S
+        y = 1 - ((rows + 0.5) * weight).sum((1, 2)) / S
+        return torch.stack([x, y], dim=1)
+
+    def embed(self, z):
+        raise AssertionError("not used")
+
+    def predict(self, latent, action):
+        return latent + STEP_SIZE * action.clamp(-1, 1)
+
+    def loss_terms(self, batch):
+        raise AssertionError("not used")
+
+
+CONFIG = MazeEvalConfig(pairs=4, steps=10, planner=CEMConfig(samples=64, elites=8, iterations=4))
+
+
+def test_exact_model_reaches_goals_in_the_same_corridor():
+    starts = np.array([[0.2, 0.15], [0.85, 0.2], [0.3, 0.85], [0.8, 0.85]])
+    goals = np.array([[0.55, 0.12], [0.85, 0.6], [0.7, 0.8], [0.3, 0.8]])
+    run = plan_in_maze(PositionModel(), CONDITIONS["LC"], starts, goals, config=CONFIG, rng=0)
+    assert run.positions.shape == (4, 11, 2)
+    assert np.array_equal(run.positions[:, 0], starts)
+    assert run.success.all() and run.success_rate == 1.0
+    assert np.allclose(run.final_distance, np.linalg.norm(run.positions[:, -1] - goals, axis=1))
+    assert run.latent_distance.shape == (4, 11) and run.planned_distance.shape == (4, CONFIG.horizon + 1)
+    assert (run.latent_distance[:, -1] < run.latent_distance[:, 0]).all()
+    assert np.allclose(run.planned_distance[:, 0], run.latent_distance[:, 0], atol=1e-5)
+
+
+def test_a_goal_behind_the_wall_defeats_a_greedy_terminal_cost():
+    # the straight line from the bottom-left to the top-left corridor crosses the wall: a
+    # planner that only sees 5 steps ahead and the Euclidean latent distance gets stuck
+    run = plan_in_maze(PositionModel(), CONDITIONS["NC"], np.array([[0.15, 0.15]]), np.array([[0.15, 0.85]]),
+                       config=CONFIG, rng=0)
+    assert not run.success[0]
+
+
+def test_crosses_wall_finds_the_pairs_separated_by_the_wall():
+    starts = np.array([[0.15, 0.15], [0.15, 0.15], [0.85, 0.15], [0.15, 0.85]])
+    goals = np.array([[0.15, 0.85], [0.85, 0.15], [0.85, 0.85], [0.85, 0.2]])
+    assert crosses_wall(starts, goals).tolist() == [True, False, False, True]
+    with pytest.raises(ShapeError, match=r"starts \(1, 2\) and goals \(2,\) must both be \(B, 2\)"):
+        crosses_wall(starts[:1], goals[0])
+
+
+def test_success_counts_only_final_distance_below_radius():
+    starts = np.array([[0.2, 0.15]])
+    config = MazeEvalConfig(pairs=1, steps=5, success_radius=0.01, planner=CEMConfig(samples=16, elites=4, iterations=1))
+    run = plan_in_maze(PositionModel(), CONDITIONS["NC"], starts, np.array([[0.9, 0.9]]), config=config, rng=0)
+    assert not run.success[0] and run.final_distance[0] > 0.01
+
+
+def test_background_shift_separates_a_floor_blind_latent_from_frozen_features():
+    positions = start_goal_pairs(20, 0)[0]
+    assert background_shift(PositionModel(), positions, CONDITIONS["NC"], CONDITIONS["LC"]) < 0.05
+    features = FrozenFeatures()
+    data = feature_transitions(features, random_dataset(5, 5, 0))
+    model = build_world_model("feature", features, data, ModelConfig(hidden=(8,)), seed=0)
+    assert background_shift(model, positions, CONDITIONS["NC"], CONDITIONS["LC"]) > 5
+    assert background_shift(model, positions, CONDITIONS["NC"], CONDITIONS["NC"]) == 0.0
+
+
+def broken_riccati(task, horizon, terminal_weight=None):
+    """P_t = Q + A^T P_{t+1} A: the recursion without its minimisation over the action."""
+    P = task.Q if terminal_weight is None else np.asarray(terminal_weight)
+    gains, values = [], [P]
+    for _ in range(horizon):
+        K = np.linalg.solve(task.R + task.B.T @ P @ task.B, task.B.T @ P @ task.A)
+        P = task.Q + task.A.T @ P @ task.A
+        gains.append(K)
+        values.append(P)
+    return lq.LQSolution(np.array(gains[::-1]), np.array(values[::-1]))
+
+
+def test_notebook_lower_bound_check_fails_on_a_broken_recursion(monkeypatch):
+    # the notebook's theorem claim: min gap >= -1e-9. Right recursion: holds; broken: fails
+    task = Task([[1.0, 0.1], [0.0, 1.0]], [[0.005], [0.1]], np.eye(2), [[0.1]])
+    x0 = np.random.default_rng(0).normal(size=(4, 2))
+    config = lq.SweepConfig(sample_counts=(50, 200), problems=4, horizon=6, iterations=15)
+    assert lq.sample_sweep(task, x0, config, planner="cem", seed=0).min() >= -1e-9
+    monkeypatch.setattr(lq, "riccati_recursion", broken_riccati)
+    assert lq.sample_sweep(task, x0, config, planner="cem", seed=0).min() < -1e-3
+
+
+def test_notebook_lqr_limit_check_fails_on_a_broken_recursion(monkeypatch):
+    task = Task([[1.0, 0.1], [0.0, 1.0]], [[0.005], [0.1]], np.eye(2), [[0.1]])
+    K_star = task.optimal_gain()
+    assert np.linalg.norm(lq.lq_mpc_gain(task, 400) - K_star) <= 1e-8 * np.linalg.norm(K_star)
+    monkeypatch.setattr(lq, "riccati_recursion", broken_riccati)
+    assert np.linalg.norm(lq.lq_mpc_gain(task, 400) - K_star) > 1e-2 * np.linalg.norm(K_star)
+
+
+def test_profiles_and_errors():
+    assert MazeEvalConfig.for_profile("full").pairs == 50
+    assert MazeEvalConfig.for_profile("full").planner == CEMConfig(samples=300, elites=30, iterations=10)
+    assert MazeDataConfig.for_profile("ci").episodes < MazeDataConfig.for_profile("full").episodes
+    with pytest.raises(PlanningError, match=r"pairs == 0"):
+        MazeEvalConfig(pairs=0)
+    with pytest.raises(PlanningError, match=r"success_radius == -1"):
+        MazeEvalConfig(success_radius=-1)
+    with pytest.raises(PlanningError, match=r"randomise_fraction == 1.5"):
+        MazeDataConfig(randomise_fraction=1.5)
+    with pytest.raises(ShapeError, match=r"starts \(2, 2\) and goals \(1, 2\) must have one shape"):
+        plan_in_maze(PositionModel(), CONDITIONS["NC"], np.full((2, 2), 0.15), np.full((1, 2), 0.15), config=CONFIG, rng=0)
+    with pytest.raises(MazeError, match=r"not in the free space"):
+        plan_in_maze(PositionModel(), CONDITIONS["NC"], np.array([[0.3, 0.5]]), np.array([[0.3, 0.15]]), config=CONFIG, rng=0)
+    with pytest.raises(ShapeError, match=r"positions: expected \(B >= 2, 2\), found \(1, 2\)"):
+        background_shift(PositionModel(), np.array([[0.5, 0.15]]), CONDITIONS["NC"], CONDITIONS["LC"])
