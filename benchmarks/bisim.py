@@ -30,22 +30,19 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMB
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import multiprocessing as mp  # noqa: E402
-import platform  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from harness import machine, write_results  # noqa: E402
 from ltijepa.bisim import MAX_FIXED_POINT_STATES, largest_bisimulation, least_fixed_point  # noqa: E402
 from ltijepa.bisim.relations import separated_by  # noqa: E402
 from ltijepa.bisim.systems import chain_system, random_system  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results" / "bisim.json"
 SYSTEMS = ("random", "chain")
 BASELINES = ("signature", "hopcroft", "fixed_point", "bispy", "automata")
 
@@ -144,12 +141,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
-    machine = {
-        "python": platform.python_version(), "numpy": np.__version__,
-        "platform": platform.platform(), "cpus": os.cpu_count(),
-        "load_average_start": os.getloadavg(),
-    }
-    print(f"machine: {machine}")
+    start = machine()
+    print(f"machine: {start}")
     jit = compile_times()
     print(f"numba kernels, first call in a fresh process: {jit['empty_cache']:.2f} s with an empty "
           f"cache, {jit['cached']:.2f} s from the cache (import included)\n")
@@ -192,10 +185,8 @@ def main(argv=None) -> int:
                 records.append(row)
                 print(f"{kind:7} {k:>3} {n:>8} {best:9.4f} {cpu:8.4f} {row['classes']:>8}  "
                       + "; ".join(cells), flush=True)
-    machine["load_average_end"] = os.getloadavg()
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"machine": machine, "jit": jit, "timeout_s": args.timeout,
-                                   "results": records}, indent=2))
+    start["load_average_end"] = os.getloadavg()
+    path = write_results("bisim", {"machine": start, "jit": jit, "timeout_s": args.timeout, "results": records})
     goal = [r for r in records if r["n_states"] == 10**6]
     for r in goal:
         print(f"goal: {r['system']} |A|={r['n_actions']} n=10^6 in {r['ours_best_s']:.3f} s wall, "
@@ -206,7 +197,7 @@ def main(argv=None) -> int:
         sign = "=" if bispy["seconds"] is not None else ">"
         print(f"goal: {r['system']} |A|={r['n_actions']} n=10^5, bispy / ours {sign} "
               f"{bound / r['ours_best_s']:.0f}x (goal >= 100x)")
-    print(f"wrote {RESULTS}")
+    print(f"(results in {path})")
     wrong = [r for r in records for b in r["baselines"].values() if b["status"] == "DIFFERENT ANSWER"]
     return 1 if wrong else 0
 

@@ -28,13 +28,12 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")  # as the book pipeline runs: one BLAS thread
 
 import argparse  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
 import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import cvxpy as cp  # noqa: E402
 import numpy as np  # noqa: E402
+
+from harness import machine, write_results  # noqa: E402
 
 from ltijepa.lqr.bisim_bounds import (  # noqa: E402
     BisimConfig,
@@ -45,7 +44,6 @@ from ltijepa.lqr.bisim_bounds import (  # noqa: E402
 from ltijepa.lqr.families import sample_unicycles  # noqa: E402
 from ltijepa.lqr.multitask import find_common_stabilizer  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results" / "bisim_bounds.json"
 
 
 def compiled(tasks, K, config):
@@ -143,12 +141,8 @@ def main() -> dict:
                      f"  max rel. difference {entry[f'max_relative_difference_{key}']:.1e}")
         result["modes"][mode] = entry
         print(line)
-    result["machine"] = {"python": platform.python_version(), "numpy": np.__version__, "cvxpy": cp.__version__,
-                         "cpus": os.cpu_count(), "platform": platform.platform(),
-                         "blas_threads": os.environ["OPENBLAS_NUM_THREADS"]}
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {RESULTS}")
+    result["machine"] = machine(cvxpy=cp.__version__, blas_threads=os.environ["OPENBLAS_NUM_THREADS"])
+    write_results("bisim_bounds", result)
     return result
 
 

@@ -18,32 +18,17 @@ Prints the rates and the ratios (vectorised / loop), and writes them as JSON to
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-import time
-from pathlib import Path
 
 import numpy as np
 
+from harness import best_time, machine, write_results
 from ltijepa.lqr import TaskBatch
 from ltijepa.lqr.fedlqr import FedLQRConfig, run_fedlqr
 from ltijepa.lqr.fedlqr_experiments import INITIAL_GAIN, growing_agents
 from ltijepa.lqr.zeroth_order import estimate_gradient
 
-RESULTS = Path(__file__).resolve().parent / "results" / "fedlqr.json"
 #: (M agents, R realisations) measured.
 SIZES = ((10, 1), (10, 20), (50, 20))
-
-
-def best_time(function, repeats: int) -> float:
-    """The smallest wall-clock time of ``repeats`` calls, in seconds."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def estimate_kwargs(config: FedLQRConfig, rng) -> dict:
@@ -114,12 +99,9 @@ def main() -> dict:
         rows.append(row)
     result = {
         "rows": rows, "repeats": args.repeats,
-        "machine": {"python": platform.python_version(), "numpy": np.__version__, "cpus": os.cpu_count(),
-                    "platform": platform.platform(), "load_average": os.getloadavg()},
+        "machine": machine(),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {RESULTS}")
+    write_results("fedlqr", result)
     return result
 
 

@@ -27,21 +27,18 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
 import time  # noqa: E402
 from dataclasses import replace  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from harness import machine, write_results  # noqa: E402
 from ltijepa.envs.counting import CountingEnv, make_transitions  # noqa: E402
 from ltijepa.jepa import counting, metrics  # noqa: E402
 from ltijepa.jepa.model import build_world_model  # noqa: E402
 from ltijepa.jepa.train import train  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results" / "jepa.json"
 
 
 def generation_rate(size: int, radius: int, n_episodes: int) -> dict:
@@ -100,8 +97,7 @@ def main() -> None:
     parser.add_argument("--full-steps", type=int, default=3, help="timed steps of the full model")
     args = parser.parse_args()
     ci, full = counting.CountingExperiment.for_profile("ci"), counting.CountingExperiment.for_profile("full")
-    out = {"device": args.device, "torch_threads": torch.get_num_threads(), "machine": platform.machine(),
-           "processor": platform.processor(), "torch": torch.__version__}
+    out = {"device": args.device, "machine": machine(torch=torch.__version__, torch_threads=torch.get_num_threads())}
 
     out["generation"] = [generation_rate(32, 2, 25_000), generation_rate(64, 3, 25_000)]
     for g in out["generation"]:
@@ -128,9 +124,7 @@ def main() -> None:
               f"{r['seconds_to_threshold'] if r['seconds_to_threshold'] is None else round(r['seconds_to_threshold'])} s "
               f"(final NC {r['final_accuracy']:.2f}, {r['seconds_total']:.0f} s for {ci.train.steps} steps)")
 
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(out, indent=2))
-    print(f"wrote {RESULTS}")
+    write_results("jepa", out)
 
 
 if __name__ == "__main__":

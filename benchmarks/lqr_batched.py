@@ -18,31 +18,16 @@ Prints the times and the ratios, and writes them as JSON to
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-import time
-from pathlib import Path
 
 import numpy as np
 
+from harness import best_time, machine, write_results
 from ltijepa.lqr import TaskBatch
 from ltijepa.lqr.families import random_stabilizable
 from ltijepa.lqr.zeroth_order import estimate_gradient
 
-RESULTS = Path(__file__).resolve().parent / "results" / "lqr_batched.json"
 #: python-control's dlqr takes ~10 ms a task: it is timed on this many tasks only.
 M_DLQR = 100
-
-
-def best_time(function, repeats: int) -> float:
-    """The smallest wall-clock time of ``repeats`` calls, in seconds."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def make_problem(M: int, n: int, m: int, seed: int):
@@ -106,8 +91,7 @@ def main() -> dict:
         "zeroth_order_rollouts": 2 * 10 * M,
         "max_relative_cost_difference": cost_error,
         "max_relative_gradient_difference": grad_error,
-        "machine": {"python": platform.python_version(), "numpy": np.__version__,
-                    "cpus": os.cpu_count(), "platform": platform.platform()},
+        "machine": machine(),
     }
     print(f"{M} tasks, n = {args.n}, m = {args.m} (best of {args.repeats})")
     print(f"  per-task loop, cost + gradient : {t_loop * 1e3:9.2f} ms")
@@ -117,9 +101,7 @@ def main() -> dict:
           f"  (dlqr timed on {len(subset)} tasks)")
     print(f"  two-point estimate (20 rollouts of 50 steps per task): {t_zeroth * 1e3:.2f} ms")
     print(f"  max relative difference batched vs loop: cost {cost_error:.2e}, gradient {grad_error:.2e}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {RESULTS}")
+    write_results("lqr_batched", result)
     return result
 
 

@@ -24,21 +24,18 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
 import time  # noqa: E402
 from dataclasses import asdict  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from harness import machine, write_results  # noqa: E402
 from ltijepa.envs.pointmaze import CONDITIONS, random_dataset, render, sample_free  # noqa: E402
 from ltijepa.lqr import Task  # noqa: E402
 from ltijepa.planning import CEMConfig, FrozenFeatures, build_world_model, cem, feature_transitions  # noqa: E402
 from ltijepa.planning import lq_cost_fn, torch_generator  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results" / "planning.json"
 CONFIG = CEMConfig(samples=300, elites=30, iterations=10)
 
 
@@ -95,8 +92,8 @@ def main() -> None:
     parser.add_argument("--problems", type=int, default=16, help="problems planned together (batched)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args()
-    out = {"device": args.device, "torch_threads": torch.get_num_threads(), "machine": platform.machine(),
-           "torch": torch.__version__, "cem": asdict(CONFIG),
+    out = {"device": args.device, "machine": machine(torch=torch.__version__, torch_threads=torch.get_num_threads()),
+           "cem": asdict(CONFIG),
            "problems": args.problems, "models": []}
     for name, horizon, dtype, make_cost in models(args.device, args.problems):
         batched = plans_per_second(make_cost, args.problems, horizon, dtype, args.device)
@@ -106,9 +103,7 @@ def main() -> None:
         out["models"].append(row)
         print(f"{name:34s} batched {batched:9.2f} plans/s   per-sample loop {looped:7.3f} plans/s   "
               f"ratio {row['ratio']:7.0f}x")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(out, indent=2, default=str))
-    print(f"wrote {RESULTS}")
+    write_results("planning", out)
 
 
 if __name__ == "__main__":

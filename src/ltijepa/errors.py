@@ -9,6 +9,7 @@ builtin exception a caller would expect (``ValueError`` for a bad value, ...), s
 __all__ = [
     "LtijepaError",
     "ShapeError",
+    "ParameterError",
     "MatrixError",
     "NotStabilizingError",
     "NotStabilizableError",
@@ -26,6 +27,13 @@ class LtijepaError(Exception):
 
 class ShapeError(LtijepaError, ValueError):
     """An array has the wrong shape (the message gives the expected and the found shape)."""
+
+
+class ParameterError(LtijepaError, ValueError):
+    """A scalar parameter is out of its range: a step size, a radius, a number of samples.
+
+    The message reads ``name == value, must be ...``.
+    """
 
 
 class MatrixError(LtijepaError, ValueError):

@@ -5,9 +5,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from ltijepa.errors import NotStabilizingError, ProfileError
+from ltijepa.errors import NotStabilizingError, ParameterError, ProfileError
 from ltijepa.lqr import Task
-from ltijepa.lqr._validation import ParameterError
 from ltijepa.lqr.fedlqr import FedLQRConfig, FedLQRHistory, run_fedlqr
 from ltijepa.lqr.fedlqr_checks import (
     InitialCostSkipped,

@@ -5,9 +5,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from ltijepa.errors import NotStabilizingError, ShapeError
+from ltijepa.errors import NotStabilizingError, ParameterError, ShapeError
 from ltijepa.lqr import Task, TaskBatch
-from ltijepa.lqr._validation import ParameterError
 from ltijepa.lqr.fedlqr import (
     FedLQRConfig,
     FedLQRHistory,

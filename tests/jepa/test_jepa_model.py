@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from ltijepa.errors import ShapeError
+from ltijepa.errors import ParameterError, ShapeError
 from ltijepa.jepa.layers import (
     ConvDecoder,
     ConvEncoder,
@@ -85,7 +85,7 @@ def test_errors():
         ModelConfig(aux="none")
     with pytest.raises(ModelConfigError, match="seed == -1"):
         build_world_model(SMALL, seed=-1)
-    with pytest.raises(LayerSizeError, match="latent_dim == 0"):
+    with pytest.raises(ParameterError, match="latent_dim == 0, must be an integer >= 1"):
         ConvEncoder(16, 0)
     with pytest.raises(LayerSizeError, match="image_size == 20, must be a multiple of 2\\^depth = 8"):
         ConvDecoder(4, 20)

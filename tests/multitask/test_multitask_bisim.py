@@ -8,10 +8,9 @@ import scipy.linalg
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from ltijepa.errors import NotDPPError, NotStabilizingError, ShapeError
+from ltijepa.errors import NotDPPError, NotStabilizingError, ParameterError, ShapeError
 from ltijepa.lqr import Task
 from ltijepa.lqr import bisim_bounds as bb
-from ltijepa.lqr._validation import ParameterError
 from ltijepa.lqr.bisim_bounds import (
     BisimConfig,
     average_bounds,

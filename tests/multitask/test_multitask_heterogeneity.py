@@ -5,9 +5,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from ltijepa.errors import NotStabilizingError, ShapeError
+from ltijepa.errors import NotStabilizingError, ParameterError, ShapeError
 from ltijepa.lqr import Task, TaskBatch
-from ltijepa.lqr._validation import ParameterError
 from ltijepa.lqr.baselines import NORMS, epsilon_bound
 from ltijepa.lqr.families import sample_pendulums, scalar_pair
 from ltijepa.lqr.heterogeneity import (

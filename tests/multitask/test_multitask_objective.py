@@ -5,9 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ltijepa.errors import NotStabilizingError, ShapeError
+from ltijepa.errors import NotStabilizingError, ParameterError, ShapeError
 from ltijepa.lqr import Task
-from ltijepa.lqr._validation import ParameterError
 from ltijepa.lqr.families import sample_pendulums, sample_unicycles, scalar_pair
 from ltijepa.lqr.multitask import (
     MultitaskObjective,

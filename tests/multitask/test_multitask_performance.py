@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from ltijepa.errors import ShapeError
-from ltijepa.lqr._validation import ParameterError
+from ltijepa.errors import ParameterError, ShapeError
 from ltijepa.lqr.bisim_bounds import BisimConfig, pairwise_bisimulation_bounds
 from ltijepa.lqr.families import sample_pendulums, sample_unicycles
 from ltijepa.lqr.multitask import common_optimum, optimality_gaps

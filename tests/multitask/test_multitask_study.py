@@ -5,8 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from ltijepa.errors import NotStabilizingError, ProfileError
-from ltijepa.lqr._validation import ParameterError
+from ltijepa.errors import NotStabilizingError, ParameterError, ProfileError
 from ltijepa.lqr.bisim_bounds import BisimConfig
 from ltijepa.lqr.families import sample_pendulums, sample_unicycles
 from ltijepa.lqr.multitask import common_optimum, find_common_stabilizer

@@ -25,6 +25,7 @@ import math
 import torch
 from torch import nn
 
+from ltijepa.checks import check_count
 from ltijepa.errors import LtijepaError, ShapeError
 
 __all__ = [
@@ -41,13 +42,10 @@ __all__ = [
 
 
 class LayerSizeError(LtijepaError, ValueError):
-    """A layer size is not a positive integer, or an image is too small for a network."""
+    """An image is too small for a network, or its size does not suit the network's strides.
 
-
-def _check_positive(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise LayerSizeError(f"{name} == {value!r}, must be a positive integer")
-    return value
+    (A size that is not a positive integer is a :class:`~ltijepa.errors.ParameterError`.)
+    """
 
 
 def _check_images(x: torch.Tensor, channels: int, size: int) -> None:
@@ -110,10 +108,10 @@ def mlp(in_dim: int, hidden_dims: tuple[int, ...], out_dim: int, *, zero_init_la
     >>> count_parameters(mlp(256, (512, 512), 101))  # the paper's reward head (Appendix D)
     448101
     """
-    dims = [_check_positive("in_dim", in_dim)]
-    dims += [_check_positive(f"hidden_dims[{i}]", h) for i, h in enumerate(hidden_dims)]
+    dims = [check_count("in_dim", in_dim)]
+    dims += [check_count(f"hidden_dims[{i}]", h) for i, h in enumerate(hidden_dims)]
     layers: list[nn.Module] = [NormedLinear(a, b) for a, b in zip(dims[:-1], dims[1:])]
-    last = nn.Linear(dims[-1], _check_positive("out_dim", out_dim))
+    last = nn.Linear(dims[-1], check_count("out_dim", out_dim))
     if zero_init_last:
         nn.init.zeros_(last.weight)
         nn.init.zeros_(last.bias)
@@ -148,17 +146,17 @@ class ConvEncoder(nn.Module):
 
     def __init__(self, image_size: int, latent_dim: int, *, channels: int = 32, depth: int = 3, in_channels: int = 3):
         super().__init__()
-        self.image_size = _check_positive("image_size", image_size)
-        self.in_channels = _check_positive("in_channels", in_channels)
+        self.image_size = check_count("image_size", image_size)
+        self.in_channels = check_count("in_channels", in_channels)
         layers: list[nn.Module] = [PixelPreprocess()]
         width = in_channels
-        for _ in range(_check_positive("depth", depth)):
-            layers += [nn.Conv2d(width, _check_positive("channels", channels), 3, stride=2, padding=1), nn.ReLU()]
+        for _ in range(check_count("depth", depth)):
+            layers += [nn.Conv2d(width, check_count("channels", channels), 3, stride=2, padding=1), nn.ReLU()]
             width = channels
         side = image_size
         for _ in range(depth):
             side = math.ceil(side / 2)
-        layers += [nn.Flatten(), nn.Linear(channels * side * side, _check_positive("latent_dim", latent_dim))]
+        layers += [nn.Flatten(), nn.Linear(channels * side * side, check_count("latent_dim", latent_dim))]
         self.net = nn.Sequential(*layers)
         self.latent_dim = latent_dim
 
@@ -235,10 +233,10 @@ class ResNetEncoder(nn.Module):
         in_channels: int = 3,
     ):
         super().__init__()
-        self.image_size = _check_positive("image_size", image_size)
-        self.in_channels = _check_positive("in_channels", in_channels)
-        _check_positive("channels", channels)
-        _check_positive("blocks_per_stage", blocks_per_stage)
+        self.image_size = check_count("image_size", image_size)
+        self.in_channels = check_count("in_channels", in_channels)
+        check_count("channels", channels)
+        check_count("blocks_per_stage", blocks_per_stage)
         self.pre = PixelPreprocess()
         self.stem = nn.Sequential(
             nn.Conv2d(in_channels, channels, 7, stride=2, padding=3, bias=False),
@@ -254,7 +252,7 @@ class ResNetEncoder(nn.Module):
             width = out
         self.stages = nn.Sequential(*stages)
         self.pool = nn.AdaptiveAvgPool2d(1)
-        self.proj = nn.Linear(width, _check_positive("latent_dim", latent_dim))
+        self.proj = nn.Linear(width, check_count("latent_dim", latent_dim))
         self.latent_dim = latent_dim
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
@@ -289,10 +287,10 @@ class ConvDecoder(nn.Module):
 
     def __init__(self, latent_dim: int, image_size: int, *, channels: int = 32, depth: int = 3, out_channels: int = 3):
         super().__init__()
-        _check_positive("latent_dim", latent_dim)
-        _check_positive("channels", channels)
-        _check_positive("out_channels", out_channels)
-        side, rest = divmod(_check_positive("image_size", image_size), 2 ** _check_positive("depth", depth))
+        check_count("latent_dim", latent_dim)
+        check_count("channels", channels)
+        check_count("out_channels", out_channels)
+        side, rest = divmod(check_count("image_size", image_size), 2 ** check_count("depth", depth))
         if rest or side < 2:
             raise LayerSizeError(
                 f"image_size == {image_size}, must be a multiple of 2^depth = {2**depth} "

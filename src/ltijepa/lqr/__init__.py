@@ -3,8 +3,7 @@
 Sign convention throughout: u_t = -K x_t (python-control's).
 """
 
-from ltijepa.errors import NotStabilizableError, NotStabilizingError
-from ltijepa.lqr._validation import ParameterError
+from ltijepa.errors import NotStabilizableError, NotStabilizingError, ParameterError
 from ltijepa.lqr.batched import TaskBatch, TaskNotStabilizedError
 from ltijepa.lqr.task import Task, spectral_radius
 from ltijepa.lqr.baselines import EpsilonBound, epsilon_bound

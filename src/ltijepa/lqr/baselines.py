@@ -63,7 +63,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ltijepa.lqr._validation import ParameterError
+from ltijepa.errors import ParameterError
 from ltijepa.lqr.batched import TaskBatch, solve_lyapunov_batch
 from ltijepa.lqr.heterogeneity import (
     ParameterHeterogeneity,

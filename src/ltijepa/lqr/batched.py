@@ -34,8 +34,8 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.linalg
 
-from ltijepa.errors import NotStabilizingError, ShapeError
-from ltijepa.lqr._validation import ParameterError, as_gains, check_symmetric_stack
+from ltijepa.errors import NotStabilizingError, ParameterError, ShapeError
+from ltijepa.lqr._validation import as_gains, check_symmetric_stack
 from ltijepa.lqr.task import Task
 
 __all__ = [

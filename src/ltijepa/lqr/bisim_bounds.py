@@ -82,8 +82,8 @@ import numpy as np
 import scipy.linalg
 from tqdm import tqdm
 
-from ltijepa.errors import NotDPPError, NotStabilizingError, ShapeError
-from ltijepa.lqr._validation import ParameterError, check_count
+from ltijepa.checks import check_count
+from ltijepa.errors import NotDPPError, NotStabilizingError, ParameterError, ShapeError
 from ltijepa.lqr.task import Task, spectral_radius
 
 __all__ = [

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ltijepa.lqr._validation import ParameterError, check_count, check_positive
+from ltijepa.checks import check_count, check_positive
+from ltijepa.errors import ParameterError
 from ltijepa.lqr.task import Task
 
 __all__ = [

@@ -48,8 +48,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
-from ltijepa.errors import NotStabilizingError, ShapeError
-from ltijepa.lqr._validation import ParameterError, check_count, check_positive
+from ltijepa.checks import check_count, check_positive
+from ltijepa.errors import NotStabilizingError, ParameterError, ShapeError
 from ltijepa.lqr.batched import TaskBatch, TaskNotStabilizedError
 from ltijepa.lqr.task import Task
 from ltijepa.lqr.zeroth_order import ESTIMATORS, estimate_gradient

@@ -29,7 +29,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ltijepa.lqr._validation import ParameterError, check_count
+from ltijepa.checks import check_count
+from ltijepa.errors import ParameterError
 from ltijepa.lqr.fedlqr import FedLQRConfig, FedLQRHistory, run_fedlqr
 from ltijepa.lqr.fedlqr_checks import averaged_estimate_variance, heterogeneity_bias
 from ltijepa.lqr.task import Task

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ltijepa.lqr._validation import ParameterError, check_positive
+from ltijepa.checks import check_positive
+from ltijepa.errors import ParameterError
 from ltijepa.lqr.batched import TaskBatch
 from ltijepa.lqr.task import Task
 

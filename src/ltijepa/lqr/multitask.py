@@ -38,8 +38,8 @@ from dataclasses import dataclass
 import cvxpy as cp
 import numpy as np
 
-from ltijepa.errors import LtijepaError, ShapeError
-from ltijepa.lqr._validation import ParameterError, check_count, check_positive
+from ltijepa.checks import check_count, check_positive
+from ltijepa.errors import LtijepaError, ParameterError, ShapeError
 from ltijepa.lqr.batched import TaskBatch
 from ltijepa.lqr.families import random_stabilizable
 from ltijepa.lqr.heterogeneity import as_batch, shared_gain

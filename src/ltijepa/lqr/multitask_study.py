@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
+from ltijepa.checks import check_count
 from ltijepa.errors import NotStabilizingError
-from ltijepa.lqr._validation import check_count
 from ltijepa.lqr.baselines import epsilon_bound
 from ltijepa.lqr.bisim_bounds import BisimConfig, pairwise_bisimulation_bounds
 from ltijepa.lqr.heterogeneity import gradient_heterogeneity

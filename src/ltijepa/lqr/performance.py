@@ -44,8 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ltijepa.errors import ShapeError
-from ltijepa.lqr._validation import ParameterError
+from ltijepa.errors import ParameterError, ShapeError
 from ltijepa.lqr.batched import TaskBatch
 from ltijepa.lqr.heterogeneity import as_batch
 from ltijepa.lqr.task import Task

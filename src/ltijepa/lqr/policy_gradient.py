@@ -49,8 +49,8 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from ltijepa.errors import NotStabilizingError
-from ltijepa.lqr._validation import ParameterError, check_count, check_positive
+from ltijepa.checks import check_count, check_positive
+from ltijepa.errors import NotStabilizingError, ParameterError
 from ltijepa.lqr.batched import TaskBatch
 from ltijepa.lqr.task import Task
 from ltijepa.lqr.zeroth_order import estimate_gradient

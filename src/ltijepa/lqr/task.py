@@ -26,8 +26,8 @@ import warnings
 import numpy as np
 import scipy.linalg
 
+from ltijepa.checks import as_matrix, check_definite
 from ltijepa.errors import NotStabilizableError, NotStabilizingError, ShapeError, SolverError
-from ltijepa.lqr._validation import as_matrix, check_definite
 
 __all__ = ["Task", "spectral_radius", "RICCATI_RTOL"]
 

@@ -38,7 +38,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ltijepa.lqr._validation import ParameterError, check_count, check_positive
+from ltijepa.checks import check_count, check_positive
+from ltijepa.errors import ParameterError
 from ltijepa.lqr.batched import TaskBatch, TaskNotStabilizedError
 from ltijepa.lqr.task import Task
 

@@ -1,0 +1,118 @@
+"""Input checks shared by every area: counts, positive numbers, matrices.
+
+Scalar checks raise :class:`~ltijepa.errors.ParameterError` with the message
+``name == value, must be ...``; matrix checks raise :class:`~ltijepa.errors.ShapeError`
+(``expected shape (n, m), found (p, q)``) or :class:`~ltijepa.errors.MatrixError`.
+Tolerances are relative to the matrix's scale (``STYLE.md``: sklearn's habit), so a weight
+matrix with entries around 1e6 and round-off asymmetry of 1e-10 is accepted.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ltijepa.errors import MatrixError, ParameterError, ShapeError
+
+__all__ = [
+    "check_positive",
+    "check_count",
+    "as_matrix",
+    "check_symmetric",
+    "check_definite",
+    "SYMMETRY_RTOL",
+    "DEFINITE_RTOL",
+]
+
+#: Relative tolerance of the symmetry check: |M - M^T| <= SYMMETRY_RTOL * max|M|.
+SYMMETRY_RTOL = 1e-9
+#: Relative tolerance of the definiteness checks: eigenvalues >= -DEFINITE_RTOL * max|eig|.
+DEFINITE_RTOL = 1e-10
+
+
+def check_positive(name: str, value, *, allow_zero: bool = False) -> float:
+    """``value`` as a float; raise :class:`ParameterError` unless it is finite and > 0
+    (>= 0 with ``allow_zero``).
+
+    ``name`` is the parameter's name, for the message ``name == value, must be ...``.
+
+    >>> check_positive("radius", 0.1)
+    0.1
+    """
+    bound = ">= 0" if allow_zero else "> 0"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ParameterError(f"{name} == {value!r}, must be a real number {bound}")
+    number = float(value)
+    if not (np.isfinite(number) and (number > 0 or (allow_zero and number == 0))):
+        raise ParameterError(f"{name} == {number!r}, must be a finite number {bound}")
+    return number
+
+
+def check_count(name: str, value, *, minimum: int = 1) -> int:
+    """``value`` as an int; raise :class:`ParameterError` unless it is an integer >= ``minimum``.
+
+    ``name`` is the parameter's name, for the message ``name == value, must be ...``.
+
+    >>> check_count("samples", 10)
+    10
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise ParameterError(f"{name} == {value!r}, must be an integer >= {minimum}")
+    if value < minimum:
+        raise ParameterError(f"{name} == {value!r}, must be an integer >= {minimum}")
+    return int(value)
+
+
+def as_matrix(name: str, value, shape: tuple[int | None, int | None]) -> np.ndarray:
+    """``value`` as a finite float 2-D array of ``shape`` (``None`` matches any size).
+
+    ``name`` is the matrix's name, used in the messages.
+
+    Raises
+    ------
+    ShapeError
+        ``expected (n, m), found (p, q)`` naming the matrix.
+    MatrixError
+        If an entry is NaN or infinite.
+    """
+    array = np.array(value, dtype=float)
+    if array.ndim == 0 and shape == (1, 1):
+        array = array.reshape(1, 1)
+    wanted = tuple("*" if s is None else s for s in shape)
+    if array.ndim != 2 or any(s is not None and s != a for s, a in zip(shape, array.shape)):
+        raise ShapeError(f"{name}: expected shape {wanted}, found {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise MatrixError(f"{name} has non-finite entries: {array.tolist()}")
+    array.setflags(write=False)
+    return array
+
+
+def check_symmetric(name: str, matrix: np.ndarray) -> None:
+    """Raise :class:`MatrixError` unless ``matrix`` is symmetric to a relative tolerance.
+
+    ``name`` is the matrix's name, used in the message.
+    """
+    scale = max(float(np.max(np.abs(matrix))), np.finfo(float).tiny)
+    asymmetry = float(np.max(np.abs(matrix - matrix.T)))
+    if asymmetry > SYMMETRY_RTOL * scale:
+        raise MatrixError(
+            f"{name} must be symmetric: max|{name} - {name}^T| == {asymmetry:.3g}, "
+            f"relative {asymmetry / scale:.3g} > {SYMMETRY_RTOL:g}"
+        )
+
+
+def check_definite(name: str, matrix: np.ndarray, *, strict: bool) -> None:
+    """Raise :class:`MatrixError` unless ``matrix`` is positive semidefinite (``strict``: definite).
+
+    ``strict`` demands the smallest eigenvalue exceed ``DEFINITE_RTOL`` times the largest;
+    ``name`` is the matrix's name, used in the message.
+    """
+    check_symmetric(name, matrix)
+    eigenvalues = np.linalg.eigvalsh((matrix + matrix.T) / 2)
+    scale = max(float(np.max(np.abs(eigenvalues))), np.finfo(float).tiny)
+    smallest = float(eigenvalues[0])
+    if strict and smallest <= DEFINITE_RTOL * scale:
+        raise MatrixError(f"{name} must be positive definite: smallest eigenvalue == {smallest:.3g}")
+    if not strict and smallest < -DEFINITE_RTOL * scale:
+        raise MatrixError(f"{name} must be positive semidefinite: smallest eigenvalue == {smallest:.3g}")
