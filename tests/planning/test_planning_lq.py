@@ -7,7 +7,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ltijepa.errors import MatrixError, ShapeError
+from ltijepa.errors import MatrixError, ParameterError, ShapeError
 from ltijepa.lqr import Task
 from ltijepa.planning.base import PlanningError, torch_generator
 from ltijepa.planning.cem import CEMConfig, cem
@@ -143,7 +143,7 @@ def test_lq_step_is_the_linear_system():
 
 def test_errors_name_the_offending_input():
     task = double_integrator()
-    with pytest.raises(PlanningError, match=r"horizon == 0, must be an integer >= 1"):
+    with pytest.raises(ParameterError, match=r"horizon == 0, must be an integer >= 1"):
         riccati_recursion(task, 0)
     with pytest.raises(ShapeError, match=r"terminal_weight: expected shape \(4, 4\), found \(2, 2\)"):
         riccati_recursion(task, 3, np.eye(2))

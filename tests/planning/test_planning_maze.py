@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from ltijepa.envs.pointmaze import AGENT_COLOUR, CONDITIONS, STEP_SIZE, MazeError, random_dataset
-from ltijepa.errors import ShapeError
+from ltijepa.errors import ParameterError, ShapeError
 from ltijepa.lqr import Task
 from ltijepa.planning import lq
 from ltijepa.planning.base import PlanningError
@@ -137,9 +137,9 @@ def test_profiles_and_errors():
     assert MazeEvalConfig.for_profile("full").pairs == 50
     assert MazeEvalConfig.for_profile("full").planner == CEMConfig(samples=300, elites=30, iterations=10)
     assert MazeDataConfig.for_profile("ci").episodes < MazeDataConfig.for_profile("full").episodes
-    with pytest.raises(PlanningError, match=r"pairs == 0"):
+    with pytest.raises(ParameterError, match=r"pairs == 0"):
         MazeEvalConfig(pairs=0)
-    with pytest.raises(PlanningError, match=r"success_radius == -1"):
+    with pytest.raises(ParameterError, match=r"success_radius == -1"):
         MazeEvalConfig(success_radius=-1)
     with pytest.raises(PlanningError, match=r"randomise_fraction == 1.5"):
         MazeDataConfig(randomise_fraction=1.5)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from ltijepa.errors import ShapeError
+from ltijepa.errors import ParameterError, ShapeError
 from ltijepa.lqr import Task
 from ltijepa.planning.base import Plan, PlanningError, torch_generator
 from ltijepa.planning.cem import CEMConfig, cem
@@ -97,9 +97,9 @@ def test_mpc_errors():
     plan = lambda c, m: None  # noqa: E731  (never reached)
     with pytest.raises(PlanningError, match=r"execute == 4, must be <= the horizon H == 3"):
         mpc(lambda s, u: s, lambda s: None, 0, planner=plan, init_mean=torch.zeros(1, 3, 1), execute=4, steps=5)
-    with pytest.raises(PlanningError, match=r"steps == 0, must be an integer >= 1"):
+    with pytest.raises(ParameterError, match=r"steps == 0, must be an integer >= 1"):
         mpc(lambda s, u: s, lambda s: None, 0, planner=plan, init_mean=torch.zeros(1, 3, 1), execute=1, steps=0)
-    with pytest.raises(PlanningError, match=r"execute == 0"):
+    with pytest.raises(ParameterError, match=r"execute == 0"):
         mpc(lambda s, u: s, lambda s: None, 0, planner=plan, init_mean=torch.zeros(1, 3, 1), execute=0, steps=1)
     with pytest.raises(ShapeError, match=r"init_mean: expected a tensor \(B, H, m\)"):
         mpc(lambda s, u: s, lambda s: None, 0, planner=plan, init_mean=torch.zeros(3, 1), execute=1, steps=1)

@@ -5,7 +5,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ltijepa.errors import ShapeError
+from ltijepa.errors import ParameterError, ShapeError
 from ltijepa.planning.base import PlanningError, gather_sequences, sample_sequences, torch_generator
 from ltijepa.planning.cem import CEMConfig, cem
 from ltijepa.planning.mppi import MPPIConfig, mppi, mppi_weights
@@ -103,21 +103,21 @@ def test_gather_sequences_picks_per_problem():
 # ---- error paths -------------------------------------------------------------------------
 
 def test_config_errors_name_the_value():
-    with pytest.raises(PlanningError, match=r"samples == 0, must be an integer >= 1"):
+    with pytest.raises(ParameterError, match=r"samples == 0, must be an integer >= 1"):
         CEMConfig(samples=0)
     with pytest.raises(PlanningError, match=r"elites == 1, must lie in \[2, samples == 300\]"):
         CEMConfig(elites=1)
     with pytest.raises(PlanningError, match=r"elites == 400, must lie"):
         CEMConfig(elites=400)
-    with pytest.raises(PlanningError, match=r"init_std == -1.0, must be a finite number > 0"):
+    with pytest.raises(ParameterError, match=r"init_std == -1.0, must be a finite number > 0"):
         CEMConfig(init_std=-1.0)
-    with pytest.raises(PlanningError, match=r"temperature == 0, must be a finite number > 0"):
+    with pytest.raises(ParameterError, match=r"temperature == 0.0, must be a finite number > 0"):
         MPPIConfig(temperature=0)
     with pytest.raises(PlanningError, match=r"min_std == 3.0 and max_std == 2.0"):
         MPPIConfig(min_std=3.0)
     with pytest.raises(PlanningError, match=r"elites == 600, must be <= samples == 512"):
         MPPIConfig(elites=600)
-    with pytest.raises(PlanningError, match=r"iterations == 2.5"):
+    with pytest.raises(ParameterError, match=r"iterations == 2.5"):
         MPPIConfig(iterations=2.5)
 
 

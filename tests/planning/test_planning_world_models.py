@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from ltijepa.envs.pointmaze import CONDITIONS, random_dataset, render, sample_free
-from ltijepa.errors import ShapeError
+from ltijepa.errors import ParameterError, ShapeError
 from ltijepa.planning.base import PlanningError
 from ltijepa.planning.features import FrozenFeatures, pyramid_weights
 from ltijepa.planning.training import TrainConfig, build_world_model, feature_transitions, train_world_model
@@ -128,11 +128,11 @@ def test_training_is_reproducible(features, data):
 def test_config_and_input_errors(features, data):
     with pytest.raises(PlanningError, match=r"gamma == 1.0, must lie in \[0, 1\)"):
         ModelConfig(gamma=1.0)
-    with pytest.raises(PlanningError, match=r"bisim_dim == 0"):
+    with pytest.raises(ParameterError, match=r"bisim_dim == 0"):
         ModelConfig(bisim_dim=0)
-    with pytest.raises(PlanningError, match=r"steps == 0"):
+    with pytest.raises(ParameterError, match=r"steps == 0"):
         TrainConfig(steps=0)
-    with pytest.raises(PlanningError, match=r"lr == -1"):
+    with pytest.raises(ParameterError, match=r"lr == -1"):
         TrainConfig(lr=-1)
     other = FrozenFeatures(channels=2)
     model = BisimWorldModel(other, build_world_model("bisim", features, data, SMALL, seed=0).standardizer, SMALL)

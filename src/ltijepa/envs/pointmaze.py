@@ -213,7 +213,20 @@ def is_free(positions: np.ndarray) -> np.ndarray:
 
 
 def sample_free(count: int, rng) -> np.ndarray:
-    """``count`` positions uniform on the free space F, by rejection; shape (count, 2)."""
+    """``count`` positions uniform on the free space F, by rejection; shape (count, 2).
+
+    Parameters
+    ----------
+    count : int
+        Number of positions to draw.
+    rng : int or numpy.random.Generator
+        Seed or generator of the candidate points (a generator is advanced in place).
+
+    Returns
+    -------
+    numpy.ndarray, shape (count, 2)
+        Agent centres in F, in arena units.
+    """
     rng = np.random.default_rng(rng)
     out = np.empty((0, 2))
     while len(out) < count:
@@ -369,7 +382,26 @@ class PointMaze:
         return MazeState(positions, distractors)
 
     def step(self, state: MazeState, actions) -> MazeState:
-        """Move the agents by ``actions`` (B, 2) and the distractors by one step."""
+        """Move the agents by ``actions`` (B, 2) and the distractors by one step.
+
+        Parameters
+        ----------
+        state : MazeState
+            The current state: ``B`` agent positions in the free space, and the distractors.
+        actions : array_like, shape (B, 2)
+            One action per agent, as in :func:`move`: clipped to [-1, 1], then scaled by
+            ``STEP_SIZE``.
+
+        Returns
+        -------
+        MazeState
+            The next state (``state`` itself is not changed).
+
+        Raises
+        ------
+        ShapeError, MazeError
+            As :func:`move`.
+        """
         distractors = None if state.distractors is None else state.distractors.step()
         return MazeState(move(state.positions, np.asarray(actions, dtype=float)), distractors)
 

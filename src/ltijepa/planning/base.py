@@ -34,8 +34,7 @@ __all__ = [
     "sample_sequences",
     "evaluate_cost",
     "gather_sequences",
-    "check_positive_int",
-    "check_positive_float",
+    "elite_iterations",
 ]
 
 #: A batched cost: actions ``(B, N, H, m)`` -> costs ``(B, N)`` (lower is better).
@@ -92,23 +91,6 @@ def torch_generator(seed: int | torch.Generator, device: str | torch.device = "c
     return torch.Generator(device=device).manual_seed(seed)
 
 
-def check_positive_int(name: str, value) -> int:
-    """``value`` if it is an int >= 1, else :class:`PlanningError` naming it."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise PlanningError(f"{name} == {value!r}, must be an integer >= 1")
-    return value
-
-
-def check_positive_float(name: str, value, *, allow_zero: bool = False) -> float:
-    """``value`` as a float if it is finite and > 0 (>= 0 with ``allow_zero``)."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    ok = ok and value == value and abs(value) != float("inf")
-    if not ok or value < 0 or (value == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise PlanningError(f"{name} == {value!r}, must be a finite number {bound}")
-    return float(value)
-
-
 def check_mean(mean: torch.Tensor) -> torch.Tensor:
     """Check an initial mean ``(B, H, m)``: a finite floating-point tensor.
 
@@ -130,7 +112,20 @@ def check_mean(mean: torch.Tensor) -> torch.Tensor:
 
 
 def clamp_actions(actions: torch.Tensor, low: float | None, high: float | None) -> torch.Tensor:
-    """Clamp to the box ``[low, high]`` per coordinate (``None``: unbounded on that side)."""
+    """Clamp to the box ``[low, high]`` per coordinate (``None``: unbounded on that side).
+
+    Parameters
+    ----------
+    actions : torch.Tensor
+        Actions of any shape, e.g. candidates ``(B, N, H, m)`` or a plan ``(B, H, m)``.
+    low, high : float or None
+        The bounds, the same for every coordinate.
+
+    Returns
+    -------
+    torch.Tensor
+        Of the shape of ``actions``; ``actions`` itself when both bounds are ``None``.
+    """
     if low is None and high is None:
         return actions
     return actions.clamp(min=low, max=high)
@@ -208,3 +203,67 @@ def gather_sequences(actions: torch.Tensor, index: torch.Tensor) -> torch.Tensor
     """
     expanded = index[:, :, None, None].expand(-1, -1, *actions.shape[2:])
     return torch.gather(actions, 1, expanded)
+
+
+def elite_iterations(
+    cost_fn: CostFn,
+    init_mean: torch.Tensor,
+    *,
+    init_std: float,
+    samples: int,
+    elites: int,
+    iterations: int,
+    refit: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
+    low: float | None,
+    high: float | None,
+    generator: torch.Generator,
+) -> Plan:
+    """The loop shared by CEM and MPPI: sample, score, pick the elites, refit, clamp.
+
+    Each iteration draws ``samples`` sequences per problem from N(mean, diag(std^2)) clamped
+    to ``[low, high]``, scores them with ``cost_fn``, keeps the ``elites`` cheapest and sets
+    ``mean, std = refit(elite_actions, elite_costs)``; the planner's rule is ``refit``.
+
+    Parameters
+    ----------
+    cost_fn : CostFn
+        Maps actions ``(B, N, H, m)`` to costs ``(B, N)``.
+    init_mean : torch.Tensor, shape (B, H, m)
+        Mean of the first iteration (e.g. a warm start).
+    init_std : float
+        Standard deviation of the first iteration.
+    samples, elites, iterations : int
+        Candidates per iteration, how many of them refit, and the number of iterations.
+    refit : callable
+        ``refit(elite_actions (B, k, H, m), elite_costs (B, k)) -> (mean, std)``, each
+        ``(B, H, m)``; the mean is already clamped to the box.
+    low, high : float or None
+        The box of the actions (``None``: unbounded on that side).
+    generator : torch.Generator
+        Source of every draw.
+
+    Returns
+    -------
+    Plan
+        The final mean, its cost, the final std and the best sampled cost of every iteration.
+
+    Raises
+    ------
+    ShapeError
+        If ``init_mean`` is not ``(B, H, m)`` or the costs are not ``(B, N)``.
+    PlanningError
+        If the costs are not finite, or ``low > high``.
+    """
+    mean = check_mean(init_mean)
+    if low is not None and high is not None and low > high:
+        raise PlanningError(f"low == {low!r} and high == {high!r}, must satisfy low <= high")
+    mean = clamp_actions(mean, low, high)
+    std = torch.full_like(mean, init_std)
+    best = []
+    for _ in range(iterations):
+        actions = sample_sequences(mean, std, samples, low=low, high=high, generator=generator)
+        elite_cost, index = torch.topk(evaluate_cost(cost_fn, actions), elites, dim=1, largest=False)
+        mean, std = refit(gather_sequences(actions, index), elite_cost)
+        best.append(elite_cost[:, 0])
+    final = evaluate_cost(cost_fn, mean[:, None])[:, 0]
+    return Plan(actions=mean, cost=final, std=std, elite_costs=torch.stack(best))

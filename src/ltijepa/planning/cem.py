@@ -23,18 +23,8 @@ from dataclasses import dataclass
 
 import torch
 
-from ltijepa.planning.base import (
-    CostFn,
-    Plan,
-    PlanningError,
-    check_mean,
-    check_positive_float,
-    check_positive_int,
-    clamp_actions,
-    evaluate_cost,
-    gather_sequences,
-    sample_sequences,
-)
+from ltijepa.checks import check_count, check_positive
+from ltijepa.planning.base import CostFn, Plan, PlanningError, clamp_actions, elite_iterations
 from ltijepa.profiles import by_profile
 
 __all__ = ["CEMConfig", "cem"]
@@ -56,11 +46,11 @@ class CEMConfig:
     """floor of the refit standard deviation (0: none, as DINO-WM)"""
 
     def __post_init__(self):
-        check_positive_int("samples", self.samples)
-        check_positive_int("elites", self.elites)
-        check_positive_int("iterations", self.iterations)
-        check_positive_float("init_std", self.init_std)
-        check_positive_float("min_std", self.min_std, allow_zero=True)
+        check_count("samples", self.samples)
+        check_count("elites", self.elites)
+        check_count("iterations", self.iterations)
+        check_positive("init_std", self.init_std)
+        check_positive("min_std", self.min_std, allow_zero=True)
         if not 2 <= self.elites <= self.samples:
             raise PlanningError(
                 f"elites == {self.elites}, must lie in [2, samples == {self.samples}] "
@@ -133,20 +123,12 @@ def cem(
     >>> bool(torch.allclose(plan.actions[0, 0], target, atol=1e-2))
     True
     """
-    mean = check_mean(init_mean)
-    if low is not None and high is not None and low > high:
-        raise PlanningError(f"low == {low!r} and high == {high!r}, must satisfy low <= high")
-    mean = clamp_actions(mean, low, high)
-    std = torch.full_like(mean, config.init_std)
-    best = []
-    for _ in range(config.iterations):
-        actions = sample_sequences(mean, std, config.samples, low=low, high=high, generator=generator)
-        cost = evaluate_cost(cost_fn, actions)
-        elite_cost, index = torch.topk(cost, config.elites, dim=1, largest=False)
-        elites = gather_sequences(actions, index)
-        mean = clamp_actions(elites.mean(dim=1), low, high)
-        std = elites.std(dim=1).clamp(min=config.min_std)
-        best.append(elite_cost[:, 0])
-    final = evaluate_cost(cost_fn, mean[:, None])[:, 0]
-    return Plan(actions=mean, cost=final, std=std, elite_costs=torch.stack(best))
+    def refit(elites: torch.Tensor, elite_cost: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Plain mean and standard deviation of the elites (DINO-WM: no weights)."""
+        return clamp_actions(elites.mean(dim=1), low, high), elites.std(dim=1).clamp(min=config.min_std)
+
+    return elite_iterations(
+        cost_fn, init_mean, init_std=config.init_std, samples=config.samples, elites=config.elites,
+        iterations=config.iterations, refit=refit, low=low, high=high, generator=generator,
+    )
 

@@ -29,8 +29,8 @@ import torch
 from torch import nn
 
 from ltijepa.errors import ShapeError
-from ltijepa.planning.base import PlanningError, check_positive_int
-
+from ltijepa.checks import check_count
+from ltijepa.planning.base import PlanningError
 __all__ = ["FrozenFeatures", "pyramid_weights"]
 
 
@@ -57,7 +57,7 @@ def pyramid_weights(image_size: int, grids: tuple[int, ...]) -> torch.Tensor:
     x, y = np.meshgrid(centres, centres)
     rows = []
     for G in grids:
-        check_positive_int("grid size", G)
+        check_count("grid size", G)
         if image_size % G:
             raise PlanningError(f"grid size == {G}, must divide image_size == {image_size}")
         cell = image_size / G
@@ -95,9 +95,9 @@ class FrozenFeatures(nn.Module):
 
     def __init__(self, image_size: int = 32, *, channels: int = 4, grids: tuple[int, ...] = (8, 4, 2), seed: int = 0):
         super().__init__()
-        self.image_size = check_positive_int("image_size", image_size)
+        self.image_size = check_count("image_size", image_size)
         generator = torch.Generator().manual_seed(seed)
-        check_positive_int("channels", channels)
+        check_count("channels", channels)
         # weights of std 0.5 on inputs in [-0.5, 0.5]: tanh stays out of saturation
         self.register_buffer("filters", 0.5 * torch.randn(channels, 3, 3, 3, generator=generator))
         self.register_buffer("bias", 0.1 * torch.randn(channels, generator=generator))

@@ -32,10 +32,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ltijepa.checks import as_matrix, check_count, check_definite
 from ltijepa.errors import ShapeError
 from ltijepa.lqr import Task
-from ltijepa.lqr._validation import as_matrix, check_definite
-from ltijepa.planning.base import CostFn, PlanningError, check_positive_int, torch_generator
+from ltijepa.planning.base import CostFn, PlanningError, torch_generator
 from ltijepa.planning.cem import CEMConfig, cem
 from ltijepa.planning.mppi import MPPIConfig, mppi
 from ltijepa.profiles import by_profile
@@ -110,7 +110,7 @@ def riccati_recursion(task: Task, horizon: int, terminal_weight=None) -> LQSolut
     >>> float(sol.gains[0, 0, 0]), float(sol.values[0, 0, 0])
     (0.5, 1.5)
     """
-    check_positive_int("horizon", horizon)
+    check_count("horizon", horizon)
     A, B, Q, R = task.A, task.B, task.Q, task.R
     P = _terminal_weight(task, terminal_weight)
     gains, values = [], [P]
@@ -125,6 +125,20 @@ def riccati_recursion(task: Task, horizon: int, terminal_weight=None) -> LQSolut
 
 def lq_mpc_gain(task: Task, horizon: int, terminal_weight=None) -> np.ndarray:
     """The receding-horizon LQ MPC gain ``K_0`` of the H-step problem: ``a = -K_0 s``.
+
+    Parameters
+    ----------
+    task : ltijepa.lqr.Task
+        ``A (n, n)``, ``B (n, m)``, ``Q (n, n)``, ``R (m, m)``.
+    horizon : int
+        H >= 1.
+    terminal_weight : array (n, n), optional
+        ``Q_f``, symmetric positive semidefinite; default ``Q``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (m, n)
+        ``K_0``, the first gain of :func:`riccati_recursion`.
 
     Raises
     ------
@@ -188,7 +202,22 @@ def lq_optimal_plan(task: Task, x0, horizon: int, terminal_weight=None) -> tuple
 
 
 def lq_step(task: Task, *, dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu"):
-    """The true system as an MPC ``step``: ``(x (B, n), u (B, m)) -> A x + B u``."""
+    """The true system as an MPC ``step``: ``(x (B, n), u (B, m)) -> A x + B u``.
+
+    Parameters
+    ----------
+    task : ltijepa.lqr.Task
+        Supplies ``A (n, n)`` and ``B (n, m)`` (the cost weights are not used).
+    dtype : torch.dtype
+        Of the copies of ``A`` and ``B`` (default ``torch.float64``); ``x`` and ``u`` must match.
+    device : str or torch.device
+        Where ``A`` and ``B`` are kept (default ``"cpu"``); ``x`` and ``u`` must be there.
+
+    Returns
+    -------
+    callable
+        ``step(x, u)`` on tensors ``(B, n)`` and ``(B, m)``, returning the next states ``(B, n)``.
+    """
     A = torch.tensor(np.array(task.A), dtype=dtype, device=device)
     B = torch.tensor(np.array(task.B), dtype=dtype, device=device)
     return lambda x, u: x @ A.T + u @ B.T
@@ -270,11 +299,11 @@ class SweepConfig:
 
     def __post_init__(self):
         for N in self.sample_counts:
-            check_positive_int("sample count", N)
+            check_count("sample count", N)
         if list(self.sample_counts) != sorted(set(self.sample_counts)):
             raise PlanningError(f"sample_counts == {self.sample_counts}, must be strictly increasing")
         for name in ("problems", "horizon", "iterations"):
-            check_positive_int(name, getattr(self, name))
+            check_count(name, getattr(self, name))
         if not 0.0 < self.elite_fraction <= 1.0:
             raise PlanningError(f"elite_fraction == {self.elite_fraction!r}, must lie in (0, 1]")
 

@@ -19,9 +19,10 @@ from functools import partial
 import numpy as np
 import torch
 
+from ltijepa.checks import check_count, check_positive
 from ltijepa.envs.pointmaze import Background, PointMaze, is_free, render, sample_free
 from ltijepa.errors import ShapeError
-from ltijepa.planning.base import PlanningError, check_positive_float, check_positive_int, torch_generator
+from ltijepa.planning.base import PlanningError, torch_generator
 from ltijepa.planning.cem import CEMConfig, cem
 from ltijepa.planning.mpc import mpc
 from ltijepa.planning.world_models import LatentWorldModel
@@ -54,8 +55,8 @@ class MazeDataConfig:
     """share of domain-randomised episodes in the DR dataset (Toso et al.'s DR baseline: 40%)"""
 
     def __post_init__(self):
-        check_positive_int("episodes", self.episodes)
-        check_positive_int("steps", self.steps)
+        check_count("episodes", self.episodes)
+        check_count("steps", self.steps)
         if not 0.0 <= self.randomise_fraction <= 1.0:
             raise PlanningError(f"randomise_fraction == {self.randomise_fraction!r}, must lie in [0, 1]")
 
@@ -90,8 +91,8 @@ class MazeEvalConfig:
 
     def __post_init__(self):
         for name in ("pairs", "horizon", "execute", "steps"):
-            check_positive_int(name, getattr(self, name))
-        check_positive_float("success_radius", self.success_radius)
+            check_count(name, getattr(self, name))
+        check_positive("success_radius", self.success_radius)
 
     @classmethod
     def for_profile(cls, profile: str) -> MazeEvalConfig:
@@ -140,9 +141,26 @@ class MazeRun:
 
 
 def start_goal_pairs(count: int, rng) -> tuple[np.ndarray, np.ndarray]:
-    """``count`` starts and goals, independent and uniform on the free space."""
+    """``count`` starts and goals, independent and uniform on the free space.
+
+    Parameters
+    ----------
+    count : int
+        Number of pairs, >= 1.
+    rng : int or numpy.random.Generator
+        Seed or generator of the draws (starts first, then goals).
+
+    Returns
+    -------
+    starts, goals : numpy.ndarray, shape (count, 2)
+
+    Raises
+    ------
+    ParameterError
+        If ``count`` is not a positive integer.
+    """
     rng = np.random.default_rng(rng)
-    return sample_free(check_positive_int("count", count), rng), sample_free(count, rng)
+    return sample_free(check_count("count", count), rng), sample_free(count, rng)
 
 
 def crosses_wall(starts: np.ndarray, goals: np.ndarray, *, points: int = 256) -> np.ndarray:
@@ -170,7 +188,7 @@ def crosses_wall(starts: np.ndarray, goals: np.ndarray, *, points: int = 256) ->
     starts, goals = np.asarray(starts, dtype=float), np.asarray(goals, dtype=float)
     if starts.shape != goals.shape or starts.ndim != 2 or starts.shape[1] != 2:
         raise ShapeError(f"starts {starts.shape} and goals {goals.shape} must both be (B, 2)")
-    s = np.linspace(0.0, 1.0, check_positive_int("points", points))[None, :, None]
+    s = np.linspace(0.0, 1.0, check_count("points", points))[None, :, None]
     segment = (1 - s) * starts[:, None] + s * goals[:, None]
     return ~is_free(segment).all(axis=1)
 

@@ -21,8 +21,8 @@ from typing import Any
 
 import torch
 
-from ltijepa.planning.base import CostFn, Plan, PlanningError, check_mean, check_positive_int
-
+from ltijepa.checks import check_count
+from ltijepa.planning.base import CostFn, Plan, PlanningError, check_mean
 __all__ = ["Planner", "MPCResult", "mpc", "shift_plan"]
 
 #: A planner with its settings bound: ``planner(cost_fn, init_mean) -> Plan``.
@@ -125,8 +125,8 @@ def mpc(
     """
     mean = check_mean(init_mean)
     horizon = mean.shape[1]
-    check_positive_int("execute", execute)
-    check_positive_int("steps", steps)
+    check_count("execute", execute)
+    check_count("steps", steps)
     if execute > horizon:
         raise PlanningError(f"execute == {execute}, must be <= the horizon H == {horizon}")
     states, actions, plans = [state], [], []

@@ -27,18 +27,8 @@ from dataclasses import dataclass
 
 import torch
 
-from ltijepa.planning.base import (
-    CostFn,
-    Plan,
-    PlanningError,
-    check_mean,
-    check_positive_float,
-    check_positive_int,
-    clamp_actions,
-    evaluate_cost,
-    gather_sequences,
-    sample_sequences,
-)
+from ltijepa.checks import check_count, check_positive
+from ltijepa.planning.base import CostFn, Plan, PlanningError, clamp_actions, elite_iterations
 
 __all__ = ["MPPIConfig", "mppi", "mppi_weights"]
 
@@ -62,12 +52,12 @@ class MPPIConfig:
     """upper clamp of the std and the first iteration's std (TD-MPC2: 2)"""
 
     def __post_init__(self):
-        check_positive_int("samples", self.samples)
-        check_positive_int("elites", self.elites)
-        check_positive_int("iterations", self.iterations)
-        check_positive_float("temperature", self.temperature)
-        check_positive_float("min_std", self.min_std, allow_zero=True)
-        check_positive_float("max_std", self.max_std)
+        check_count("samples", self.samples)
+        check_count("elites", self.elites)
+        check_count("iterations", self.iterations)
+        check_positive("temperature", self.temperature)
+        check_positive("min_std", self.min_std, allow_zero=True)
+        check_positive("max_std", self.max_std)
         if self.elites > self.samples:
             raise PlanningError(f"elites == {self.elites}, must be <= samples == {self.samples}")
         if self.min_std > self.max_std:
@@ -139,21 +129,14 @@ def mppi(
     >>> bool(torch.allclose(plan.actions[0, 0], target, atol=0.05))
     True
     """
-    mean = check_mean(init_mean)
-    if low is not None and high is not None and low > high:
-        raise PlanningError(f"low == {low!r} and high == {high!r}, must satisfy low <= high")
-    mean = clamp_actions(mean, low, high)
-    std = torch.full_like(mean, config.max_std)
-    best = []
-    for _ in range(config.iterations):
-        actions = sample_sequences(mean, std, config.samples, low=low, high=high, generator=generator)
-        cost = evaluate_cost(cost_fn, actions)
-        elite_cost, index = torch.topk(cost, config.elites, dim=1, largest=False)
-        elites = gather_sequences(actions, index)
+    def refit(elites: torch.Tensor, elite_cost: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Weighted mean and spread of the elites (TD-MPC2), the std clamped to its range."""
         weight = mppi_weights(elite_cost, config.temperature)[:, :, None, None]
         mean = clamp_actions((weight * elites).sum(dim=1), low, high)
         spread = (weight * (elites - mean[:, None]) ** 2).sum(dim=1).sqrt()
-        std = spread.clamp(min=config.min_std, max=config.max_std)
-        best.append(elite_cost[:, 0])
-    final = evaluate_cost(cost_fn, mean[:, None])[:, 0]
-    return Plan(actions=mean, cost=final, std=std, elite_costs=torch.stack(best))
+        return mean, spread.clamp(min=config.min_std, max=config.max_std)
+
+    return elite_iterations(
+        cost_fn, init_mean, init_std=config.max_std, samples=config.samples, elites=config.elites,
+        iterations=config.iterations, refit=refit, low=low, high=high, generator=generator,
+    )

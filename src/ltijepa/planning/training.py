@@ -18,7 +18,8 @@ from tqdm import tqdm
 
 from ltijepa.envs.pointmaze import Transitions
 from ltijepa.errors import ShapeError
-from ltijepa.planning.base import PlanningError, check_positive_float, check_positive_int, torch_generator
+from ltijepa.checks import check_count, check_positive
+from ltijepa.planning.base import PlanningError, torch_generator
 from ltijepa.planning.features import FrozenFeatures
 from ltijepa.planning.world_models import (
     BisimWorldModel,
@@ -52,9 +53,9 @@ class TrainConfig:
 
     def __post_init__(self):
         for name in ("steps", "batch_size", "log_every"):
-            check_positive_int(name, getattr(self, name))
-        check_positive_float("lr", self.lr)
-        check_positive_float("weight_decay", self.weight_decay, allow_zero=True)
+            check_count(name, getattr(self, name))
+        check_positive("lr", self.lr)
+        check_positive("weight_decay", self.weight_decay, allow_zero=True)
 
     @classmethod
     def for_profile(cls, profile: str) -> TrainConfig:
@@ -85,7 +86,20 @@ class FeatureTransitions:
         return len(self.z)
 
     def sample(self, batch_size: int, generator: torch.Generator) -> FeatureBatch:
-        """A uniform batch with replacement, and a random pairing of its transitions."""
+        """A uniform batch with replacement, and a random pairing of its transitions.
+
+        Parameters
+        ----------
+        batch_size : int
+            Transitions drawn, ``B`` (also the length of the pairing permutation).
+        generator : torch.Generator
+            Source of the indices and the permutation; on the device of the data.
+
+        Returns
+        -------
+        FeatureBatch
+            ``B`` transitions, ``pair`` a random permutation of ``range(B)``.
+        """
         index = torch.randint(len(self), (batch_size,), generator=generator, device=self.z.device)
         pair = torch.randperm(batch_size, generator=generator, device=self.z.device)
         return FeatureBatch(self.z[index], self.action[index], self.z_next[index], self.position[index], pair)

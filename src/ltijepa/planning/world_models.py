@@ -27,7 +27,8 @@ from torch import nn
 
 from ltijepa.errors import ShapeError
 from ltijepa.jepa.layers import mlp
-from ltijepa.planning.base import CostFn, PlanningError, check_positive_float, check_positive_int
+from ltijepa.checks import check_count, check_positive
+from ltijepa.planning.base import CostFn, PlanningError
 from ltijepa.planning.bisim import bisimulation_loss, latent_distance
 from ltijepa.planning.features import FrozenFeatures
 
@@ -61,10 +62,10 @@ class ModelConfig:
 
     def __post_init__(self):
         for i, h in enumerate(self.hidden + self.encoder_hidden):
-            check_positive_int(f"hidden width {i}", h)
-        check_positive_int("bisim_dim", self.bisim_dim)
-        check_positive_int("action_dim", self.action_dim)
-        check_positive_float("bisim_coef", self.bisim_coef, allow_zero=True)
+            check_count(f"hidden width {i}", h)
+        check_count("bisim_dim", self.bisim_dim)
+        check_count("action_dim", self.action_dim)
+        check_positive("bisim_coef", self.bisim_coef, allow_zero=True)
         if not 0.0 <= self.gamma < 1.0:
             raise PlanningError(f"gamma == {self.gamma!r}, must lie in [0, 1)")
 
@@ -116,11 +117,25 @@ class LatentWorldModel(nn.Module, ABC):
 
     @abstractmethod
     def embed(self, z: torch.Tensor) -> torch.Tensor:
-        """Latents ``(B, d)`` of frozen features ``(B, D)``."""
+        """Latents ``(B, d)`` of frozen features ``(B, D)``.
+
+        Parameters
+        ----------
+        z : torch.Tensor, shape (B, D)
+            Frozen features ``f(o)``.
+        """
 
     @abstractmethod
     def predict(self, latent: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
-        """One latent step ``T(z, a)``: ``(B, d), (B, m) -> (B, d)``."""
+        """One latent step ``T(z, a)``: ``(B, d), (B, m) -> (B, d)``.
+
+        Parameters
+        ----------
+        latent : torch.Tensor, shape (B, d)
+            Current latents.
+        action : torch.Tensor, shape (B, m)
+            Actions, of the latents' dtype.
+        """
 
     @abstractmethod
     def loss_terms(self, batch: FeatureBatch) -> dict[str, torch.Tensor]:
@@ -128,7 +143,13 @@ class LatentWorldModel(nn.Module, ABC):
 
     @torch.no_grad()
     def encode(self, obs: torch.Tensor) -> torch.Tensor:
-        """Latents ``(B, d)`` of uint8 images ``(B, 3, S, S)`` (no gradient: planning use)."""
+        """Latents ``(B, d)`` of uint8 images ``(B, 3, S, S)`` (no gradient: planning use).
+
+        Parameters
+        ----------
+        obs : numpy.ndarray or torch.Tensor of uint8, shape (B, 3, S, S)
+            Images, ``S`` the frozen features' ``image_size``; moved to the model's device.
+        """
         device = next(self.parameters()).device
         return self.embed(self.features(torch.as_tensor(obs, device=device)))
 
@@ -224,11 +245,25 @@ class FeatureWorldModel(LatentWorldModel):
         self.dynamics = mlp(features.dim + config.action_dim, config.hidden, features.dim)
 
     def embed(self, z: torch.Tensor) -> torch.Tensor:
-        """The latent is the frozen feature vector itself."""
+        """The latent is the frozen feature vector itself.
+
+        Parameters
+        ----------
+        z : torch.Tensor, shape (B, D)
+            Frozen features, returned unchanged.
+        """
         return z
 
     def predict(self, latent: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
-        """One step ``T(z, a)``: ``(B, D), (B, m) -> (B, D)``."""
+        """One step ``T(z, a)``: ``(B, D), (B, m) -> (B, D)``.
+
+        Parameters
+        ----------
+        latent : torch.Tensor, shape (B, D)
+            Current frozen features (unstandardised).
+        action : torch.Tensor, shape (B, m)
+            Actions, of the features' dtype.
+        """
         step = self.dynamics(torch.cat([self.standardizer(latent), action], dim=-1))
         return latent + self.standardizer.std * step
 
@@ -273,7 +308,15 @@ class BisimWorldModel(LatentWorldModel):
         return self.encoder(self.standardizer(z))
 
     def predict(self, latent: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
-        """One step ``T(w, a)``: ``(B, d_w), (B, m) -> (B, d_w)``."""
+        """One step ``T(w, a)``: ``(B, d_w), (B, m) -> (B, d_w)``.
+
+        Parameters
+        ----------
+        latent : torch.Tensor, shape (B, d_w)
+            Current bisimulation latents ``w``.
+        action : torch.Tensor, shape (B, m)
+            Actions, of the latents' dtype.
+        """
         return latent + self.dynamics(torch.cat([latent, action], dim=-1))
 
     def loss_terms(self, batch: FeatureBatch) -> dict[str, torch.Tensor]:
