@@ -1,18 +1,20 @@
-"""One figure style for the whole book, and reproducible figure files.
+"""One figure style for the whole book, reproducible figure files, and tables in outputs.
 
 Call :func:`use_style` once at the top of a notebook (after the imports); every figure then
 shares fonts, sizes and grid. :func:`save` writes a figure without time stamps, so the same
-seed gives byte-identical SVG/PDF files.
+seed gives byte-identical SVG/PDF files. :func:`html_table` shows a table as an output cell
+(the book renders Markdown outputs as CommonMark, which has no tables).
 """
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 
-__all__ = ["STYLE", "use_style", "save"]
+__all__ = ["STYLE", "use_style", "save", "html_table"]
 
 #: The book's matplotlib settings (readable at the book's column width, colour-blind safe cycle).
 STYLE = {
@@ -53,3 +55,19 @@ def save(fig: plt.Figure, path: str | Path) -> Path:
         metadata = {"Software": None}
     fig.savefig(path, metadata=metadata)
     return path
+
+
+def html_table(header, rows, note: str = ""):
+    """An HTML table for a notebook output: ``header`` (cells), ``rows`` (lists of cells).
+
+    Cells are converted with ``str`` and escaped; ``note`` is a paragraph under the table.
+    Returns an ``IPython.display.HTML`` object (display it, or make it a cell's last value).
+    """
+    from IPython.display import HTML
+
+    def line(cells, tag):
+        return "".join(f'<{tag} style="padding:2px 12px">{html.escape(str(c))}</{tag}>' for c in cells)
+
+    body = "".join(f"<tr>{line(row, 'td')}</tr>" for row in rows)
+    paragraph = f"<p>{html.escape(note)}</p>" if note else ""
+    return HTML(f"<table><thead><tr>{line(header, 'th')}</tr></thead><tbody>{body}</tbody></table>{paragraph}")

@@ -37,6 +37,7 @@ class Browser:
     """One headless Chromium with one page; records every network request the page makes."""
 
     def __init__(self, executable: str, *, width: int = 1280, height: int = 2000):
+        self._width = width
         self._profile = tempfile.mkdtemp(prefix="ltijepa-chromium-")
         self._process = subprocess.Popen(
             [executable, *FLAGS, f"--user-data-dir={self._profile}", "--remote-debugging-port=0",
@@ -95,8 +96,14 @@ class Browser:
         return result["result"].get("value")
 
     def screenshot(self, path: Path) -> Path:
-        """Save a PNG of the whole page."""
-        data = self.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)["data"]
+        """Save a PNG of the whole page (the viewport is resized to the page for the capture)."""
+        height = int(self.evaluate("document.documentElement.scrollHeight"))
+        self.send("Emulation.setDeviceMetricsOverride", width=self._width, height=height,
+                  deviceScaleFactor=1, mobile=False)
+        try:
+            data = self.send("Page.captureScreenshot", format="png")["data"]
+        finally:
+            self.send("Emulation.clearDeviceMetricsOverride")
         path.write_bytes(base64.b64decode(data))
         return path
 
