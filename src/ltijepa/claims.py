@@ -48,7 +48,7 @@ PAPERS: dict[str, tuple[str, str | None]] = {
     "wang2026": ("Wang et al. 2026", "wang2026"),
     "yu2025": ("Yu et al. 2025", "yu2025"),
     "toso2026": ("Toso et al. 2026", "toso2026"),
-    "mpc": ("MPC as planning (lecture)", "ren2026"),
+    "ren2026": ("Ren, lecture 2026", "ren2026"),
 }
 
 #: Key of the output metadata under which a claim travels inside an executed notebook.
