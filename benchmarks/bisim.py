@@ -39,7 +39,7 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 from harness import machine, write_results  # noqa: E402
-from ltijepa.bisim import MAX_FIXED_POINT_STATES, largest_bisimulation, least_fixed_point  # noqa: E402
+from ltijepa.bisim import MAX_FIXED_POINT_STATES, METHODS, largest_bisimulation, least_fixed_point  # noqa: E402
 from ltijepa.bisim.relations import separated_by  # noqa: E402
 from ltijepa.bisim.systems import chain_system, random_system  # noqa: E402
 
@@ -56,7 +56,7 @@ def make_system(kind: str, n: int, k: int):
 
 def solve(method: str, next_state, aux):
     """Labels of B* by one method (the peers' answers are canonical labels too)."""
-    if method in ("auto", "signature", "hopcroft"):
+    if method in METHODS:
         return largest_bisimulation(next_state, aux, method=method)
     if method == "fixed_point":
         return least_fixed_point(next_state, aux)
@@ -70,7 +70,7 @@ def solve(method: str, next_state, aux):
 def _child(method, kind, n, k, conn):
     """Build the input, solve, send (seconds, labels or matrix) back."""
     next_state, aux = make_system(kind, n, k)
-    if method in ("auto", "signature", "hopcroft"):
+    if method in METHODS:
         largest_bisimulation(*make_system(kind, 8, k), method=method)  # load the kernels
     start = time.perf_counter()
     result = solve(method, next_state, aux)

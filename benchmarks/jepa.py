@@ -75,17 +75,18 @@ def time_to_accuracy(experiment, data, probes, device: str, seed: int, threshold
     buffer = counting.buffer_of(data, device=device)
     model = build_world_model(experiment.model_config("pjepa"), seed=seed, device=device)
     fit = probes[0]
-    stamps: list[tuple[int, float, float]] = []
+    seconds: list[float] = []  # wall time of each evaluation, in the order of info["eval_step"]
     start = time.perf_counter()
 
     def evaluate(m):
         accuracy = metrics.nearest_centroid_accuracy(counting.encode_frames(m, fit.frames), fit.counts)
-        stamps.append((len(stamps) * experiment.train.eval_every, time.perf_counter() - start, accuracy))
+        seconds.append(time.perf_counter() - start)
         return {"nc_accuracy": accuracy}
 
     info = train(model, buffer, experiment.train_config("pjepa"), seed=seed, evaluate=evaluate, progress=False)
-    reached = [(s, t) for s, t, acc in stamps if acc >= threshold]
-    return {"seed": seed, "steps_per_second": info["steps_per_second"], "final_accuracy": stamps[-1][2],
+    accuracy = info["eval"]["nc_accuracy"]
+    reached = [(int(s), t) for s, t, acc in zip(info["eval_step"], seconds, accuracy) if acc >= threshold]
+    return {"seed": seed, "steps_per_second": info["steps_per_second"], "final_accuracy": float(accuracy[-1]),
             "step_to_threshold": reached[0][0] if reached else None,
             "seconds_to_threshold": reached[0][1] if reached else None, "seconds_total": info["seconds"]}
 

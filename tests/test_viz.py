@@ -8,10 +8,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 from ltijepa import viz  # noqa: E402
 
 
-def test_html_table_escapes_cells_and_keeps_rows_in_order():
-    table = viz.html_table(["model", "NC"], [["<b>ours</b>", 0.5], ["talk", "0.80"]], note="12 pairs & more").data
-    assert table.index("&lt;b&gt;ours&lt;/b&gt;") < table.index("talk")
-    assert table.count("<tr>") == 3 and "<th" in table and "12 pairs &amp; more" in table
+def test_markdown_table_keeps_rows_in_order_and_escapes_pipes():
+    table = viz.markdown_table(["model", "NC"], [["a|b", 0.5], ["talk", "0.80"]], note="12 pairs").data
+    lines = table.splitlines()
+    assert lines[:4] == ["| model | NC |", "|---|---|", "| a\\|b | 0.5 |", "| talk | 0.80 |"]
+    assert lines[-1] == "12 pairs"
 
 
 def test_save_writes_reproducible_svg(tmp_path):

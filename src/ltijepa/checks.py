@@ -49,18 +49,32 @@ def check_positive(name: str, value, *, allow_zero: bool = False) -> float:
     return number
 
 
-def check_count(name: str, value, *, minimum: int = 1) -> int:
-    """``value`` as an int; raise :class:`ParameterError` unless it is an integer >= ``minimum``.
+def check_count(
+    name: str,
+    value,
+    *,
+    minimum: int = 1,
+    maximum: int | None = None,
+    error: type[ParameterError] = ParameterError,
+) -> int:
+    """``value`` as an int; raise ``error`` unless it is an integer in ``[minimum, maximum]``.
 
-    ``name`` is the parameter's name, for the message ``name == value, must be ...``.
+    ``name`` is the parameter's name, for the message ``name == value, must be ...``;
+    ``maximum=None`` leaves the range unbounded above; ``error`` is :class:`ParameterError` or
+    a module's subclass of it.
 
     >>> check_count("samples", 10)
     10
+    >>> check_count("target", 9, minimum=0, maximum=8)
+    Traceback (most recent call last):
+    ...
+    ltijepa.errors.ParameterError: target == 9, must be an integer in [0, 8]
     """
+    bound = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise ParameterError(f"{name} == {value!r}, must be an integer >= {minimum}")
-    if value < minimum:
-        raise ParameterError(f"{name} == {value!r}, must be an integer >= {minimum}")
+        raise error(f"{name} == {value!r}, must be an integer {bound}")
+    if value < minimum or (maximum is not None and value > maximum):
+        raise error(f"{name} == {value!r}, must be an integer {bound}")
     return int(value)
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ltijepa.profiles import PROFILES
+
 __all__ = ["main"]
 
 
@@ -27,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
             "and claims.json, and build the HTML with Jupyter Book into book/_build/html."
         ),
     )
-    b.add_argument("--profile", choices=["ci", "full"], default="ci",
+    b.add_argument("--profile", choices=PROFILES, default="ci",
                    help="ci: the whole book on a laptop CPU in minutes (default); full: the papers' scale")
     b.add_argument("--seed", type=int, default=0, help="seed injected into every notebook (default 0)")
     b.add_argument("--only", nargs="+", metavar="NAME",

@@ -2,19 +2,18 @@
 
 Call :func:`use_style` once at the top of a notebook (after the imports); every figure then
 shares fonts, sizes and grid. :func:`save` writes a figure without time stamps, so the same
-seed gives byte-identical SVG/PDF files. :func:`html_table` shows a table as an output cell
-(the book renders Markdown outputs as CommonMark, which has no tables).
+seed gives byte-identical SVG/PDF files. :func:`markdown_table` shows a table of computed values
+as an output cell, styled like the book's Markdown tables.
 """
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 
-__all__ = ["STYLE", "use_style", "save", "html_table"]
+__all__ = ["STYLE", "use_style", "save", "markdown_table"]
 
 #: The book's matplotlib settings (readable at the book's column width, colour-blind safe cycle).
 STYLE = {
@@ -57,17 +56,17 @@ def save(fig: plt.Figure, path: str | Path) -> Path:
     return path
 
 
-def html_table(header, rows, note: str = ""):
-    """An HTML table for a notebook output: ``header`` (cells), ``rows`` (lists of cells).
+def markdown_table(header, rows, note: str = ""):
+    """A Markdown table for a notebook output: ``header`` (cells), ``rows`` (lists of cells).
 
-    Cells are converted with ``str`` and escaped; ``note`` is a paragraph under the table.
-    Returns an ``IPython.display.HTML`` object (display it, or make it a cell's last value).
+    Cells are converted with ``str`` (a ``|`` in a cell is escaped); ``note`` is a paragraph
+    under the table. Returns an ``IPython.display.Markdown`` object (display it, or make it a
+    cell's last value); the book renders it with the theme's table style.
     """
-    from IPython.display import HTML
+    from IPython.display import Markdown
 
-    def line(cells, tag):
-        return "".join(f'<{tag} style="padding:2px 12px">{html.escape(str(c))}</{tag}>' for c in cells)
+    def line(cells):
+        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
 
-    body = "".join(f"<tr>{line(row, 'td')}</tr>" for row in rows)
-    paragraph = f"<p>{html.escape(note)}</p>" if note else ""
-    return HTML(f"<table><thead><tr>{line(header, 'th')}</tr></thead><tbody>{body}</tbody></table>{paragraph}")
+    lines = [line(header), "|" + "---|" * len(header), *(line(row) for row in rows)]
+    return Markdown("\n".join(lines + (["", note] if note else [])))

@@ -139,17 +139,17 @@ def test_shapes_agree_with_the_pixel_environment():
 @pytest.mark.parametrize(
     ("call", "match"),
     [
-        (lambda m: m.aux(9), "target == 9, must be in \\[0, 8\\]"),
-        (lambda m: m.reward(-1), "target == -1, must be in \\[0, 8\\]"),
-        (lambda m: m.state_index(0, 0, 1), "layout == 1, must be in \\[0, 0\\]"),
-        (lambda m: m.state_index(4, 1, 0), "appearance == 4, must be in \\[0, 3\\]"),
+        (lambda m: m.aux(9), "target == 9, must be an integer in \\[0, 8\\]"),
+        (lambda m: m.reward(-1), "target == -1, must be an integer in \\[0, 8\\]"),
+        (lambda m: m.state_index(0, 0, 1), "layout == 1, must be an integer in \\[0, 0\\]"),
+        (lambda m: m.state_index(4, 1, 0), "appearance == 4, must be an integer in \\[0, 3\\]"),
         (lambda m: m.transitions(states=[0, 500]), "state == 500, must be in \\[0, 164\\)"),
-        (lambda m: cm.CountingConfig(0, 3), "n_appearances == 0, must be >= 1"),
-        (lambda m: cm.CountingConfig(1, 1, size=6), "size == 6, must be >= 7"),
-        (lambda m: cm.separation_round(1, 2, target=-1), "target == -1, must be >= 0"),
+        (lambda m: cm.CountingConfig(0, 3), "n_appearances == 0, must be an integer >= 1"),
+        (lambda m: cm.CountingConfig(1, 1, size=6), "size == 6, must be an integer >= 7"),
+        (lambda m: cm.separation_round(1, 2, target=-1), "target == -1, must be an integer >= 0"),
         (lambda m: cm.steered_word_separates(1, 2, 4, steer_by="o"), "steer_by == 'o', must be"),
         (lambda m: cm.steered_word_separates(2, 2, 4, steer_by="first"), "count_a == count_b == 2"),
-        (lambda m: cm.steered_word_separates(9, 2, 4, steer_by="first"), "count_a == 9, must be in"),
+        (lambda m: cm.steered_word_separates(9, 2, 4, steer_by="first"), "count_a == 9, must be an integer in"),
     ],
 )
 def test_bad_input(mdp, call, match):

@@ -11,7 +11,7 @@ from ltijepa.bisim import (
     largest_bisimulation,
     least_fixed_point,
 )
-from ltijepa.bisim.relations import same_partition, separated_by
+from ltijepa.bisim.relations import count_separated, same_partition, separated_by
 from ltijepa.bisim.systems import chain_system, random_system
 from ltijepa.errors import ShapeError
 from ltijepa.testing.bisim import deterministic_systems
@@ -92,6 +92,11 @@ def test_docstring_counting_example():
     k = np.arange(9)
     f = np.stack([np.maximum(k - 1, 0), np.minimum(k + 1, 8)], axis=1)
     assert np.array_equal(largest_bisimulation(f, k == 4), k)
+
+
+@given(st.lists(st.integers(0, 4), max_size=12))
+def test_count_separated_counts_the_pairs_of_separated_by(labels):
+    assert count_separated(labels) == int(separated_by(np.array(labels, dtype=np.int64)).sum())
 
 
 def test_separated_by_detects_a_broken_partition():

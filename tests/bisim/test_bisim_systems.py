@@ -5,7 +5,7 @@ import pytest
 
 from ltijepa.bisim import BisimInputError, largest_bisimulation, least_fixed_point
 from ltijepa.bisim.systems import chain_system, random_system, sample_dataset
-from ltijepa.errors import ShapeError
+from ltijepa.errors import ParameterError, ShapeError
 
 
 def test_random_system_is_seeded_and_in_range():
@@ -42,12 +42,13 @@ def test_sample_dataset_without_replacement_is_all_transitions():
 @pytest.mark.parametrize(
     ("call", "error", "match"),
     [
-        (lambda: random_system(0, 2, rng=0), BisimInputError, "n_states == 0, must be >= 1"),
-        (lambda: random_system(5, 2.0, rng=0), BisimInputError, "n_actions == 2.0, must be an integer"),
-        (lambda: random_system(5, 2, rng=0, n_blocks=6), BisimInputError, "n_blocks == 6, must be <= n_states == 5"),
-        (lambda: chain_system(3, 0), BisimInputError, "n_actions == 0, must be >= 1"),
-        (lambda: sample_dataset([[0]], [0], -1, rng=0), BisimInputError, "n_transitions == -1, must be >= 0"),
-        (lambda: sample_dataset([[0]], [0], 2, rng=0, replace=False), BisimInputError, "must be <= n \\* n_actions == 1"),
+        (lambda: random_system(0, 2, rng=0), ParameterError, "n_states == 0, must be an integer >= 1"),
+        (lambda: random_system(5, 2.0, rng=0), ParameterError, "n_actions == 2.0, must be an integer"),
+        (lambda: random_system(5, 2, rng=0, n_blocks=6), ParameterError, "n_blocks == 6, must be <= n_states == 5"),
+        (lambda: chain_system(3, 0), ParameterError, "n_actions == 0, must be an integer >= 1"),
+        (lambda: sample_dataset([[0]], [0], -1, rng=0), ParameterError, "n_transitions == -1, must be an integer >= 0"),
+        (lambda: sample_dataset([[0]], [0], 2, rng=0, replace=False), ParameterError, "must be <= n \\* n_actions == 1"),
+        (lambda: sample_dataset([[0], [2]], [0, 0], 1, rng=0), BisimInputError, r"next_state\[1, 0\] == 2"),
         (lambda: sample_dataset([[0]], [0, 1], 1, rng=0), ShapeError, "aux: expected shape"),
     ],
 )

@@ -118,9 +118,9 @@ def test_probe_counts_cover_all_counts():
 
 
 def test_bad_arguments_raise_with_the_value():
-    with pytest.raises(CountingEnvError, match="target == 9, must be in \\[0, 8\\]"):
+    with pytest.raises(CountingEnvError, match="target == 9, must be an integer in \\[0, 8\\]"):
         CountingEnv(size=32, radius=2, target=9)
-    with pytest.raises(CountingEnvError, match="radius == 0, must be >= 1"):
+    with pytest.raises(CountingEnvError, match="radius == 0, must be an integer >= 1"):
         CountingEnv(size=32, radius=0)
     with pytest.raises(CountingEnvError, match="cannot be kept apart"):
         CountingEnv(size=12, radius=2)
@@ -138,5 +138,5 @@ def test_bad_arguments_raise_with_the_value():
         render(np.array([1]), np.array([4]), np.zeros((1, 3)), size=32, radius=2, rng=0)
     with pytest.raises(CountingEnvError, match="counts contains -1"):
         render(np.array([-1]), np.array([0]), np.zeros((1, 3)), size=32, radius=2, rng=0)
-    with pytest.raises(CountingEnvError, match="max_steps == 2, must be >= 3"):
+    with pytest.raises(CountingEnvError, match="max_steps == 2, must be an integer >= 3"):
         make_probe(ENV, 10, rng=0, min_steps=3, max_steps=2)

@@ -8,7 +8,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ltijepa.errors import ShapeError
+from ltijepa.errors import ParameterError, ShapeError
 from ltijepa.jepa.losses import (
     TwoHot,
     TwoHotError,
@@ -70,7 +70,7 @@ def test_mse_terms():
 
 
 def test_errors_name_the_shapes():
-    with pytest.raises(TwoHotError, match="num_bins == 1"):
+    with pytest.raises(ParameterError, match="num_bins == 1, must be an integer >= 2"):
         TwoHot(1)
     with pytest.raises(TwoHotError, match="vmin == 1.0 and vmax == 1.0"):
         TwoHot(5, 1.0, 1.0)

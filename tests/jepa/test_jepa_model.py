@@ -83,7 +83,7 @@ def test_errors():
         ModelConfig(encoder="vit")
     with pytest.raises(ModelConfigError, match="aux == 'none'"):
         ModelConfig(aux="none")
-    with pytest.raises(ModelConfigError, match="seed == -1"):
+    with pytest.raises(ParameterError, match="seed == -1, must be an integer >= 0"):
         build_world_model(SMALL, seed=-1)
     with pytest.raises(ParameterError, match="latent_dim == 0, must be an integer >= 1"):
         ConvEncoder(16, 0)

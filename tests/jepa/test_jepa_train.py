@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from ltijepa.envs.counting import CountingEnv, make_transitions
-from ltijepa.errors import ShapeError
+from ltijepa.errors import ParameterError, ShapeError
 from ltijepa.jepa.counting import ABLATIONS, CountingExperiment, buffer_of
 from ltijepa.jepa.model import ModelConfig, build_world_model, load_checkpoint
 from ltijepa.jepa.train import TrainConfig, TrainConfigError, TransitionBuffer, loss_terms, train
@@ -93,11 +93,11 @@ def test_training_is_reproducible_and_reduces_the_losses():
 
 
 def test_errors():
-    with pytest.raises(TrainConfigError, match="steps == 0, must be a positive integer"):
+    with pytest.raises(ParameterError, match="steps == 0, must be an integer >= 1"):
         TrainConfig(steps=0)
-    with pytest.raises(TrainConfigError, match="lr == -1"):
+    with pytest.raises(ParameterError, match="lr == -1"):
         TrainConfig(lr=-1)
-    with pytest.raises(TrainConfigError, match="aux_coef == -2"):
+    with pytest.raises(ParameterError, match="aux_coef == -2"):
         TrainConfig(aux_coef=-2)
     with pytest.raises(TrainConfigError, match="best_by == 'x' needs an evaluate callback"):
         train(build_world_model(MODEL, seed=0), buffer_of(DATA), TrainConfig(steps=1), seed=0, best_by="x")

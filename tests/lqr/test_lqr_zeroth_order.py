@@ -15,7 +15,6 @@ from ltijepa.lqr.families import random_stabilizable
 from ltijepa.lqr.zeroth_order import (
     estimate_gradient,
     estimation_errors,
-    expected_rollout_cost,
     rollout_costs,
     sample_directions,
     sample_initial_states,
@@ -53,8 +52,6 @@ def test_rollout_costs_equal_the_finite_horizon_quadratic_form(skip_initial, hor
     for j in range(6):
         P = finite_horizon_value(task, gains[0, j], horizon, first=int(skip_initial))
         assert costs[0, j] == pytest.approx(x0[0, j] @ P @ x0[0, j], rel=1e-12)
-        expected = expected_rollout_cost(task, gains[0, j], horizon, skip_initial=skip_initial)
-        assert expected == pytest.approx(np.trace(P @ task.Sigma0), rel=1e-12)
 
 
 @pytest.mark.parametrize("horizon", [1, 10, 37, 300])
@@ -200,10 +197,12 @@ def test_estimation_errors_shape_and_decrease():
 
 
 def test_expected_rollout_cost_tends_to_the_cost():
-    task = random_stabilizable(3, 2, 0)
+    """E over x_0 ~ N(0, I) of the rollout cost, tr(P_l) = sum_i e_i^T P_l e_i, tends to C(K)."""
+    task = random_stabilizable(3, 2, 0)  # Sigma0 = I
     K = task.optimal_gain()
-    assert expected_rollout_cost(task, K, 2000) == pytest.approx(task.cost(K), rel=1e-10)
+    batch = TaskBatch.from_tasks([task])
+    gains, x0 = np.broadcast_to(K, (1, 3, 2, 3)), np.eye(3)[None]
+    assert rollout_costs(batch, gains, x0, 2000).sum() == pytest.approx(task.cost(K), rel=1e-10)
     stage = np.trace((task.Q + K.T @ task.R @ K) @ task.Sigma0)
-    assert expected_rollout_cost(task, K, 2000, skip_initial=True) == pytest.approx(task.cost(K) - stage, rel=1e-10)
-    with pytest.raises(ParameterError, match="horizon == 0, must be an integer >= 1"):
-        expected_rollout_cost(task, K, 0)
+    skipped = rollout_costs(batch, gains, x0, 2000, skip_initial=True).sum()
+    assert skipped == pytest.approx(task.cost(K) - stage, rel=1e-10)

@@ -70,11 +70,6 @@ class EmpiricalBisimulation:
 
     observations: tuple
     """the sources O_D, in order of first appearance in the dataset; index i is observations[i]"""
-    actions: tuple
-    """the actions of the dataset, in order of first appearance"""
-    successor: np.ndarray
-    """int64 (n_D, |A|): index in O_D of f(x, a), or -1 when (x, a) is unobserved or f(x, a) is
-    not a source"""
     separated: np.ndarray
     """bool (n_D, n_D): R_D*, symmetric with a false diagonal; B_D* is its complement"""
 
@@ -241,17 +236,16 @@ def empirical_bisimulation(transitions: Iterable) -> EmpiricalBisimulation:
     BisimInputError
         If an element is not a 4-tuple of hashables or an auxiliary value is NaN.
     """
-    observations, actions, successor, codes = _index_dataset(transitions)
+    observations, successor, codes = _index_dataset(transitions)
     separated = _separate(successor, codes) if len(observations) else np.zeros((0, 0), bool)
-    successor.setflags(write=False)
     separated.setflags(write=False)
-    return EmpiricalBisimulation(
-        observations=observations, actions=actions, successor=successor, separated=separated
-    )
+    return EmpiricalBisimulation(observations=observations, separated=separated)
 
 
 def _index_dataset(transitions: Iterable):
-    """Index maps and arrays of a dataset, checking that it is deterministic."""
+    """The sources ``O_D`` (tuple), the successor table (int64 (n_D, |A|): index in ``O_D`` of
+    ``f(x, a)``, or -1 when ``(x, a)`` is unobserved or ``f(x, a)`` is not a source) and the
+    auxiliary codes (int64 (n_D,)) of a dataset, checking that it is deterministic."""
     next_of: dict = {}  # (o, a) -> o_next
     aux_of: dict = {}  # o -> (key, value as given)
     actions: dict = {}
@@ -293,7 +287,7 @@ def _index_dataset(transitions: Iterable):
     aux_index: dict = {}
     codes = np.array([aux_index.setdefault(k, len(aux_index)) for k, _ in aux_of.values()],
                      dtype=np.int64)
-    return tuple(index), tuple(actions), successor, codes
+    return tuple(index), successor, codes
 
 
 def _aux_key(p, i: int):

@@ -19,7 +19,7 @@ from tqdm import tqdm
 from ltijepa.bisim.empirical import empirical_largest_bisimulation
 from ltijepa.bisim.fixed_point import least_fixed_point
 from ltijepa.bisim.refinement import METHODS, largest_bisimulation
-from ltijepa.bisim.relations import separated_by
+from ltijepa.bisim.relations import count_separated, separated_by
 from ltijepa.bisim.systems import random_system, sample_dataset
 from ltijepa.envs.counting_mdp import CountingConfig
 from ltijepa.profiles import by_profile
@@ -173,8 +173,7 @@ def empirical_growth(next_state, aux, n_points: int, rng) -> Growth:
             shrink = i
         sound = sound and all(labels[x] != labels[y] for x, y in relation)
         sources = np.unique([o for o, _, _, _ in data[:size]])
-        per_class = np.bincount(labels[sources])
-        rows.append((size, len(sources), len(relation), len(sources) ** 2 - int((per_class**2).sum())))
+        rows.append((size, len(sources), len(relation), count_separated(labels[sources])))
         previous = relation
     columns = np.array(rows, dtype=np.int64).T
     return Growth(*columns, first_shrink=shrink, sound=sound)

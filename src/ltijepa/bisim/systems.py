@@ -10,17 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ltijepa.bisim._validation import BisimInputError, aux_codes, check_next_state
+from ltijepa.bisim._validation import aux_codes, check_next_state
+from ltijepa.checks import check_count
+from ltijepa.errors import ParameterError
 
 __all__ = ["random_system", "chain_system", "sample_dataset"]
-
-
-def _check_count(name: str, value, low: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise BisimInputError(f"{name} == {value!r}, must be an integer")
-    if value < low:
-        raise BisimInputError(f"{name} == {value!r}, must be >= {low}")
-    return int(value)
 
 
 def random_system(
@@ -59,8 +53,8 @@ def random_system(
 
     Raises
     ------
-    BisimInputError
-        If a size is not an integer in its range.
+    ParameterError
+        If a size is not an integer ``>= 1``, or ``n_blocks > n_states``.
 
     Examples
     --------
@@ -69,14 +63,14 @@ def random_system(
     ((5, 2), (5,))
     """
     rng = np.random.default_rng(rng)
-    n = _check_count("n_states", n_states, 1)
-    k = _check_count("n_actions", n_actions, 1)
-    n_aux_values = _check_count("n_aux_values", n_aux_values, 1)
+    n = check_count("n_states", n_states)
+    k = check_count("n_actions", n_actions)
+    n_aux_values = check_count("n_aux_values", n_aux_values)
     if n_blocks is None:
         return rng.integers(0, n, size=(n, k)), rng.integers(0, n_aux_values, size=n)
-    m = _check_count("n_blocks", n_blocks, 1)
+    m = check_count("n_blocks", n_blocks)
     if m > n:
-        raise BisimInputError(f"n_blocks == {m}, must be <= n_states == {n}")
+        raise ParameterError(f"n_blocks == {m}, must be <= n_states == {n}")
     block = np.concatenate([np.arange(m), rng.integers(0, m, size=n - m)])
     rng.shuffle(block)
     members = np.argsort(block, kind="stable")  # states grouped by block
@@ -110,7 +104,7 @@ def chain_system(n_states: int, n_actions: int = 1) -> tuple[np.ndarray, np.ndar
 
     Raises
     ------
-    BisimInputError
+    ParameterError
         If a size is not a positive integer.
 
     Examples
@@ -119,8 +113,8 @@ def chain_system(n_states: int, n_actions: int = 1) -> tuple[np.ndarray, np.ndar
     >>> f.tolist(), p.tolist()
     ([[1, 0], [2, 1], [2, 2]], [0, 0, 1])
     """
-    n = _check_count("n_states", n_states, 1)
-    k = _check_count("n_actions", n_actions, 1)
+    n = check_count("n_states", n_states)
+    k = check_count("n_actions", n_actions)
     states = np.arange(n)
     next_state = np.repeat(states[:, None], k, axis=1)
     next_state[:, 0] = np.minimum(states + 1, n - 1)
@@ -158,17 +152,19 @@ def sample_dataset(
     Raises
     ------
     ShapeError, BisimInputError
-        If the system is malformed, or ``n_transitions`` is negative or, without replacement,
-        larger than ``n * n_actions``.
+        If the system is malformed.
+    ParameterError
+        If ``n_transitions`` is not an integer ``>= 0`` or, without replacement, is larger
+        than ``n * n_actions``.
     """
     rng = np.random.default_rng(rng)
     successors = check_next_state(next_state)
     n, k = successors.shape
     aux_codes(aux, n)  # the checks: n values, no NaN, hashable
     values = [tuple(v) if isinstance(v, list) else v for v in np.asarray(aux).tolist()]
-    count = _check_count("n_transitions", n_transitions, 0)
+    count = check_count("n_transitions", n_transitions, minimum=0)
     if not replace and count > n * k:
-        raise BisimInputError(
+        raise ParameterError(
             f"n_transitions == {count}, must be <= n * n_actions == {n * k} without replacement"
         )
     flat = rng.choice(n * k, size=count, replace=replace)

@@ -30,20 +30,23 @@ pixels apart, 50 tries, then overlap is allowed, as in the authors' code).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 
 import numpy as np
 
-from ltijepa.errors import LtijepaError, ShapeError
+from ltijepa.checks import check_count
+from ltijepa.errors import ParameterError, ShapeError
 
 __all__ = [
     "SHAPES",
+    "COLOUR_RANGE",
     "CountingEnvError",
     "Episode",
     "CountingEnv",
     "Transitions",
     "shape_stamp",
     "render",
+    "place_centres",
     "make_transitions",
     "make_probe",
 ]
@@ -52,21 +55,16 @@ __all__ = [
 #: a diagonal segment about two pixels wide.
 SHAPES = ("circle", "square", "triangle", "bar")
 
-_COLOUR_LOW, _COLOUR_HIGH = 30, 226  # colour channels are integers in [30, 226), as the authors
+#: Colour channels are integers in ``[30, 226)``, as in the authors' code.
+COLOUR_RANGE = (30, 226)
 _PLACEMENT_TRIES = 50  # rejection-sampling attempts per object before overlap is allowed
 
 
-class CountingEnvError(LtijepaError, ValueError):
+class CountingEnvError(ParameterError):
     """A bad argument to the counting environment (the message names the value)."""
 
 
-def _check_int(name: str, value, low: int, high: int | None = None) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise CountingEnvError(f"{name} == {value!r}, must be an integer")
-    if value < low or (high is not None and value > high):
-        bound = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise CountingEnvError(f"{name} == {value!r}, must be {bound}")
-    return int(value)
+_check_int = partial(check_count, error=CountingEnvError)
 
 
 def shape_stamp(shape: int, radius: int) -> np.ndarray:
@@ -95,8 +93,8 @@ def shape_stamp(shape: int, radius: int) -> np.ndarray:
     >>> shape_stamp(1, 1).sum()
     np.int64(9)
     """
-    shape = _check_int("shape", shape, 0, len(SHAPES) - 1)
-    radius = _check_int("radius", radius, 1)
+    shape = _check_int("shape", shape, minimum=0, maximum=len(SHAPES) - 1)
+    radius = _check_int("radius", radius, minimum=1)
     dy, dx = np.mgrid[-radius : radius + 1, -radius : radius + 1]
     name = SHAPES[shape]
     if name == "circle":
@@ -108,8 +106,29 @@ def shape_stamp(shape: int, radius: int) -> np.ndarray:
     return np.abs(dx - dy) <= 1
 
 
-def _place_centres(counts: np.ndarray, size: int, radius: int, rng: np.random.Generator) -> np.ndarray:
-    """Centres (B, k_max, 2) in [r, size - r), at least 2r + 1 apart where 50 tries allow."""
+def place_centres(counts: np.ndarray, size: int, radius: int, rng: np.random.Generator) -> np.ndarray:
+    """Object centres of a batch of frames, placed as the authors do.
+
+    Object ``j`` of every frame is drawn uniformly in ``[r, size - r)²``, up to 50 times, until
+    it is at least ``2r + 1`` from objects ``0..j-1`` (squared distance ``>= (2r + 1)²``);
+    after 50 tries the last draw is kept (overlap allowed).
+
+    Parameters
+    ----------
+    counts : numpy.ndarray of int, shape (B,)
+        Number of objects in each frame.
+    size : int
+        Height and width of a frame in pixels.
+    radius : int
+        The object size parameter r.
+    rng : numpy.random.Generator
+        Source of the positions.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (B, k_max, 2)
+        ``k_max = max(counts)``; rows ``j >= counts[b]`` of frame ``b`` are 0.
+    """
     batch, k_max = len(counts), int(counts.max(initial=0))
     centres = np.zeros((batch, k_max, 2), dtype=np.int64)
     min_sq = (2 * radius + 1) ** 2
@@ -173,8 +192,8 @@ def render(
     """
     rng = np.random.default_rng(rng)
     counts, shapes, colours = np.asarray(counts), np.asarray(shapes), np.asarray(colours)
-    radius = _check_int("radius", radius, 1)
-    size = _check_int("size", size, 2 * radius + 2)
+    radius = _check_int("radius", radius, minimum=1)
+    size = _check_int("size", size, minimum=2 * radius + 2)
     if counts.ndim != 1 or shapes.shape != counts.shape or colours.shape != (len(counts), 3):
         raise ShapeError(
             f"expected counts (B,), shapes (B,), colours (B, 3); found {counts.shape}, "
@@ -186,7 +205,7 @@ def render(
             bound = ">= 0" if high is None else f"in [0, {high}]"
             raise CountingEnvError(f"{name} contains {bad.flat[0]}, must be {bound}")
     frames = np.zeros((len(counts), size, size, 3), dtype=np.uint8)
-    centres = _place_centres(counts, size, radius, rng)
+    centres = place_centres(counts, size, radius, rng)
     for code in range(len(SHAPES)):
         dy, dx = np.nonzero(shape_stamp(code, radius))
         rows, slots = np.nonzero((shapes[:, None] == code) & (np.arange(centres.shape[1]) < counts[:, None]))
@@ -234,10 +253,10 @@ class CountingEnv:
     """the rewarded count n: reward 1{k = n} (4 in the paper)"""
 
     def __post_init__(self):
-        _check_int("radius", self.radius, 1)
-        _check_int("max_count", self.max_count, 0)
-        _check_int("target", self.target, 0, self.max_count)
-        _check_int("size", self.size, 2 * self.radius + 2)
+        _check_int("radius", self.radius, minimum=1)
+        _check_int("max_count", self.max_count, minimum=0)
+        _check_int("target", self.target, minimum=0, maximum=self.max_count)
+        _check_int("size", self.size, minimum=2 * self.radius + 2)
         side = self.size - 2 * self.radius  # centres lie in a side x side square
         if self.max_count * (2 * self.radius + 1) ** 2 > side**2:
             raise CountingEnvError(
@@ -309,7 +328,7 @@ class CountingEnv:
         episode = Episode(
             count=int(rng.integers(0, self.max_count + 1)),
             shape=int(rng.integers(0, len(SHAPES))),
-            colour=rng.integers(_COLOUR_LOW, _COLOUR_HIGH, size=3),
+            colour=rng.integers(*COLOUR_RANGE, size=3),
             rng=rng,
         )
         return self._frame(episode), episode
@@ -433,8 +452,8 @@ def make_transitions(env: CountingEnv, n_episodes: int, episode_length: int, *, 
     (6, (9, 3, 16, 16))
     """
     rng = np.random.default_rng(rng)
-    n_episodes = _check_int("n_episodes", n_episodes, 1)
-    episode_length = _check_int("episode_length", episode_length, 1)
+    n_episodes = _check_int("n_episodes", n_episodes, minimum=1)
+    episode_length = _check_int("episode_length", episode_length, minimum=1)
     steps = episode_length + 1
     counts = np.empty((n_episodes, steps), dtype=np.int64)
     counts[:, 0] = rng.integers(0, env.max_count + 1, size=n_episodes)
@@ -442,7 +461,7 @@ def make_transitions(env: CountingEnv, n_episodes: int, episode_length: int, *, 
     for t in range(episode_length):
         counts[:, t + 1] = env.next_count(counts[:, t], actions[:, t])
     shapes = np.repeat(rng.integers(0, len(SHAPES), size=n_episodes), steps)
-    colours = np.repeat(rng.integers(_COLOUR_LOW, _COLOUR_HIGH, size=(n_episodes, 3)), steps, axis=0)
+    colours = np.repeat(rng.integers(*COLOUR_RANGE, size=(n_episodes, 3)), steps, axis=0)
     counts = counts.reshape(-1)
     frames = env.draw(counts, shapes, colours, rng)
     first = np.arange(n_episodes)[:, None] * steps + np.arange(episode_length)[None, :]
@@ -487,14 +506,14 @@ def make_probe(env: CountingEnv, n: int, *, rng, min_steps: int = 3, max_steps: 
         If ``n < 1`` or the step range is empty or negative.
     """
     rng = np.random.default_rng(rng)
-    n = _check_int("n", n, 1)
-    min_steps = _check_int("min_steps", min_steps, 0)
-    max_steps = _check_int("max_steps", max_steps, min_steps)
+    n = _check_int("n", n, minimum=1)
+    min_steps = _check_int("min_steps", min_steps, minimum=0)
+    max_steps = _check_int("max_steps", max_steps, minimum=min_steps)
     counts = rng.integers(0, env.max_count + 1, size=n)
     n_steps = rng.integers(min_steps, max_steps + 1, size=n)
     for t in range(max_steps):
         move = rng.choice(np.array([-1.0, 1.0]), size=n)
         counts = np.where(t < n_steps, env.next_count(counts, move), counts)
     shapes = rng.integers(0, len(SHAPES), size=n)
-    colours = rng.integers(_COLOUR_LOW, _COLOUR_HIGH, size=(n, 3))
+    colours = rng.integers(*COLOUR_RANGE, size=(n, 3))
     return env.draw(counts, shapes, colours, rng), counts

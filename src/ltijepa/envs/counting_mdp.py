@@ -34,10 +34,13 @@ as the authors do: each centre uniformly, rejected if closer than ``2r + 1`` to 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
-from ltijepa.errors import LtijepaError
+from ltijepa.checks import check_count
+from ltijepa.envs.counting import COLOUR_RANGE, SHAPES, place_centres
+from ltijepa.errors import ParameterError
 from ltijepa.profiles import by_profile
 
 __all__ = [
@@ -54,27 +57,16 @@ __all__ = [
     "steered_word_separates",
 ]
 
-#: Object shapes, in the order of their integer codes (as :mod:`ltijepa.envs.counting`).
-SHAPES = ("circle", "square", "triangle", "bar")
 #: Action names, in the order of their indices: ``dec`` is ``a < 0``, ``inc`` is ``a >= 0``.
 ACTIONS = ("dec", "inc")
 DEC, INC = 0, 1
-#: Colour channels are integers in ``[30, 226)``, as in the authors' code.
-COLOUR_RANGE = (30, 226)
-_PLACEMENT_TRIES = 50
 
 
-class CountingMDPError(LtijepaError, ValueError):
+class CountingMDPError(ParameterError):
     """A bad argument to the counting MDP (the message names the value)."""
 
 
-def _check_int(name: str, value, low: int, high: int | None = None) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise CountingMDPError(f"{name} == {value!r}, must be an integer")
-    if value < low or (high is not None and value > high):
-        bound = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise CountingMDPError(f"{name} == {value!r}, must be {bound}")
-    return int(value)
+_check_int = partial(check_count, error=CountingMDPError)
 
 
 @dataclass(frozen=True)
@@ -99,11 +91,11 @@ class CountingConfig:
     """object size r: centres lie in [r, size - r) and are kept 2r + 1 apart (3 in the paper)"""
 
     def __post_init__(self):
-        _check_int("n_appearances", self.n_appearances, 1)
-        _check_int("layouts_per_count", self.layouts_per_count, 1)
-        _check_int("max_count", self.max_count, 1)
-        _check_int("radius", self.radius, 1)
-        _check_int("size", self.size, 2 * self.radius + 1)
+        _check_int("n_appearances", self.n_appearances, minimum=1)
+        _check_int("layouts_per_count", self.layouts_per_count, minimum=1)
+        _check_int("max_count", self.max_count, minimum=1)
+        _check_int("radius", self.radius, minimum=1)
+        _check_int("size", self.size, minimum=2 * self.radius + 1)
 
     @property
     def n_states(self) -> int:
@@ -155,9 +147,10 @@ class CountingMDP:
             If an argument is out of range.
         """
         cfg = self.config
-        appearance = _check_int("appearance", appearance, 0, cfg.n_appearances - 1)
-        count = _check_int("count", count, 0, cfg.max_count)
-        layout = _check_int("layout", layout, 0, 0 if count == 0 else cfg.layouts_per_count - 1)
+        appearance = _check_int("appearance", appearance, minimum=0, maximum=cfg.n_appearances - 1)
+        count = _check_int("count", count, minimum=0, maximum=cfg.max_count)
+        last_layout = 0 if count == 0 else cfg.layouts_per_count - 1
+        layout = _check_int("layout", layout, minimum=0, maximum=last_layout)
         offset = 0 if count == 0 else 1 + (count - 1) * cfg.layouts_per_count + layout
         return appearance * (1 + cfg.max_count * cfg.layouts_per_count) + offset
 
@@ -169,7 +162,7 @@ class CountingMDP:
         CountingMDPError
             If ``target`` is not in ``[0, max_count]``.
         """
-        target = _check_int("target", target, 0, self.config.max_count)
+        target = _check_int("target", target, minimum=0, maximum=self.config.max_count)
         return (self.count == target).astype(np.int64)
 
     def reward(self, target: int = 4) -> np.ndarray:
@@ -251,7 +244,8 @@ def make_counting_mdp(config: CountingConfig, rng) -> CountingMDP:
     appearance = np.repeat(np.arange(g), per_appearance)
     shapes = rng.integers(0, len(SHAPES), size=g)
     colours = rng.integers(*COLOUR_RANGE, size=(g, 3)).astype(np.uint8)
-    positions = _place_centres(count, k_max, config.size, config.radius, rng)
+    positions = place_centres(count, config.size, config.radius, rng)
+    positions[np.arange(k_max) >= count[:, None]] = -1  # unused object rows
     next_count = np.clip(count[:, None] + np.array([-1, 1]), 0, k_max)  # (n, 2)
     layout = rng.integers(0, n_layouts, size=next_count.shape)
     offset = np.where(next_count == 0, 0, 1 + (next_count - 1) * n_layouts + layout)
@@ -267,26 +261,6 @@ def make_counting_mdp(config: CountingConfig, rng) -> CountingMDP:
     for array in arrays.values():
         array.setflags(write=False)
     return CountingMDP(config=config, **arrays)
-
-
-def _place_centres(count: np.ndarray, k_max: int, size: int, radius: int, rng) -> np.ndarray:
-    """Centres (n, k_max, 2) as the environment places them; unused rows are -1.
-
-    Object ``j`` of every state is drawn up to 50 times, uniformly in ``[r, size - r)²``,
-    until it is at least ``2r + 1`` away from objects ``0..j-1``; after 50 tries the last
-    draw is kept (overlap allowed), as in the authors' code.
-    """
-    centres = np.full((len(count), k_max, 2), -1, dtype=np.int64)
-    min_sq = (2 * radius + 1) ** 2
-    for j in range(k_max):
-        todo = np.flatnonzero(count > j)
-        for _ in range(_PLACEMENT_TRIES):
-            centres[todo, j] = rng.integers(radius, size - radius, size=(len(todo), 2))
-            too_close = ((centres[todo, :j] - centres[todo, j, None]) ** 2).sum(axis=-1) < min_sq
-            todo = todo[too_close.any(axis=1)]
-            if len(todo) == 0:
-                break
-    return centres
 
 
 def separation_round(count_a, count_b, target: int) -> np.ndarray:
@@ -326,7 +300,7 @@ def separation_round(count_a, count_b, target: int) -> np.ndarray:
     >>> separation_round(np.arange(9), 8, target=4).tolist()
     [5, 4, 3, 2, 1, 2, 3, 4, 0]
     """
-    target = _check_int("target", target, 0)
+    target = _check_int("target", target, minimum=0)
     k_a, k_b = np.asarray(count_a, dtype=np.int64), np.asarray(count_b, dtype=np.int64)
     closer = np.minimum(np.abs(k_a - target), np.abs(k_b - target))
     return np.where(k_a != k_b, 1 + closer, 0)
@@ -367,8 +341,9 @@ def steered_word_separates(count_a: int, count_b: int, target: int, *, steer_by:
     """
     if steer_by not in ("first", "closer"):
         raise CountingMDPError(f"steer_by == {steer_by!r}, must be 'first' or 'closer'")
-    k_a, k_b = _check_int("count_a", count_a, 0, 8), _check_int("count_b", count_b, 0, 8)
-    target = _check_int("target", target, 0, 8)
+    k_a = _check_int("count_a", count_a, minimum=0, maximum=8)
+    k_b = _check_int("count_b", count_b, minimum=0, maximum=8)
+    target = _check_int("target", target, minimum=0, maximum=8)
     if k_a == k_b:
         raise CountingMDPError(f"count_a == count_b == {k_a}, must differ")
     steps = min(abs(k_a - target), abs(k_b - target))

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ltijepa.checks import check_count
 from ltijepa.errors import LtijepaError, ShapeError
 
 __all__ = [
@@ -59,7 +60,7 @@ __all__ = [
 
 
 class MazeError(LtijepaError, ValueError):
-    """An invalid maze input: a position outside the free space, a bad background, a bad size."""
+    """An invalid maze input: a position outside the free space, a bad background, a bad action."""
 
 
 #: The inner wall block (x_min, x_max, y_min, y_max) of the U-maze.
@@ -99,8 +100,7 @@ class Background:
             value = np.asarray(getattr(self, name), dtype=float)
             if value.shape != (3,) or not np.all((value >= 0) & (value <= 1)):
                 raise MazeError(f"{name} == {getattr(self, name)!r}, must be 3 numbers in [0, 1]")
-        if isinstance(self.distractors, bool) or not isinstance(self.distractors, int) or self.distractors < 0:
-            raise MazeError(f"distractors == {self.distractors!r}, must be an integer >= 0")
+        check_count("distractors", self.distractors, minimum=0)
 
     def floor(self, image_size: int) -> np.ndarray:
         """The floor image, float ``(image_size, image_size, 3)`` in [0, 1] (row 0 at y = 1)."""
@@ -307,14 +307,15 @@ def render(
     ------
     ShapeError
         If ``positions`` is not (B, 2) or the distractors do not match.
+    ParameterError
+        If ``image_size`` is not an integer >= 8.
     MazeError
-        If ``image_size < 8``, or distractors are missing or unexpected.
+        If distractors are missing or unexpected.
     """
     positions = np.asarray(positions, dtype=float)
     if positions.ndim != 2 or positions.shape[1] != 2:
         raise ShapeError(f"positions: expected (B, 2), found {positions.shape}")
-    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 8:
-        raise MazeError(f"image_size == {image_size!r}, must be an integer >= 8")
+    check_count("image_size", image_size, minimum=8)
     if (distractors is None) != (background.distractors == 0):
         raise MazeError(
             f"background has distractors == {background.distractors} but distractors "
@@ -458,12 +459,13 @@ def random_dataset(
 
     Raises
     ------
+    ParameterError
+        If ``episodes`` or ``steps`` is not a positive integer.
     MazeError
-        If a size is not a positive integer or the fraction is outside [0, 1].
+        If the fraction is outside [0, 1].
     """
-    for name, value in (("episodes", episodes), ("steps", steps)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise MazeError(f"{name} == {value!r}, must be an integer >= 1")
+    check_count("episodes", episodes)
+    check_count("steps", steps)
     if not 0.0 <= randomise_fraction <= 1.0:
         raise MazeError(f"randomise_fraction == {randomise_fraction!r}, must lie in [0, 1]")
     rng = np.random.default_rng(rng)

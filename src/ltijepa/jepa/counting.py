@@ -333,17 +333,17 @@ def run_ablation(
     model = build_world_model(model_config, seed=seed, device=buffer.device)
     fit, heldout = probes
 
-    def evaluate(m: WorldModel) -> dict[str, float]:
-        z_fit, z_out = encode_frames(m, fit.frames), encode_frames(m, heldout.frames)
-        return metrics.summary(z_fit, fit.counts, z_out, heldout.counts)
+    def measure(m: WorldModel) -> tuple[np.ndarray, dict[str, float]]:
+        z_fit = encode_frames(m, fit.frames)
+        return z_fit, metrics.summary(z_fit, fit.counts, encode_frames(m, heldout.frames), heldout.counts)
 
     info = train(
-        model, buffer, experiment.train_config(ablation), seed=seed, evaluate=evaluate,
+        model, buffer, experiment.train_config(ablation), seed=seed, evaluate=lambda m: measure(m)[1],
         best_by="nc_accuracy", checkpoint_dir=checkpoint_dir, progress=progress,
     )
     best = build_world_model(model_config, seed=seed, device=buffer.device)
     best.load_state_dict(info["best_state"])
-    z_best, z_final = encode_frames(best, fit.frames), encode_frames(model, fit.frames)
+    (z_best, best_metrics), (z_final, final_metrics) = measure(best), measure(model)
     return AblationResult(
         ablation=ablation,
         seed=seed,
@@ -351,8 +351,8 @@ def run_ablation(
         best_step=int(info["best_step"]),
         best=best,
         final=model,
-        best_metrics=evaluate(best),
-        final_metrics=evaluate(model),
+        best_metrics=best_metrics,
+        final_metrics=final_metrics,
         z_best=z_best,
         z_final=z_final,
     )

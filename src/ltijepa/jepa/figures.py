@@ -90,19 +90,12 @@ def reconstruction_grid(ax, frames: np.ndarray, decoded: dict[str, np.ndarray]):
     decoded : dict
         ``row label -> float (m, 3, H, W)`` decoder outputs in [-1, 1].
     """
-    m, _, h, w = frames.shape
+    m = len(frames)
     rows = [frames.transpose(0, 2, 3, 1) / 255.0]
     for recon in decoded.values():
         r = recon.transpose(0, 2, 3, 1) - recon.min()
         rows.append(r / r.max() if r.max() > 0 else r)
-    canvas = np.full((len(rows) * (h + 1) - 1, m * (w + 1) - 1, 3), 0.5)
-    for i, row in enumerate(rows):
-        for j, image in enumerate(row):
-            canvas[i * (h + 1) : i * (h + 1) + h, j * (w + 1) : j * (w + 1) + w] = image
-    ax.imshow(canvas, interpolation="nearest")
-    ax.set_yticks([i * (h + 1) + h / 2 for i in range(len(rows))], ["observation", *decoded])
-    ax.set_xticks([j * (w + 1) + w / 2 for j in range(m)], [f"frame {j + 1}" for j in range(m)])
-    ax.grid(False)
+    _image_grid(ax, np.concatenate(rows), m, [f"frame {j + 1}" for j in range(m)], ["observation", *decoded])
 
 
 def curve_panel(ax, steps: np.ndarray, runs: np.ndarray, *, label: str, log: bool = False):
@@ -147,13 +140,21 @@ def frames_grid(ax, frames: np.ndarray, n_cols: int, *, col_labels=None, row_lab
     col_labels, row_labels : sequence of str, optional
         Tick labels of the ``n_cols`` columns and of the ``rows`` rows; by default none.
     """
-    n, _, h, w = frames.shape
+    rows = len(frames) // n_cols
+    images = frames.transpose(0, 2, 3, 1) / 255.0
+    _image_grid(ax, images, n_cols, col_labels or [""] * n_cols, row_labels or [""] * rows)
+
+
+def _image_grid(ax, images: np.ndarray, n_cols: int, col_labels, row_labels) -> None:
+    """Tile RGB ``images (rows * n_cols, H, W, 3)`` in ``[0, 1]`` row by row with a one-pixel
+    grey gap, and label the columns and rows."""
+    n, h, w, _ = images.shape
     rows = n // n_cols
     canvas = np.full((rows * (h + 1) - 1, n_cols * (w + 1) - 1, 3), 0.5)
-    for i, frame in enumerate(frames):
+    for i, image in enumerate(images):
         r, c = divmod(i, n_cols)
-        canvas[r * (h + 1) : r * (h + 1) + h, c * (w + 1) : c * (w + 1) + w] = frame.transpose(1, 2, 0) / 255.0
+        canvas[r * (h + 1) : r * (h + 1) + h, c * (w + 1) : c * (w + 1) + w] = image
     ax.imshow(canvas, interpolation="nearest")
-    ax.set_xticks([c * (w + 1) + w / 2 for c in range(n_cols)], col_labels or [""] * n_cols)
-    ax.set_yticks([r * (h + 1) + h / 2 for r in range(rows)], row_labels or [""] * rows)
+    ax.set_xticks([c * (w + 1) + w / 2 for c in range(n_cols)], col_labels)
+    ax.set_yticks([r * (h + 1) + h / 2 for r in range(rows)], row_labels)
     ax.grid(False)

@@ -100,7 +100,7 @@ def mlp(in_dim: int, hidden_dims: tuple[int, ...], out_dim: int, *, zero_init_la
 
     Raises
     ------
-    LayerSizeError
+    ParameterError
         If a width is not a positive integer.
 
     Examples
@@ -138,7 +138,7 @@ class ConvEncoder(nn.Module):
 
     Raises
     ------
-    LayerSizeError
+    ParameterError
         If a size is not a positive integer.
     ShapeError
         In :meth:`forward`, if the images are not ``(B, in_channels, image_size, image_size)``.
@@ -217,7 +217,7 @@ class ResNetEncoder(nn.Module):
 
     Raises
     ------
-    LayerSizeError
+    ParameterError
         If a size is not a positive integer.
     ShapeError
         In :meth:`forward`, if the images are not ``(B, in_channels, image_size, image_size)``.
@@ -281,8 +281,10 @@ class ConvDecoder(nn.Module):
 
     Raises
     ------
+    ParameterError
+        If a size is not a positive integer.
     LayerSizeError
-        If a size is not a positive integer or ``image_size`` is not divisible by ``2^depth``.
+        If ``image_size`` is not ``s * 2^depth`` with ``s >= 2``.
     """
 
     def __init__(self, latent_dim: int, image_size: int, *, channels: int = 32, depth: int = 3, out_channels: int = 3):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ltijepa.checks import check_count
 from ltijepa.errors import LtijepaError, ShapeError
 
 __all__ = [
@@ -36,7 +37,10 @@ __all__ = [
 
 
 class TwoHotError(LtijepaError, ValueError):
-    """A two-hot support is malformed (too few bins, empty interval)."""
+    """A two-hot support has an empty interval, ``vmin >= vmax``.
+
+    (Too few bins is a :class:`~ltijepa.errors.ParameterError`.)
+    """
 
 
 def symlog(x: torch.Tensor) -> torch.Tensor:
@@ -66,8 +70,10 @@ class TwoHot:
 
     Raises
     ------
+    ParameterError
+        If ``num_bins`` is not an integer >= 2.
     TwoHotError
-        If ``num_bins < 2`` or ``vmin >= vmax``.
+        If ``vmin >= vmax``.
 
     Examples
     --------
@@ -77,8 +83,7 @@ class TwoHot:
     """
 
     def __init__(self, num_bins: int = 101, vmin: float = -10.0, vmax: float = 10.0):
-        if isinstance(num_bins, bool) or not isinstance(num_bins, int) or num_bins < 2:
-            raise TwoHotError(f"num_bins == {num_bins!r}, must be an integer >= 2")
+        num_bins = check_count("num_bins", num_bins, minimum=2)
         if not vmin < vmax:
             raise TwoHotError(f"vmin == {vmin!r} and vmax == {vmax!r}, must satisfy vmin < vmax")
         self.num_bins, self.vmin, self.vmax = num_bins, float(vmin), float(vmax)
@@ -168,8 +173,7 @@ def consistency_loss(z_pred: torch.Tensor, z_next: torch.Tensor) -> torch.Tensor
     ShapeError
         If the shapes differ.
     """
-    _check_same_shape(z_pred, z_next)
-    return F.mse_loss(z_pred, z_next)
+    return mse_loss(z_pred, z_next)
 
 
 def mse_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -29,6 +29,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from ltijepa.checks import check_count
 from ltijepa.errors import LtijepaError, ShapeError
 from ltijepa.jepa.layers import ConvEncoder, ResNetEncoder, mlp
 from ltijepa.jepa.losses import TwoHot, mse_loss, soft_cross_entropy
@@ -254,11 +255,10 @@ def build_world_model(config: ModelConfig, *, seed: int, device: str | torch.dev
 
     Raises
     ------
-    ModelConfigError
+    ParameterError
         If ``seed`` is not a non-negative integer.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ModelConfigError(f"seed == {seed!r}, must be a non-negative integer")
+    seed = check_count("seed", seed, minimum=0)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         if config.encoder == "resnet":

@@ -32,6 +32,7 @@ from itertools import combinations
 
 import numpy as np
 
+from ltijepa.bisim._validation import canonical_labels, check_next_state
 from ltijepa.errors import LtijepaError, ShapeError
 
 __all__ = [
@@ -94,15 +95,12 @@ class TabularModel:
 
 
 def _check_system(next_state, aux, labels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    next_state, aux, labels = np.asarray(next_state), np.asarray(aux), np.asarray(labels)
-    if next_state.ndim != 2 or aux.shape[:1] != (len(next_state),) or labels.shape != (len(next_state),):
+    next_state, aux, labels = check_next_state(next_state), np.asarray(aux), np.asarray(labels)
+    if aux.shape[:1] != (len(next_state),) or labels.shape != (len(next_state),):
         raise ShapeError(
             f"expected next_state (n, |A|), aux (n,) and labels (n,); found {next_state.shape}, "
             f"{aux.shape}, {labels.shape}"
         )
-    if next_state.size and (next_state.min() < 0 or next_state.max() >= len(next_state)):
-        bad = next_state[(next_state < 0) | (next_state >= len(next_state))].flat[0]
-        raise ShapeError(f"next_state contains {bad}, must be a state index in [0, {len(next_state)})")
     return next_state, aux, labels
 
 
@@ -126,7 +124,10 @@ def violation(next_state, aux, labels) -> Violation | None:
     Raises
     ------
     ShapeError
-        If the arrays disagree in length or a successor is not a state index.
+        If ``next_state`` is not ``(n, |A|)`` with ``n, |A| >= 1`` or the arrays disagree in
+        length.
+    BisimInputError
+        If a successor is not a state index in ``[0, n)``.
 
     Examples
     --------
@@ -179,7 +180,7 @@ def tabular_model(next_state, aux, labels) -> TabularModel:
     ------
     NotWellTrainedError
         If ``labels`` is not consistent (the message names the two observations).
-    ShapeError
+    ShapeError, BisimInputError
         As :func:`violation`.
     """
     witness = violation(next_state, aux, labels)
@@ -190,10 +191,8 @@ def tabular_model(next_state, aux, labels) -> TabularModel:
             violation=witness,
         )
     next_state, aux, labels = _check_system(next_state, aux, labels)
-    _, first_index, encoder = np.unique(labels, return_index=True, return_inverse=True)
-    rank = np.argsort(np.argsort(first_index))  # renumber classes by first appearance
-    encoder = rank[encoder]
-    reps = np.sort(first_index)
+    encoder = canonical_labels(labels)  # classes renumbered by first appearance
+    reps = np.unique(encoder, return_index=True)[1]  # the first observation of each class
     return TabularModel(encoder=encoder, transition=encoder[next_state[reps]], aux=aux[reps])
 
 
@@ -316,6 +315,8 @@ def well_trained_labellings(next_state, aux) -> Iterator[np.ndarray]:
     ------
     ShapeError
         If ``next_state`` and ``aux`` disagree, or ``n > MAX_ENUMERATED_STATES``.
+    BisimInputError
+        If a successor is not a state index.
     """
     next_state = np.asarray(next_state)
     n = len(next_state)

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ltijepa.checks import check_count, check_positive
 from ltijepa.errors import LtijepaError, ShapeError
 from ltijepa.jepa.losses import consistency_loss
 from ltijepa.jepa.model import Batch, WorldModel, save_checkpoint
@@ -40,7 +41,10 @@ __all__ = ["TrainConfigError", "TrainConfig", "TransitionBuffer", "loss_terms", 
 
 
 class TrainConfigError(LtijepaError, ValueError):
-    """A training configuration or argument is out of range."""
+    """An argument of :func:`train` does not fit the others (``best_by`` without its metric).
+
+    (A :class:`TrainConfig` field out of range is a :class:`~ltijepa.errors.ParameterError`.)
+    """
 
 
 @dataclass(frozen=True)
@@ -70,15 +74,11 @@ class TrainConfig:
 
     def __post_init__(self):
         for name in ("steps", "batch_size", "eval_every"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise TrainConfigError(f"{name} == {value!r}, must be a positive integer")
+            check_count(name, getattr(self, name))
         for name in ("lr", "encoder_lr_scale", "grad_clip"):
-            if not getattr(self, name) > 0:
-                raise TrainConfigError(f"{name} == {getattr(self, name)!r}, must be > 0")
+            check_positive(name, getattr(self, name))
         for name in ("consistency_coef", "aux_coef"):
-            if not getattr(self, name) >= 0:
-                raise TrainConfigError(f"{name} == {getattr(self, name)!r}, must be >= 0")
+            check_positive(name, getattr(self, name), allow_zero=True)
 
 
 class TransitionBuffer:

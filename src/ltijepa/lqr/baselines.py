@@ -64,10 +64,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ltijepa.errors import ParameterError
-from ltijepa.lqr.batched import TaskBatch, solve_lyapunov_batch
+from ltijepa.lqr.batched import TaskBatch, as_batch, solve_lyapunov_batch
 from ltijepa.lqr.heterogeneity import (
     ParameterHeterogeneity,
-    as_batch,
     parameter_heterogeneity,
     shared_gain,
 )

@@ -34,12 +34,13 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.linalg
 
-from ltijepa.errors import NotStabilizingError, ParameterError, ShapeError
-from ltijepa.lqr._validation import as_gains, check_symmetric_stack
+from ltijepa.checks import SYMMETRY_RTOL, check_symmetric
+from ltijepa.errors import MatrixError, NotStabilizingError, ParameterError, ShapeError
 from ltijepa.lqr.task import Task
 
 __all__ = [
     "TaskBatch",
+    "as_batch",
     "TaskNotStabilizedError",
     "solve_lyapunov_batch",
     "KRONECKER_MAX_N",
@@ -66,6 +67,18 @@ class TaskNotStabilizedError(NotStabilizingError):
     def __init__(self, message: str, *, rho: float, task_index: int):
         super().__init__(message, rho=rho)
         self.task_index = int(task_index)
+
+
+def _check_symmetric_stack(name: str, stack: np.ndarray) -> None:
+    """:func:`~ltijepa.checks.check_symmetric` for every matrix of a stack (M, n, n), vectorised.
+
+    The message, check_symmetric's, names the first failing index, ``name[i]``.
+    """
+    scale = np.maximum(np.max(np.abs(stack), axis=(1, 2)), np.finfo(float).tiny)
+    asymmetry = np.max(np.abs(stack - np.swapaxes(stack, 1, 2)), axis=(1, 2))
+    bad = np.flatnonzero(asymmetry > SYMMETRY_RTOL * scale)
+    if bad.size:
+        check_symmetric(f"{name}[{bad[0]}]", stack[bad[0]])
 
 
 def solve_lyapunov_batch(F: np.ndarray, W: np.ndarray) -> np.ndarray:
@@ -107,7 +120,7 @@ def solve_lyapunov_batch(F: np.ndarray, W: np.ndarray) -> np.ndarray:
     if F.ndim != 3 or F.shape[1] != F.shape[2] or W.shape != F.shape:
         raise ShapeError(f"F and W: expected shapes (M, n, n) and (M, n, n), found {F.shape} and {W.shape}")
     M, n, _ = F.shape
-    check_symmetric_stack("W", W)
+    _check_symmetric_stack("W", W)
     if n > KRONECKER_MAX_N:
         X = np.stack([scipy.linalg.solve_discrete_lyapunov(F[i], W[i]) for i in range(M)])
     else:
@@ -119,9 +132,7 @@ def solve_lyapunov_batch(F: np.ndarray, W: np.ndarray) -> np.ndarray:
             kron = (Fc[:, :, None, :, None] * Fc[:, None, :, None, :]).reshape(-1, n * n, n * n)
             rhs = W[start : start + chunk].reshape(-1, n * n, 1)
             X[start : start + chunk] = np.linalg.solve(identity - kron, rhs).reshape(-1, n, n)
-    if np.allclose(W, np.swapaxes(W, 1, 2), rtol=0.0, atol=0.0):
-        X = (X + np.swapaxes(X, 1, 2)) / 2
-    return X
+    return (X + np.swapaxes(X, 1, 2)) / 2
 
 
 class TaskBatch:
@@ -205,12 +216,22 @@ class TaskBatch:
     def gains(self, K) -> np.ndarray:
         """``K`` of shape (m, n) or (M, m, n) as a finite (M, m, n) array.
 
+        A shared gain (m, n) is broadcast: a read-only view, no copy.
+
         Raises
         ------
         ShapeError, MatrixError
             On a wrong shape or non-finite entries.
         """
-        return as_gains(K, m=self.m, n=self.n, M=self.M)
+        M, m, n = self.M, self.m, self.n
+        array = np.asarray(K, dtype=float)
+        if array.shape == (m, n):
+            array = np.broadcast_to(array, (M, m, n))
+        elif array.shape != (M, m, n):
+            raise ShapeError(f"K: expected shape ({m}, {n}) or ({M}, {m}, {n}), found {array.shape}")
+        if not np.all(np.isfinite(array)):
+            raise MatrixError(f"K has non-finite entries: {np.asarray(K).tolist()}")
+        return array
 
     def closed_loop(self, K) -> np.ndarray:
         """A_i - B_i K_i for every task, shape (M, n, n); ``K`` is (m, n) shared or (M, m, n)."""
@@ -334,3 +355,21 @@ class TaskBatch:
     def optimal_costs(self) -> np.ndarray:
         """Each task's optimal cost C_i(K_i*), shape (M,)."""
         return np.array([task.optimal_cost() for task in self.tasks])
+
+
+def as_batch(tasks: Sequence[Task] | TaskBatch) -> TaskBatch:
+    """``tasks`` as a :class:`TaskBatch` (a batch is passed through unchanged).
+
+    Parameters
+    ----------
+    tasks : sequence of Task or TaskBatch
+        The tasks.
+
+    Raises
+    ------
+    ShapeError
+        If the tasks differ in (n, m).
+    ParameterError
+        If there are no tasks.
+    """
+    return tasks if isinstance(tasks, TaskBatch) else TaskBatch.from_tasks(tasks)

@@ -82,7 +82,7 @@ import numpy as np
 import scipy.linalg
 from tqdm import tqdm
 
-from ltijepa.checks import check_count
+from ltijepa.checks import check_count, check_positive
 from ltijepa.errors import NotDPPError, NotStabilizingError, ParameterError, ShapeError
 from ltijepa.lqr.task import Task, spectral_radius
 
@@ -124,10 +124,8 @@ class BisimConfig:
             raise ParameterError(f"output == {self.output!r}, must be one of {OUTPUTS}")
         if self.lam_fraction is not None and not 0.0 < self.lam_fraction < 1.0:
             raise ParameterError(f"lam_fraction == {self.lam_fraction!r}, must be in (0, 1) or None")
-        if not (isinstance(self.refine, int) and self.refine >= 0):
-            raise ParameterError(f"refine == {self.refine!r}, must be an integer >= 0")
-        if not self.s_min > 0:
-            raise ParameterError(f"s_min == {self.s_min!r}, must be > 0")
+        check_count("refine", self.refine, minimum=0)
+        check_positive("s_min", self.s_min)
 
 
 @dataclass(frozen=True)

@@ -48,9 +48,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
-from ltijepa.checks import check_count, check_positive
-from ltijepa.errors import NotStabilizingError, ParameterError, ShapeError
-from ltijepa.lqr.batched import TaskBatch, TaskNotStabilizedError
+from ltijepa.checks import as_matrix, check_count, check_positive
+from ltijepa.errors import NotStabilizingError, ParameterError
+from ltijepa.lqr.batched import TaskBatch, TaskNotStabilizedError, as_batch
 from ltijepa.lqr.task import Task
 from ltijepa.lqr.zeroth_order import ESTIMATORS, estimate_gradient
 
@@ -248,17 +248,6 @@ def agent_costs(batch: TaskBatch, gains: np.ndarray, rho: np.ndarray) -> np.ndar
     return costs
 
 
-def _as_batch(tasks: Sequence[Task] | TaskBatch) -> TaskBatch:
-    return tasks if isinstance(tasks, TaskBatch) else TaskBatch.from_tasks(tasks)
-
-
-def _server_gain(batch: TaskBatch, K0) -> np.ndarray:
-    K0 = np.array(K0, dtype=float)
-    if K0.shape != (batch.m, batch.n):
-        raise ShapeError(f"K0: expected shape ({batch.m}, {batch.n}), found {K0.shape}")
-    return batch.gains(K0)[0].copy()
-
-
 class _Federation:
     """R replicas of M agents as one batch of R M tasks (index r M + i), and its rounds."""
 
@@ -406,10 +395,10 @@ def run_fedlqr(
     if not isinstance(config, FedLQRConfig):
         raise TypeError(f"config is a {type(config).__name__}, must be a FedLQRConfig")
     replicas = check_count("replicas", replicas)
-    batch = _as_batch(tasks)
+    batch = as_batch(tasks)
     federation = _Federation(batch, replicas, config, np.random.default_rng(rng))
     N, R, M = config.rounds, replicas, batch.M
-    K = np.repeat(_server_gain(batch, K0)[None], R, axis=0)
+    K = np.repeat(as_matrix("K0", K0, (batch.m, batch.n))[None], R, axis=0)
     gains = np.empty((R, N + 1, batch.m, batch.n))
     rho = np.empty((R, N + 1, M))
     steps, halvings = np.empty((R, N)), np.zeros((R, N), dtype=int)

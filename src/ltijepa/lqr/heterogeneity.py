@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ltijepa.errors import ShapeError
-from ltijepa.lqr.batched import TaskBatch
+from ltijepa.lqr.batched import TaskBatch, as_batch
 from ltijepa.lqr.task import Task
 
 __all__ = [
@@ -35,22 +35,8 @@ __all__ = [
     "parameter_heterogeneity",
     "max_pairwise_distance",
     "gradient_heterogeneity",
-    "as_batch",
     "shared_gain",
 ]
-
-
-def as_batch(tasks: Sequence[Task] | TaskBatch) -> TaskBatch:
-    """``tasks`` as a :class:`TaskBatch` (a batch is passed through unchanged).
-
-    Raises
-    ------
-    ShapeError
-        If the tasks differ in (n, m).
-    ParameterError
-        If there are no tasks.
-    """
-    return tasks if isinstance(tasks, TaskBatch) else TaskBatch.from_tasks(tasks)
 
 
 def shared_gain(batch: TaskBatch, K) -> np.ndarray:

@@ -40,9 +40,9 @@ import numpy as np
 
 from ltijepa.checks import check_count, check_positive
 from ltijepa.errors import LtijepaError, ParameterError, ShapeError
-from ltijepa.lqr.batched import TaskBatch
+from ltijepa.lqr.batched import TaskBatch, as_batch
 from ltijepa.lqr.families import random_stabilizable
-from ltijepa.lqr.heterogeneity import as_batch, shared_gain
+from ltijepa.lqr.heterogeneity import shared_gain
 from ltijepa.lqr.policy_gradient import History, gradient_descent
 from ltijepa.lqr.task import Task
 

@@ -165,7 +165,8 @@ def scalar_pair_check(alphas, gains, *, pair: Callable[[float], Sequence[Task]] 
         b = np.array([t.B[0, 0] for t in tasks])[:, None]
         min_max_rho.append(np.max(np.abs(a - b * gains), axis=0).min())
         try:
-            found.append(bool(np.all(find_common_stabilizer(tasks).rho < 1.0)))
+            find_common_stabilizer(tasks)  # returns only a gain that stabilizes both
+            found.append(True)
         except NoCommonStabilizerError:
             found.append(False)
     intervals = np.array(intervals)
@@ -215,6 +216,15 @@ class PathBounds:
         return self.g[:, upper[0], upper[1]].ravel(), self.b[:, upper[0], upper[1]].ravel()
 
 
+def _measures_at(tasks: Sequence[Task], K, bisim: BisimConfig | None) -> dict:
+    """g_ij, b_ij, b_i (1/M), both epsilon baselines and the gaps C_i(K) - C_i(K_*^(i)) at K."""
+    pairwise = pairwise_bisimulation_bounds(tasks, K, config=bisim)
+    return {"g": gradient_heterogeneity(tasks, K), "b": pairwise.b, "b_i": pairwise.b_i(),
+            "f_het": epsilon_bound(tasks, K).value,
+            "f_het_cost": epsilon_bound(tasks, K, norms="cost").value,
+            "gaps": optimality_gaps(tasks, K)}
+
+
 def bounds_along_path(
     tasks: Sequence[Task], history: History, *, points: int, config: BisimConfig | None = None,
     progress: bool = False,
@@ -241,17 +251,9 @@ def bounds_along_path(
         If an iterate does not stabilize a task (it cannot happen for a backtracking run).
     """
     indices = path_indices(history.iterations, points)
-    rows = {name: [] for name in ("g", "b", "b_i", "f_het", "f_het_cost", "gaps")}
-    for n in tqdm(indices, desc="path", disable=not progress):
-        K = history.K[n]
-        pairwise = pairwise_bisimulation_bounds(tasks, K, config=config)
-        rows["g"].append(gradient_heterogeneity(tasks, K))
-        rows["b"].append(pairwise.b)
-        rows["b_i"].append(pairwise.b_i())
-        rows["f_het"].append(epsilon_bound(tasks, K).value)
-        rows["f_het_cost"].append(epsilon_bound(tasks, K, norms="cost").value)
-        rows["gaps"].append(optimality_gaps(tasks, K))
-    return PathBounds(indices, **{k: np.array(v) for k, v in rows.items()})
+    rows = [_measures_at(tasks, history.K[n], config)
+            for n in tqdm(indices, desc="path", disable=not progress)]
+    return PathBounds(indices, **{k: np.array([row[k] for row in rows]) for k in rows[0]})
 
 
 @dataclass(frozen=True)
@@ -439,14 +441,13 @@ def collection_study(
                 skipped += 1
         else:
             raise RuntimeError(f"{collections + 1} draws in a row had no common stabilizing gain")
-        K = solution.K
-        b_i = pairwise_bisimulation_bounds(tasks, K, config=config.bisim).b_i()
-        rows["max_b_i"].append(b_i.max())
-        rows["f_het"].append(epsilon_bound(tasks, K).value)
-        rows["f_het_cost"].append(epsilon_bound(tasks, K, norms="cost").value)
-        rows["max_g"].append(gradient_heterogeneity(tasks, K).max())
-        rows["gaps"].append(optimality_gaps(tasks, K))
+        at = _measures_at(tasks, solution.K, config.bisim)
+        rows["max_b_i"].append(at["b_i"].max())
+        rows["f_het"].append(at["f_het"])
+        rows["f_het_cost"].append(at["f_het_cost"])
+        rows["max_g"].append(at["g"].max())
+        rows["gaps"].append(at["gaps"])
         rows["residual"].append(solution.grad_norm)
-        rows["gap_bounds"].append(gap_bound(tasks, b_i, constant=TALK_GENERAL_CONSTANT,
+        rows["gap_bounds"].append(gap_bound(tasks, at["b_i"], constant=TALK_GENERAL_CONSTANT,
                                             residual=solution.grad_norm))
     return CollectionStudy(**{k: np.array(v) for k, v in rows.items()}, skipped=skipped)

@@ -44,9 +44,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ltijepa.checks import check_positive
 from ltijepa.errors import ParameterError, ShapeError
-from ltijepa.lqr.batched import TaskBatch
-from ltijepa.lqr.heterogeneity import as_batch
+from ltijepa.lqr.batched import TaskBatch, as_batch
+from ltijepa.lqr.landscape import domination_constant
 from ltijepa.lqr.task import Task
 
 __all__ = [
@@ -114,15 +115,11 @@ def gap_bound(
         raise ShapeError(f"b_i: expected shape ({batch.M},), found {b_i.shape}")
     if not np.all(b_i >= 0):
         raise ParameterError(f"b_i == {b_i.tolist()}, must be >= 0 (no NaN)")
-    if not constant > 0:
-        raise ParameterError(f"constant == {constant!r}, must be > 0")
-    if not residual >= 0:
-        raise ParameterError(f"residual == {residual!r}, must be >= 0")
-    optimal_sigma = batch.Sigma(batch.optimal_gains())
-    sigma_norm = np.linalg.norm(optimal_sigma, 2, axis=(-2, -1))
-    mu = np.linalg.eigvalsh(batch.Sigma0)[:, 0]
-    r_min = np.linalg.eigvalsh(batch.R)[:, 0]
-    return constant * sigma_norm * (residual + b_i) ** 2 / (mu**2 * r_min)
+    constant = check_positive("constant", constant)
+    residual = check_positive("residual", residual, allow_zero=True)
+    # ||Sigma_{K_i*}|| / (mu_i^2 sigma_min(R_i)): the factor of Fazel et al.'s gradient domination
+    factor = np.array([domination_constant(task) for task in batch.tasks])
+    return constant * factor * (residual + b_i) ** 2
 
 
 @dataclass(frozen=True)
@@ -172,8 +169,7 @@ def check_upper_bound(values, bounds, *, rtol: float = BOUND_RTOL) -> BoundCheck
         raise ShapeError(f"values and bounds: shapes differ, {values.shape} and {bounds.shape}")
     if np.isnan(values).any() or np.isnan(bounds).any():
         raise ParameterError("values or bounds contain NaN: nothing can be concluded")
-    if not rtol >= 0:
-        raise ParameterError(f"rtol == {rtol!r}, must be >= 0")
+    rtol = check_positive("rtol", rtol, allow_zero=True)
     violated = values > bounds * (1.0 + rtol)
     finite = np.isfinite(bounds) & (bounds > 0)
     ratios = values[finite] / bounds[finite]

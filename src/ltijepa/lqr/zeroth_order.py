@@ -48,7 +48,6 @@ __all__ = [
     "ZerothOrderGradient",
     "estimate_gradient",
     "estimation_errors",
-    "expected_rollout_cost",
     "rollout_costs",
     "sample_directions",
     "sample_initial_states",
@@ -239,36 +238,6 @@ def _raise_overflow(batch: TaskBatch, perturbed: np.ndarray, costs: np.ndarray) 
         f"rho(A - B (K +- U)) == {rho:.6g}; decrease radius or start from a stabilizing K",
         rho=rho, task_index=task,
     )
-
-
-def expected_rollout_cost(task: Task, K, horizon: int, *, skip_initial: bool = False) -> float:
-    """E over x_0 of the rollout cost: the finite-horizon cost C_l(K) = tr(P_l Sigma0).
-
-    .. math::
-
-        P_l = \\sum_{t=t_0}^{t_0 + l - 1} (A_K^\\top)^t (Q + K^\\top R K) A_K^t,
-        \\qquad t_0 = 0 \\text{ or } 1 \\text{ (``skip_initial``)};
-
-    the target whose smoothed gradient the estimators estimate (C_l -> C as l -> infinity
-    for a stabilizing K). ``task`` is the LQR task and K its gain (u = -K x).
-
-    Raises
-    ------
-    ShapeError, MatrixError
-        If K is not a finite (m, n) array.
-    ParameterError
-        If horizon is not an integer >= 1.
-    """
-    horizon = check_count("horizon", horizon)
-    K = task.check_gain(K)
-    A_K = task.A - task.B @ K
-    power = A_K if skip_initial else np.eye(task.n)
-    weight = task.Q + K.T @ task.R @ K
-    P = np.zeros_like(weight)
-    for _ in range(horizon):
-        P += power.T @ weight @ power
-        power = A_K @ power
-    return float(np.trace(P @ task.Sigma0))
 
 
 def estimation_errors(

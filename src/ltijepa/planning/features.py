@@ -50,8 +50,10 @@ def pyramid_weights(image_size: int, grids: tuple[int, ...]) -> torch.Tensor:
 
     Raises
     ------
+    ParameterError
+        If a grid size is not a positive integer.
     PlanningError
-        If a grid size is not a positive divisor of ``image_size``.
+        If a grid size does not divide ``image_size``.
     """
     centres = np.arange(image_size) + 0.5
     x, y = np.meshgrid(centres, centres)
@@ -89,8 +91,10 @@ class FrozenFeatures(nn.Module):
 
     Raises
     ------
+    ParameterError
+        If ``image_size``, ``channels`` or a grid size is not a positive integer.
     PlanningError
-        If a size is invalid.
+        If a grid size does not divide ``image_size``.
     """
 
     def __init__(self, image_size: int = 32, *, channels: int = 4, grids: tuple[int, ...] = (8, 4, 2), seed: int = 0):

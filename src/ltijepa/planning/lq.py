@@ -98,7 +98,7 @@ def riccati_recursion(task: Task, horizon: int, terminal_weight=None) -> LQSolut
 
     Raises
     ------
-    PlanningError
+    ParameterError
         If ``horizon`` is not a positive integer.
     ShapeError, MatrixError
         If ``terminal_weight`` is not a symmetric PSD ``(n, n)`` matrix.
@@ -142,7 +142,7 @@ def lq_mpc_gain(task: Task, horizon: int, terminal_weight=None) -> np.ndarray:
 
     Raises
     ------
-    PlanningError, ShapeError, MatrixError
+    ParameterError, ShapeError, MatrixError
         As :func:`riccati_recursion`.
     """
     return riccati_recursion(task, horizon, terminal_weight).gains[0]
@@ -186,8 +186,8 @@ def lq_optimal_plan(task: Task, x0, horizon: int, terminal_weight=None) -> tuple
     ShapeError
         If ``x0`` is not ``(B, n)``.
     PlanningError
-        If ``x0`` has non-finite entries, or as :func:`riccati_recursion`.
-    MatrixError
+        If ``x0`` has non-finite entries.
+    ParameterError, MatrixError
         As :func:`riccati_recursion`.
     """
     x0 = _check_states(task, x0)

@@ -107,8 +107,10 @@ def mpc(
 
     Raises
     ------
+    ParameterError
+        If ``execute`` or ``steps`` is not a positive integer.
     PlanningError
-        If ``execute`` or ``steps`` is not a positive integer, or ``execute > H``.
+        If ``execute > H``.
     ShapeError
         If ``init_mean`` is not ``(B, H, m)``.
 

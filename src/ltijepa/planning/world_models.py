@@ -322,13 +322,14 @@ class BisimWorldModel(LatentWorldModel):
     def loss_terms(self, batch: FeatureBatch) -> dict[str, torch.Tensor]:
         """``{"prediction", "bisimulation", "total"}`` of a batch."""
         w = self.embed(batch.z)
-        prediction = ((self.predict(w, batch.action) - self.embed(batch.z_next).detach()) ** 2).mean()
+        next_w = self.predict(w, batch.action)
+        prediction = ((next_w - self.embed(batch.z_next).detach()) ** 2).mean()
         other = w[batch.pair]
         bisim = bisimulation_loss(
             w,
             other,
             latent_distance(batch.position, batch.position[batch.pair]),
-            self.predict(w, batch.action),
+            next_w,
             self.predict(other, batch.action),  # one action for both: the synchronous coupling
             self.config.gamma,
         )
