@@ -68,6 +68,14 @@ def test_no_page_loads_anything_from_the_network(book):
     assert (project.html_dir / "_static" / "mathjax" / "tex-chtml.js").is_file()
 
 
+
+def test_markdown_tables_in_outputs_are_rendered_as_tables(book):
+    project, _ = book
+    # an unrendered Markdown table shows its delimiter row as text (dashes typeset as em dashes)
+    raw = re.compile(r"^\|(?:-{3}|\u2014)\|", re.MULTILINE)
+    offenders = [p.name for p in (project.html_dir / "notebooks").glob("*.html") if raw.search(p.read_text())]
+    assert not offenders, f"Markdown tables shown as text in {offenders}"
+
 @pytest.fixture(scope="module")
 def browser():
     executable = find_chromium()
