@@ -8,9 +8,11 @@ import pytest
 from ltijepa import claims
 from ltijepa.errors import ClaimError, TheoremFailed
 
+SOURCE = "Fazel et al. 2018, Lemma 1"
+
 
 def test_theorem_that_holds_is_recorded_with_its_values(capsys):
-    claim = claims.theorem("fazel2018.test.holds", np.bool_(True), statement="1 <= 2", lhs=1, rhs=np.float64(2))
+    claim = claims.theorem("fazel2018.test.holds", np.bool_(True), statement="1 <= 2", source=SOURCE, lhs=1, rhs=np.float64(2))
     assert claim.status == "holds" and claim.kind == "theorem"
     assert claim.values == {"lhs": 1, "rhs": 2.0}
     assert "[holds] fazel2018.test.holds" in capsys.readouterr().out  # printed outside IPython
@@ -18,13 +20,13 @@ def test_theorem_that_holds_is_recorded_with_its_values(capsys):
 
 def test_theorem_that_fails_raises_with_the_values_in_the_message():
     with pytest.raises(TheoremFailed, match=r"fazel2018\.test\.fails.*ratio=1\.5"):
-        claims.theorem("fazel2018.test.fails", False, statement="ratio <= 1", ratio=1.5)
+        claims.theorem("fazel2018.test.fails", False, statement="ratio <= 1", source=SOURCE, ratio=1.5)
 
 
 @pytest.mark.parametrize("holds", [np.array([True, True]), 1, None, "yes"])
 def test_theorem_rejects_anything_but_a_single_bool(holds):
     with pytest.raises(ClaimError, match="must be a single bool"):
-        claims.theorem("fazel2018.test.type", holds)
+        claims.theorem("fazel2018.test.type", holds, source=SOURCE)
 
 
 @pytest.mark.parametrize(
@@ -33,28 +35,28 @@ def test_theorem_rejects_anything_but_a_single_bool(holds):
 )
 def test_claim_ids_must_start_with_a_known_paper_key(claim_id, match):
     with pytest.raises(ClaimError, match=match):
-        claims.theorem(claim_id, True)
+        claims.theorem(claim_id, True, source=SOURCE)
 
 
 def test_reproduction_within_tolerance_is_reproduced_and_outside_deviates():
-    close = claims.reproduce("stamouli2025.test.close", paper=2.3e6, ours=2.2e6, rtol=0.1, source="Fig. 1")
-    far = claims.reproduce("stamouli2025.test.far", paper=2.3e6, ours=1.0e3, rtol=0.1, source="Fig. 1")
+    close = claims.reproduce("stamouli2025.test.close", paper=2.3e6, ours=2.2e6, rtol=0.1, source="Stamouli et al. 2025, Fig. 1")
+    far = claims.reproduce("stamouli2025.test.far", paper=2.3e6, ours=1.0e3, rtol=0.1, source="Stamouli et al. 2025, Fig. 1")
     assert (close.status, far.status) == ("reproduced", "deviates")
     assert close.tolerance == "rtol=0.1"
 
 
 def test_reproduction_uses_atol_plus_rtol_times_paper():
-    assert claims.reproduce("yu2025.t.a", paper=0.0, ours=0.05, atol=0.05, source="s").status == "reproduced"
-    assert claims.reproduce("yu2025.t.b", paper=10.0, ours=11.5, atol=0.5, rtol=0.1, source="s").status == "reproduced"
-    assert claims.reproduce("yu2025.t.c", paper=10.0, ours=11.6, atol=0.5, rtol=0.1, source="s").status == "deviates"
+    assert claims.reproduce("yu2025.t.a", paper=0.0, ours=0.05, atol=0.05, source="Yu et al. 2025, test").status == "reproduced"
+    assert claims.reproduce("yu2025.t.b", paper=10.0, ours=11.5, atol=0.5, rtol=0.1, source="Yu et al. 2025, test").status == "reproduced"
+    assert claims.reproduce("yu2025.t.c", paper=10.0, ours=11.6, atol=0.5, rtol=0.1, source="Yu et al. 2025, test").status == "deviates"
 
 
 def test_reproduction_of_nan_deviates():
-    assert claims.reproduce("yu2025.t.nan", paper=1.0, ours=math.nan, rtol=1.0, source="s").status == "deviates"
+    assert claims.reproduce("yu2025.t.nan", paper=1.0, ours=math.nan, rtol=1.0, source="Yu et al. 2025, test").status == "deviates"
 
 
 def test_qualitative_reproduction_takes_a_computed_verdict():
-    claim = claims.reproduce("yu2025.t.words", paper="nine clusters", ours="9 clusters", matches=True, source="Fig. 2")
+    claim = claims.reproduce("yu2025.t.words", paper="nine clusters", ours="9 clusters", matches=True, source="Yu et al. 2025, Fig. 2")
     assert claim.status == "reproduced" and claim.paper == "nine clusters"
 
 
@@ -70,7 +72,7 @@ def test_qualitative_reproduction_takes_a_computed_verdict():
 )
 def test_reproduction_rejects_ill_posed_comparisons(kwargs, match):
     with pytest.raises(ClaimError, match=match):
-        claims.reproduce("yu2025.t.bad", source="s", **kwargs)
+        claims.reproduce("yu2025.t.bad", source="Yu et al. 2025, test", **kwargs)
 
 
 def test_to_jsonable_converts_numpy_and_non_finite_values():
@@ -80,3 +82,13 @@ def test_to_jsonable_converts_numpy_and_non_finite_values():
     assert claims.to_jsonable(np.array([1, 2])) == [1, 2]
     assert claims.to_jsonable(np.arange(100.0)) == {"shape": [100], "min": 0.0, "max": 99.0}
     assert claims.to_jsonable({"a": (np.bool_(True), None)}) == {"a": [True, None]}
+
+
+@pytest.mark.parametrize(
+    "source, match",
+    [("000, slide 'Observation'", "internal file number"), ("Thm. 1", "names no year"), ("", "names no year")],
+)
+def test_claim_sources_must_read_as_citations(source, match):
+    with pytest.raises(ClaimError, match=match) as info:
+        claims.theorem("fazel2018.test.source", True, source=source)
+    assert info.value.claim_id == "fazel2018.test.source"

@@ -1,7 +1,9 @@
 """Every module of ltijepa has a docstring, and every public function documents its parameters.
 
 Public means listed in the module's ``__all__``. A parameter counts as documented when its
-name appears as a word in the docstring (numpydoc ``Parameters`` section or the prose). The ``forward``
+name appears as a word in the docstring (numpydoc ``Parameters`` section or the prose), or in
+the docstring of the object a line ``As in :func:`ltijepa.x.f`.`` (or ``:class:``, ``:meth:``)
+refers to, so that a shared parameter list is written once. The ``forward``
 of a torch module needs a docstring (its shapes) but its input is the class's to describe.
 """
 
@@ -31,8 +33,39 @@ def public_callables(module):
                     yield f"{name}.{attr}", member
 
 
-def undocumented_parameters(obj) -> list[str]:
+AS_IN = re.compile(r"As in :(?:func|class|meth):`~?([\w.]+)`")
+
+
+def resolve(dotted: str):
+    """The object ``ltijepa.a.b.name`` (or ``ltijepa.a.Class.method``) names."""
+    parts = dotted.split(".")
+    for split in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:split]))
+        except ImportError:
+            continue
+        for attr in parts[split:]:
+            obj = getattr(obj, attr)
+        return obj
+    raise ImportError(dotted)
+
+
+def documentation(obj) -> str:
+    """The docstring of ``obj`` and of every object its ``As in`` lines refer to."""
     doc = inspect.getdoc(obj) or ""
+    return doc + "".join("\n" + documentation(resolve(ref)) for ref in AS_IN.findall(doc))
+
+
+def test_as_in_references_resolve_to_documented_objects():
+    for module_name in MODULES:
+        module = importlib.import_module(module_name)
+        for name, obj in public_callables(module):
+            for ref in AS_IN.findall(inspect.getdoc(obj) or ""):
+                assert (inspect.getdoc(resolve(ref)) or "").strip(), f"{module_name}.{name}: 'As in {ref}' has no docstring"
+
+
+def undocumented_parameters(obj) -> list[str]:
+    doc = documentation(obj)
     target = obj.__init__ if inspect.isclass(obj) else obj
     if inspect.isclass(obj) and target is object.__init__:
         return []

@@ -1,8 +1,10 @@
-"""Input checks shared by every area: counts, positive numbers, matrices.
+"""Input checks shared by every area: counts, positive numbers, matrices, closed-loop stability.
 
-Scalar checks raise :class:`~ltijepa.errors.ParameterError` with the message
-``name == value, must be ...``; matrix checks raise :class:`~ltijepa.errors.ShapeError`
-(``expected shape (n, m), found (p, q)``) or :class:`~ltijepa.errors.MatrixError`.
+"checks" means input validation, nothing else. Scalar checks raise
+:class:`~ltijepa.errors.ParameterError` with the message ``name == value, must be ...``; matrix
+checks raise :class:`~ltijepa.errors.ShapeError` (``expected shape (n, m), found (p, q)``) or
+:class:`~ltijepa.errors.DataError`; :func:`check_stabilizing` raises
+:class:`~ltijepa.errors.NotStabilizingError` with the spectral radius.
 Tolerances are relative to the matrix's scale (``STYLE.md``: sklearn's habit), so a weight
 matrix with entries around 1e6 and round-off asymmetry of 1e-10 is accepted.
 """
@@ -13,7 +15,7 @@ import numbers
 
 import numpy as np
 
-from ltijepa.errors import MatrixError, ParameterError, ShapeError
+from ltijepa.errors import DataError, NotStabilizingError, ParameterError, ShapeError
 
 __all__ = [
     "check_positive",
@@ -21,6 +23,7 @@ __all__ = [
     "as_matrix",
     "check_symmetric",
     "check_definite",
+    "check_stabilizing",
     "SYMMETRY_RTOL",
     "DEFINITE_RTOL",
 ]
@@ -42,10 +45,10 @@ def check_positive(name: str, value, *, allow_zero: bool = False) -> float:
     """
     bound = ">= 0" if allow_zero else "> 0"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise ParameterError(f"{name} == {value!r}, must be a real number {bound}")
+        raise ParameterError(f"{name} == {value!r}, must be a real number {bound}", name=name, value=value)
     number = float(value)
     if not (np.isfinite(number) and (number > 0 or (allow_zero and number == 0))):
-        raise ParameterError(f"{name} == {number!r}, must be a finite number {bound}")
+        raise ParameterError(f"{name} == {number!r}, must be a finite number {bound}", name=name, value=value)
     return number
 
 
@@ -72,9 +75,9 @@ def check_count(
     """
     bound = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise error(f"{name} == {value!r}, must be an integer {bound}")
+        raise error(f"{name} == {value!r}, must be an integer {bound}", name=name, value=value)
     if value < minimum or (maximum is not None and value > maximum):
-        raise error(f"{name} == {value!r}, must be an integer {bound}")
+        raise error(f"{name} == {value!r}, must be an integer {bound}", name=name, value=value)
     return int(value)
 
 
@@ -87,7 +90,7 @@ def as_matrix(name: str, value, shape: tuple[int | None, int | None]) -> np.ndar
     ------
     ShapeError
         ``expected (n, m), found (p, q)`` naming the matrix.
-    MatrixError
+    DataError
         If an entry is NaN or infinite.
     """
     array = np.array(value, dtype=float)
@@ -95,29 +98,31 @@ def as_matrix(name: str, value, shape: tuple[int | None, int | None]) -> np.ndar
         array = array.reshape(1, 1)
     wanted = tuple("*" if s is None else s for s in shape)
     if array.ndim != 2 or any(s is not None and s != a for s, a in zip(shape, array.shape)):
-        raise ShapeError(f"{name}: expected shape {wanted}, found {array.shape}")
+        raise ShapeError(f"{name}: expected shape {wanted}, found {array.shape}", name=name, expected=shape,
+                         found=array.shape)
     if not np.all(np.isfinite(array)):
-        raise MatrixError(f"{name} has non-finite entries: {array.tolist()}")
+        raise DataError(f"{name} has non-finite entries: {array.tolist()}", name=name)
     array.setflags(write=False)
     return array
 
 
 def check_symmetric(name: str, matrix: np.ndarray) -> None:
-    """Raise :class:`MatrixError` unless ``matrix`` is symmetric to a relative tolerance.
+    """Raise :class:`DataError` unless ``matrix`` is symmetric to a relative tolerance.
 
     ``name`` is the matrix's name, used in the message.
     """
     scale = max(float(np.max(np.abs(matrix))), np.finfo(float).tiny)
     asymmetry = float(np.max(np.abs(matrix - matrix.T)))
     if asymmetry > SYMMETRY_RTOL * scale:
-        raise MatrixError(
+        raise DataError(
             f"{name} must be symmetric: max|{name} - {name}^T| == {asymmetry:.3g}, "
-            f"relative {asymmetry / scale:.3g} > {SYMMETRY_RTOL:g}"
+            f"relative {asymmetry / scale:.3g} > {SYMMETRY_RTOL:g}",
+            name=name,
         )
 
 
 def check_definite(name: str, matrix: np.ndarray, *, strict: bool) -> None:
-    """Raise :class:`MatrixError` unless ``matrix`` is positive semidefinite (``strict``: definite).
+    """Raise :class:`DataError` unless ``matrix`` is positive semidefinite (``strict``: definite).
 
     ``strict`` demands the smallest eigenvalue exceed ``DEFINITE_RTOL`` times the largest;
     ``name`` is the matrix's name, used in the message.
@@ -127,6 +132,51 @@ def check_definite(name: str, matrix: np.ndarray, *, strict: bool) -> None:
     scale = max(float(np.max(np.abs(eigenvalues))), np.finfo(float).tiny)
     smallest = float(eigenvalues[0])
     if strict and smallest <= DEFINITE_RTOL * scale:
-        raise MatrixError(f"{name} must be positive definite: smallest eigenvalue == {smallest:.3g}")
+        raise DataError(f"{name} must be positive definite: smallest eigenvalue == {smallest:.3g}", name=name)
     if not strict and smallest < -DEFINITE_RTOL * scale:
-        raise MatrixError(f"{name} must be positive semidefinite: smallest eigenvalue == {smallest:.3g}")
+        raise DataError(f"{name} must be positive semidefinite: smallest eigenvalue == {smallest:.3g}", name=name)
+
+
+def check_stabilizing(rho, *, gain: str = "K", label: str | None = None, advice: str = "", **where) -> None:
+    """Raise :class:`NotStabilizingError` unless every closed-loop spectral radius is < 1.
+
+    The one check behind every "rho(A - B K) must be < 1" of the package (a NaN counts as
+    not stabilizing).
+
+    Parameters
+    ----------
+    rho : float or array_like of float
+        ``rho(A - B K)`` of one system, or one value per task of a collection (the first task
+        with ``rho_i >= 1`` is named, and passed on as ``task_index``).
+    gain : str
+        How the message names the gain (``"K"``, ``"K0"``, ``"the server gain"``).
+    label : str, optional
+        How the message names the system (default ``"the task"``, or ``"task i"`` for a
+        collection).
+    advice : str
+        A hint appended to the message in parentheses (e.g. "reduce the step size").
+    **where
+        Further attributes of the error: ``iteration``, ``round``, ``agent``, ``replica``,
+        ``task_index`` (see :class:`~ltijepa.errors.NotStabilizingError`).
+
+    >>> check_stabilizing(0.5)
+    >>> check_stabilizing([0.5, 1.2], gain="K0")
+    Traceback (most recent call last):
+    ...
+    ltijepa.errors.NotStabilizingError: K0 does not stabilize task 1: rho(A_1 - B_1 K0) == 1.2, must be < 1
+    """
+    values = np.atleast_1d(np.asarray(rho, dtype=float))
+    bad = np.flatnonzero(~(values < 1.0))
+    if bad.size == 0:
+        return
+    if np.ndim(rho) == 0:
+        value, system, closed_loop = float(values[0]), label or "the task", f"A - B {gain}"
+    else:
+        i = int(bad[0])
+        value, system, closed_loop = float(values[i]), label or f"task {i}", f"A_{i} - B_{i} {gain}"
+        where = {"task_index": i, **where}
+    hint = f" ({advice})" if advice else ""
+    raise NotStabilizingError(
+        f"{gain} does not stabilize {system}: rho({closed_loop}) == {value:.6g}, must be < 1{hint}",
+        rho=value, **where,
+    )

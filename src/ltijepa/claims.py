@@ -37,6 +37,7 @@ __all__ = [
     "theorem",
     "reproduce",
     "to_jsonable",
+    "check_source",
 ]
 
 #: Paper keys a claim id may start with -> (short citation, BibTeX key in book/references.bib).
@@ -54,6 +55,8 @@ PAPERS: dict[str, tuple[str, str | None]] = {
 #: Key of the output metadata under which a claim travels inside an executed notebook.
 METADATA_KEY = "ltijepa_claim"
 
+_YEAR = re.compile(r"\b(19|20)\d{2}\b")
+_FILE_NUMBER = re.compile(r"^\s*\d{3}\b")
 _ID_PATTERN = re.compile(r"^[a-z][a-z0-9]*(\.[A-Za-z0-9_\-]+)+$")
 _MAX_LISTED = 16  # arrays longer than this are summarised, not listed, in a claim's values
 
@@ -71,7 +74,8 @@ class Claim:
     status : str
         ``"holds"``/``"fails"`` for a theorem, ``"reproduced"``/``"deviates"`` for a reproduction.
     source : str
-        Where in the papers the statement is, e.g. ``"001 Thm. 1"`` or ``"Fazel et al. Cor. 5"``.
+        Where in the papers the statement is, as a citation a reader understands: author and
+        year first, e.g. ``"Yu et al. 2025, Thm. 1"`` or ``"Anderson 2026, slide 'Observation'"``.
     statement : str
         The claim in words.
     paper : Any
@@ -131,7 +135,8 @@ def theorem(
     statement : str
         The claim in words, e.g. ``"g_ij(K) <= b_ij(K) for all pairs along the PG path"``.
     source : str
-        Where in the papers the theorem is stated.
+        Where in the papers the theorem is stated, author and year first
+        (``"Fazel et al. 2018, Lemma 1"``); see :func:`check_source`.
     **values
         The numbers behind the verdict (``max_ratio=0.53``, ``pairs=190``), shown on the
         claims page. Arrays longer than 16 entries are summarised by shape, min and max.
@@ -146,13 +151,15 @@ def theorem(
     TheoremFailed
         If ``holds`` is false; the message names the claim and the values.
     ClaimError
-        If the id is malformed or ``holds`` is not a single boolean.
+        If the id is malformed, the source is not a citation, or ``holds`` is not a single
+        boolean.
     """
     _check_id(id)
+    check_source(id, source)
     if not isinstance(holds, (bool, np.bool_)):
         raise ClaimError(
             f"theorem {id!r}: holds == {holds!r} of type {type(holds).__name__}, "
-            "must be a single bool (reduce arrays with .all() first)"
+            "must be a single bool (reduce arrays with .all() first)", claim_id=id,
         )
     claim = Claim(
         id=id,
@@ -164,7 +171,7 @@ def theorem(
     )
     _publish(claim)
     if not claim.ok:
-        raise TheoremFailed(f"theorem claim fails: {claim.summary()}")
+        raise TheoremFailed(f"theorem claim fails: {claim.summary()}", claim_id=id)
     return claim
 
 
@@ -198,7 +205,8 @@ def reproduce(
     ours : Any
         Our number (or a short description of what we measured).
     source : str
-        Where the paper reports it, e.g. ``"000 slide 'Observation'"``.
+        Where the paper reports it, author and year first, e.g.
+        ``"Anderson 2026, slide 'Observation'"``; see :func:`check_source`.
     statement : str
         The claim in words.
     rtol, atol : float, optional
@@ -216,27 +224,29 @@ def reproduce(
     Raises
     ------
     ClaimError
-        If the id is malformed, or the comparison is ill-posed (no tolerance, a tolerance
-        together with ``matches``, a negative tolerance, non-numeric values without ``matches``).
+        If the id is malformed, the source is not a citation, or the comparison is ill-posed (no
+        tolerance, a tolerance together with ``matches``, a negative tolerance, non-numeric
+        values without ``matches``).
     """
     _check_id(id)
+    check_source(id, source)
     if matches is not None:
         if rtol is not None or atol is not None:
-            raise ClaimError(f"reproduction {id!r}: give either matches or rtol/atol, not both")
+            raise ClaimError(f"reproduction {id!r}: give either matches or rtol/atol, not both", claim_id=id)
         if not isinstance(matches, (bool, np.bool_)):
-            raise ClaimError(f"reproduction {id!r}: matches == {matches!r}, must be a bool")
+            raise ClaimError(f"reproduction {id!r}: matches == {matches!r}, must be a bool", claim_id=id)
         ok = bool(matches)
         tolerance = None
     else:
         if rtol is None and atol is None:
-            raise ClaimError(f"reproduction {id!r}: give rtol and/or atol, or matches=")
+            raise ClaimError(f"reproduction {id!r}: give rtol and/or atol, or matches=", claim_id=id)
         for name, tol in (("rtol", rtol), ("atol", atol)):
             if tol is not None and not (isinstance(tol, numbers.Real) and tol >= 0):
-                raise ClaimError(f"reproduction {id!r}: {name} == {tol!r}, must be >= 0")
+                raise ClaimError(f"reproduction {id!r}: {name} == {tol!r}, must be >= 0", claim_id=id)
         if not (_is_real(paper) and _is_real(ours)):
             raise ClaimError(
                 f"reproduction {id!r}: paper == {paper!r} and ours == {ours!r} must both be "
-                "real numbers for a tolerance comparison (use matches= otherwise)"
+                "real numbers for a tolerance comparison (use matches= otherwise)", claim_id=id,
             )
         bound = (atol or 0.0) + (rtol or 0.0) * abs(float(paper))
         ok = bool(math.isfinite(float(ours)) and abs(float(ours) - float(paper)) <= bound)
@@ -296,7 +306,37 @@ def _check_id(id: str) -> None:
         )
     key = id.split(".", 1)[0]
     if key not in PAPERS:
-        raise ClaimError(f"claim id {id!r}: paper key {key!r} unknown, must be one of {sorted(PAPERS)}")
+        raise ClaimError(f"claim id {id!r}: paper key {key!r} unknown, must be one of {sorted(PAPERS)}", claim_id=id)
+
+
+def check_source(id: str, source: str) -> None:
+    """Raise :class:`ClaimError` unless ``source`` reads as a citation: it names a year
+    (``"Stamouli et al. 2025, Thm. 2"``) and does not start with an internal file number
+    (``"000, slide ..."``).
+
+    Parameters
+    ----------
+    id : str
+        The claim's id, for the message.
+    source : str
+        The claim's source.
+
+    >>> check_source("fazel2018.x", "Fazel et al. 2018, Lemma 1")
+    >>> check_source("anderson2026.x", "000, slide 'Observation'")
+    Traceback (most recent call last):
+    ...
+    ltijepa.errors.ClaimError: claim 'anderson2026.x': source == "000, slide 'Observation'" starts with an internal file number; cite author and year (e.g. 'Anderson 2026, slide ...')
+    """
+    if not isinstance(source, str) or _FILE_NUMBER.match(source):
+        raise ClaimError(
+            f"claim {id!r}: source == {source!r} starts with an internal file number; cite author "
+            "and year (e.g. 'Anderson 2026, slide ...')", claim_id=id,
+        )
+    if not _YEAR.search(source):
+        raise ClaimError(
+            f"claim {id!r}: source == {source!r} names no year; cite author and year first "
+            "(e.g. 'Fazel et al. 2018, Lemma 1')", claim_id=id,
+        )
 
 
 def _is_real(x: Any) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from ltijepa.errors import ProfileError
+from ltijepa.errors import ParameterError
 
 __all__ = ["PROFILES", "check_profile", "by_profile"]
 
@@ -23,13 +23,13 @@ T = TypeVar("T")
 
 
 def check_profile(profile: str) -> str:
-    """Return ``profile`` if it names a known profile, else raise :class:`ProfileError`.
+    """Return ``profile`` if it names a known profile, else raise :class:`~ltijepa.errors.ParameterError`.
 
     >>> check_profile("ci")
     'ci'
     """
     if profile not in PROFILES:
-        raise ProfileError(f"profile == {profile!r}, must be one of {PROFILES}")
+        raise ParameterError(f"profile == {profile!r}, must be one of {PROFILES}", name="profile", value=profile)
     return profile
 
 

@@ -6,7 +6,7 @@ import pytest
 from ltijepa.bisim import empirical_bisimulation, largest_bisimulation, least_fixed_point
 from ltijepa.bisim.relations import same_partition
 from ltijepa.envs import counting_mdp as cm
-from ltijepa.errors import ProfileError
+from ltijepa.errors import ParameterError
 
 CONFIG = cm.CountingConfig(n_appearances=4, layouts_per_count=5)
 
@@ -20,7 +20,7 @@ def test_sizes_and_profiles():
     assert CONFIG.n_states == 4 * 41
     assert cm.CountingConfig.for_profile("ci").n_states < 2000
     assert cm.CountingConfig.for_profile("full").n_states >= 10_000
-    with pytest.raises(ProfileError, match="profile == 'fast'"):
+    with pytest.raises(ParameterError, match="profile == 'fast'"):
         cm.CountingConfig.for_profile("fast")
 
 

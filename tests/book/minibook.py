@@ -45,8 +45,8 @@ def set_toc(project: Project, names: list[str]) -> None:
 
 GOOD_CELLS = (
     "from ltijepa import claims",
-    "claims.theorem('fazel2018.mini.holds', 1 + 1 == 2, statement='1 + 1 = 2', source='test')",
-    "claims.reproduce('yu2025.mini.value', paper=9, ours=9, atol=0, source='test')",
+    "claims.theorem('fazel2018.mini.holds', 1 + 1 == 2, statement='1 + 1 = 2', source='Fazel et al. 2018, test')",
+    "claims.reproduce('yu2025.mini.value', paper=9, ours=9, atol=0, source='Fazel et al. 2018, test')",
 )
 
 

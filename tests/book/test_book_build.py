@@ -79,7 +79,7 @@ def test_a_raising_notebook_fails_the_build_naming_notebook_and_cell(mini_projec
 def test_a_failing_theorem_claim_fails_the_build(mini_project):
     message = add_notebook_and_build(
         mini_project, "wrong", "from ltijepa import claims",
-        "claims.theorem('fazel2018.mini.wrong', 2 + 2 == 5, statement='2 + 2 = 5')",
+        "claims.theorem('fazel2018.mini.wrong', 2 + 2 == 5, statement='2 + 2 = 5', source='Fazel et al. 2018, test')",
     )
     assert "notebooks/wrong.ipynb, cell 4" in message
     assert "TheoremFailed" in message and "fazel2018.mini.wrong" in message
@@ -90,7 +90,7 @@ def test_a_caught_theorem_failure_still_fails_the_build(mini_project):
         mini_project, "sneaky", "from ltijepa import claims",
         """
         try:
-            claims.theorem('fazel2018.mini.sneaky', False)
+            claims.theorem('fazel2018.mini.sneaky', False, source='Fazel et al. 2018, test')
         except Exception:
             pass
         """,
@@ -142,7 +142,7 @@ def test_a_sphinx_warning_fails_the_build_and_keeps_the_site(mini_project):
 
 def test_only_executes_the_named_notebook_without_publishing(mini_project):
     write_notebook(mini_project.notebooks_dir / "other.ipynb", "x = 1", "from ltijepa import claims",
-                   "claims.theorem('fazel2018.mini.other', True)")
+                   "claims.theorem('fazel2018.mini.other', True, source='Fazel et al. 2018, test')")
     result = quiet_build(mini_project, only=["other"])
     assert [r.notebook for r in result.runs] == ["other"] and not result.html_built
     assert not mini_project.html_dir.exists()

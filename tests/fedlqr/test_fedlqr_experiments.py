@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from ltijepa.errors import NotStabilizingError, ParameterError, ProfileError
+from ltijepa.errors import NotStabilizingError, ParameterError
 from ltijepa.lqr import Task
 from ltijepa.lqr.fedlqr import FedLQRConfig, FedLQRHistory, run_fedlqr
 from ltijepa.lqr.fedlqr_checks import (
@@ -87,7 +87,7 @@ def test_profiles_give_the_authors_counts_in_full():
     het = HeterogeneityExperiment.for_profile("full")
     assert (het.realisations, het.levels, het.agents, het.config.global_step) == (20, (0.0, 0.1, 0.5), 10, 1e-2)
     assert ConvergenceExperiment.for_profile("ci").realisations < ConvergenceExperiment().realisations
-    with pytest.raises(ProfileError, match="profile == 'huge'"):
+    with pytest.raises(ParameterError, match="profile == 'huge'"):
         AgentsExperiment.for_profile("huge")
     exact = full.exact((1, 10))
     assert (exact.config.gradient, exact.realisations, exact.agents) == ("exact", 1, (1, 10))

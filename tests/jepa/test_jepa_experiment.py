@@ -10,7 +10,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from ltijepa.envs.counting import CountingEnv  # noqa: E402
-from ltijepa.errors import ProfileError  # noqa: E402
+from ltijepa.errors import ParameterError  # noqa: E402
 from ltijepa.jepa import counting, figures  # noqa: E402
 from ltijepa.jepa.model import ModelConfig  # noqa: E402
 from ltijepa.jepa.train import TrainConfig  # noqa: E402
@@ -37,7 +37,7 @@ def test_full_profile_is_the_papers_scale():
     assert full.train_config("reward_only").encoder_lr_scale == 1.0
     ci = counting.CountingExperiment.for_profile("ci")
     assert ci.env.size == 32 and ci.model.encoder == "cnn" and ci.seeds == 1
-    with pytest.raises(ProfileError, match="profile == 'gpu'"):
+    with pytest.raises(ParameterError, match="profile == 'gpu'"):
         counting.CountingExperiment.for_profile("gpu")
 
 

@@ -6,7 +6,7 @@ import scipy.linalg
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ltijepa.errors import MatrixError, NotStabilizingError, ShapeError
+from ltijepa.errors import DataError, NotStabilizingError, ShapeError
 from ltijepa.lqr import ParameterError, Task, TaskBatch, TaskNotStabilizedError
 from ltijepa.lqr import batched
 from ltijepa.lqr.families import random_stabilizable, sample_pendulums, scalar_pair
@@ -115,7 +115,7 @@ def test_lyapunov_batch_errors():
     with pytest.raises(ShapeError, match=r"expected shapes \(M, n, n\) and \(M, n, n\), found \(2, 2, 2\) and \(2, 3, 3\)"):
         batched.solve_lyapunov_batch(np.zeros((2, 2, 2)), np.zeros((2, 3, 3)))
     W = np.stack([np.eye(2), [[1.0, 1.0], [0.0, 1.0]]])
-    with pytest.raises(MatrixError, match=r"W\[1\] must be symmetric"):
+    with pytest.raises(DataError, match=r"W\[1\] must be symmetric"):
         batched.solve_lyapunov_batch(np.zeros((2, 2, 2)), W)
 
 
@@ -135,7 +135,7 @@ def test_gain_shape_and_finiteness():
     batch = TaskBatch.from_tasks(sample_pendulums(3, 0))
     with pytest.raises(ShapeError, match=r"K: expected shape \(1, 2\) or \(3, 1, 2\), found \(2, 1, 2\)"):
         batch.cost(np.zeros((2, 1, 2)))
-    with pytest.raises(MatrixError, match="K has non-finite entries"):
+    with pytest.raises(DataError, match="K has non-finite entries"):
         batch.cost([[np.nan, 0.0]])
 
 

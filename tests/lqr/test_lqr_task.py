@@ -6,7 +6,7 @@ import pytest
 import scipy.linalg
 from hypothesis import assume, given
 
-from ltijepa.errors import MatrixError, NotStabilizableError, NotStabilizingError, ShapeError, SolverError
+from ltijepa.errors import DataError, NotStabilizableError, NotStabilizingError, ShapeError, SolverError
 from ltijepa.lqr import Task
 from ltijepa.lqr.landscape import gradient_error
 from ltijepa.testing import lqr as lqr_st
@@ -117,25 +117,25 @@ def test_wrong_weight_shapes(kwargs, match):
 
 
 def test_indefinite_R():
-    with pytest.raises(MatrixError, match=r"R must be positive definite: smallest eigenvalue == -1"):
+    with pytest.raises(DataError, match=r"R must be positive definite: smallest eigenvalue == -1"):
         Task(np.eye(2), np.eye(2), np.eye(2), np.diag([1.0, -1.0]))
 
 
 def test_semidefinite_R_is_rejected_and_semidefinite_Q_accepted():
-    with pytest.raises(MatrixError, match="R must be positive definite: smallest eigenvalue == 0"):
+    with pytest.raises(DataError, match="R must be positive definite: smallest eigenvalue == 0"):
         Task(np.eye(2), np.eye(2), np.eye(2), np.diag([1.0, 0.0]))
     Task(np.eye(2), np.eye(2), np.diag([1.0, 0.0]), np.eye(2))
 
 
 def test_indefinite_Q_and_singular_Sigma0():
-    with pytest.raises(MatrixError, match="Q must be positive semidefinite"):
+    with pytest.raises(DataError, match="Q must be positive semidefinite"):
         Task(np.eye(2), np.eye(2), np.diag([1.0, -0.5]), np.eye(2))
-    with pytest.raises(MatrixError, match="Sigma0 must be positive definite"):
+    with pytest.raises(DataError, match="Sigma0 must be positive definite"):
         Task(np.eye(2), np.eye(2), np.eye(2), np.eye(2), np.diag([1.0, 0.0]))
 
 
 def test_asymmetric_weight():
-    with pytest.raises(MatrixError, match=r"Q must be symmetric: max\|Q - Q\^T\| == 0.5"):
+    with pytest.raises(DataError, match=r"Q must be symmetric: max\|Q - Q\^T\| == 0.5"):
         Task(np.eye(2), np.eye(2), [[1.0, 0.5], [0.0, 1.0]], np.eye(2))
 
 
@@ -147,9 +147,9 @@ def test_symmetry_tolerance_is_relative():
 
 
 def test_non_finite_entries():
-    with pytest.raises(MatrixError, match="A has non-finite entries"):
+    with pytest.raises(DataError, match="A has non-finite entries"):
         Task([[np.nan]], [[1.0]], [[1.0]], [[1.0]])
-    with pytest.raises(MatrixError, match="K has non-finite entries"):
+    with pytest.raises(DataError, match="K has non-finite entries"):
         scalar_task().cost([[np.inf]])
 
 

@@ -8,7 +8,7 @@ seeds they are deterministic.
 import numpy as np
 import pytest
 
-from ltijepa.errors import MatrixError, NotStabilizingError, ShapeError
+from ltijepa.errors import DataError, NotStabilizingError, ShapeError
 from ltijepa.lqr import ParameterError, Task, TaskBatch
 from ltijepa.lqr.batched import TaskNotStabilizedError
 from ltijepa.lqr.families import random_stabilizable
@@ -163,7 +163,7 @@ def test_a_generator_advances_between_calls():
     (dict(samples=2.0), ParameterError, r"samples == 2.0, must be an integer >= 1"),
     (dict(horizon=0), ParameterError, r"horizon == 0, must be an integer >= 1"),
     (dict(K=np.zeros((2, 1))), ShapeError, r"K: expected shape \(1, 2\) or \(1, 1, 2\), found \(2, 1\)"),
-    (dict(K=[[np.nan, 0.0]]), MatrixError, r"K has non-finite entries"),
+    (dict(K=[[np.nan, 0.0]]), DataError, r"K has non-finite entries"),
 ])
 def test_parameter_errors(kwargs, error, match):
     batch = TaskBatch.from_tasks([random_stabilizable(2, 1, 0, spectral_radius=0.8)])

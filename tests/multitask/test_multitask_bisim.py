@@ -8,7 +8,7 @@ import scipy.linalg
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from ltijepa.errors import NotDPPError, NotStabilizingError, ParameterError, ShapeError
+from ltijepa.errors import NotStabilizingError, ParameterError, ShapeError, SolverError
 from ltijepa.lqr import Task
 from ltijepa.lqr import bisim_bounds as bb
 from ltijepa.lqr.bisim_bounds import (
@@ -171,7 +171,7 @@ def test_program_is_dpp_and_reused():
 
 def test_non_dpp_problem_is_refused(monkeypatch):
     monkeypatch.setattr(bb.cp.Problem, "is_dpp", lambda self, *args: False)
-    with pytest.raises(NotDPPError, match="not DPP"):
+    with pytest.raises(SolverError, match="not DPP"):
         build_bisimulation_program(2, 1)
 
 

@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from ltijepa.errors import NotStabilizingError, ParameterError, ProfileError
+from ltijepa.errors import NotStabilizingError, ParameterError
 from ltijepa.lqr.bisim_bounds import BisimConfig
 from ltijepa.lqr.families import sample_pendulums, sample_unicycles
 from ltijepa.lqr.multitask import common_optimum, find_common_stabilizer
@@ -31,7 +31,7 @@ def test_profiles_resolve_the_sizes():
     ci, full = MultitaskStudyConfig.for_profile("ci"), MultitaskStudyConfig.for_profile("full")
     assert ci.random_families >= 20 and full.random_families >= 200
     assert (full.pendulum_collections, full.unicycle_collections) == (100, 75)
-    with pytest.raises(ProfileError, match="profile == 'fast'"):
+    with pytest.raises(ParameterError, match="profile == 'fast'"):
         MultitaskStudyConfig.for_profile("fast")
 
 

@@ -7,7 +7,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ltijepa.errors import MatrixError, ParameterError, ShapeError
+from ltijepa.errors import DataError, ParameterError, ShapeError
 from ltijepa.lqr import Task
 from ltijepa.planning.base import PlanningError, torch_generator
 from ltijepa.planning.cem import CEMConfig, cem
@@ -147,7 +147,7 @@ def test_errors_name_the_offending_input():
         riccati_recursion(task, 0)
     with pytest.raises(ShapeError, match=r"terminal_weight: expected shape \(4, 4\), found \(2, 2\)"):
         riccati_recursion(task, 3, np.eye(2))
-    with pytest.raises(MatrixError, match=r"terminal_weight must be positive semidefinite"):
+    with pytest.raises(DataError, match=r"terminal_weight must be positive semidefinite"):
         riccati_recursion(task, 3, -np.eye(4))
     with pytest.raises(ShapeError, match=r"x0: expected initial states \(B, 4\), found \(4,\)"):
         lq_optimal_plan(task, np.zeros(4), 3)

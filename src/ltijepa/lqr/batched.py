@@ -35,7 +35,7 @@ import numpy as np
 import scipy.linalg
 
 from ltijepa.checks import SYMMETRY_RTOL, check_symmetric
-from ltijepa.errors import MatrixError, NotStabilizingError, ParameterError, ShapeError
+from ltijepa.errors import DataError, NotStabilizingError, ParameterError, ShapeError
 from ltijepa.lqr.task import Task
 
 __all__ = [
@@ -107,7 +107,7 @@ def solve_lyapunov_batch(F: np.ndarray, W: np.ndarray) -> np.ndarray:
     ------
     ShapeError
         If F and W are not both (M, n, n).
-    MatrixError
+    DataError
         If some W_i is not symmetric (relative tolerance ``SYMMETRY_RTOL``).
 
     Examples
@@ -220,7 +220,7 @@ class TaskBatch:
 
         Raises
         ------
-        ShapeError, MatrixError
+        ShapeError, DataError
             On a wrong shape or non-finite entries.
         """
         M, m, n = self.M, self.m, self.n
@@ -230,7 +230,7 @@ class TaskBatch:
         elif array.shape != (M, m, n):
             raise ShapeError(f"K: expected shape ({m}, {n}) or ({M}, {m}, {n}), found {array.shape}")
         if not np.all(np.isfinite(array)):
-            raise MatrixError(f"K has non-finite entries: {np.asarray(K).tolist()}")
+            raise DataError(f"K has non-finite entries: {np.asarray(K).tolist()}")
         return array
 
     def closed_loop(self, K) -> np.ndarray:

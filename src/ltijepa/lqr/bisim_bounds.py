@@ -83,7 +83,7 @@ import scipy.linalg
 from tqdm import tqdm
 
 from ltijepa.checks import check_count, check_positive
-from ltijepa.errors import NotDPPError, NotStabilizingError, ParameterError, ShapeError
+from ltijepa.errors import NotStabilizingError, ParameterError, ShapeError, SolverError
 from ltijepa.lqr.task import Task, spectral_radius
 
 __all__ = [
@@ -199,7 +199,7 @@ def build_bisimulation_program(n: int, p: int, *, s_min: float = 1e-8) -> Bisimu
     ------
     ParameterError
         If n or p is not a positive integer.
-    NotDPPError
+    SolverError
         If the problem is not DPP (it would be recompiled at every solve).
     """
     n, p = check_count("n", n), check_count("p", p)
@@ -220,7 +220,7 @@ def build_bisimulation_program(n: int, p: int, *, s_min: float = 1e-8) -> Bisimu
     ]
     problem = cp.Problem(cp.Minimize(u), constraints)
     if not problem.is_dpp():
-        raise NotDPPError("the bisimulation program is not DPP: it would recompile at every solve")
+        raise SolverError("the bisimulation program is not DPP: it would recompile at every solve", status="not DPP")
     return BisimulationProgram(problem, A, C, Z0, one_minus_lam, M, u)
 
 

@@ -46,7 +46,7 @@ def shared_gain(batch: TaskBatch, K) -> np.ndarray:
     ------
     ShapeError
         If K is not (m, n) (a stack of per-task gains is refused here).
-    MatrixError
+    DataError
         If K has non-finite entries.
     """
     K = np.asarray(K, dtype=float)

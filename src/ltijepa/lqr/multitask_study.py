@@ -96,7 +96,7 @@ class MultitaskStudyConfig:
 
         Raises
         ------
-        ProfileError
+        ParameterError
             If the profile is unknown.
         """
         return cls(

@@ -61,7 +61,7 @@ class Task:
     ------
     ShapeError
         If a matrix has the wrong shape (the message gives expected and found shapes).
-    MatrixError
+    DataError
         If a matrix has non-finite entries, is not symmetric, or not (semi)definite.
 
     Examples
@@ -100,7 +100,7 @@ class Task:
         return self.B.shape[1]
 
     def check_gain(self, K) -> np.ndarray:
-        """``K`` as a finite (m, n) float array; raises ShapeError/MatrixError otherwise."""
+        """``K`` as a finite (m, n) float array; raises ShapeError/DataError otherwise."""
         return as_matrix("K", K, (self.m, self.n))
 
     def closed_loop(self, K) -> np.ndarray:

@@ -186,7 +186,7 @@ def estimate_gradient(
     ------
     ParameterError
         If ``estimator`` is unknown, or radius, samples or horizon are out of range.
-    ShapeError, MatrixError
+    ShapeError, DataError
         If K has the wrong shape or non-finite entries.
     TaskNotStabilizedError
         (a ``NotStabilizingError``) If a rollout cost overflows, a perturbed gain K +- U_j

@@ -64,7 +64,7 @@ class CEMConfig:
 
         Raises
         ------
-        ProfileError
+        ParameterError
             If ``profile`` is unknown.
         """
         return cls(

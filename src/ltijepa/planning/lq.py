@@ -100,7 +100,7 @@ def riccati_recursion(task: Task, horizon: int, terminal_weight=None) -> LQSolut
     ------
     ParameterError
         If ``horizon`` is not a positive integer.
-    ShapeError, MatrixError
+    ShapeError, DataError
         If ``terminal_weight`` is not a symmetric PSD ``(n, n)`` matrix.
 
     Examples
@@ -142,7 +142,7 @@ def lq_mpc_gain(task: Task, horizon: int, terminal_weight=None) -> np.ndarray:
 
     Raises
     ------
-    ParameterError, ShapeError, MatrixError
+    ParameterError, ShapeError, DataError
         As :func:`riccati_recursion`.
     """
     return riccati_recursion(task, horizon, terminal_weight).gains[0]
@@ -187,7 +187,7 @@ def lq_optimal_plan(task: Task, x0, horizon: int, terminal_weight=None) -> tuple
         If ``x0`` is not ``(B, n)``.
     PlanningError
         If ``x0`` has non-finite entries.
-    ParameterError, MatrixError
+    ParameterError, DataError
         As :func:`riccati_recursion`.
     """
     x0 = _check_states(task, x0)
@@ -256,7 +256,7 @@ def lq_cost_fn(
     ------
     ShapeError
         If ``x0`` is not ``(B, n)`` (here, or actions without ``m`` columns when called).
-    MatrixError
+    DataError
         If ``terminal_weight`` is not symmetric PSD.
     """
     x0 = torch.as_tensor(_check_states(task, x0), dtype=dtype, device=device)
@@ -313,7 +313,7 @@ class SweepConfig:
 
         Raises
         ------
-        ProfileError
+        ParameterError
             If ``profile`` is unknown.
         """
         return cls(

@@ -66,7 +66,7 @@ class MazeDataConfig:
 
         Raises
         ------
-        ProfileError
+        ParameterError
             If ``profile`` is unknown.
         """
         return cls(episodes=by_profile(profile, ci=120, full=500))
@@ -101,7 +101,7 @@ class MazeEvalConfig:
 
         Raises
         ------
-        ProfileError
+        ParameterError
             If ``profile`` is unknown.
         """
         return cls(pairs=by_profile(profile, ci=12, full=50), planner=CEMConfig.for_profile(profile))

@@ -63,7 +63,7 @@ class TrainConfig:
 
         Raises
         ------
-        ProfileError
+        ParameterError
             If ``profile`` is unknown.
         """
         return cls(steps=by_profile(profile, ci=1_500, full=20_000))
