@@ -1,6 +1,6 @@
 """ltijepa: the tested package behind the book *From LTI to JEPA*.
 
-Subpackages (see ``DESIGN.md``):
+Subpackages (the README's layout section):
 
 - :mod:`ltijepa.lqr` -- LQR tasks, policy gradients, multitask bounds, FedLQR;
 - :mod:`ltijepa.bisim` -- the largest bisimulation (fixed point, refinement, empirical);

@@ -5,7 +5,7 @@
 checks raise :class:`~ltijepa.errors.ShapeError` (``expected shape (n, m), found (p, q)``) or
 :class:`~ltijepa.errors.DataError`; :func:`check_stabilizing` raises
 :class:`~ltijepa.errors.NotStabilizingError` with the spectral radius.
-Tolerances are relative to the matrix's scale (``STYLE.md``: sklearn's habit), so a weight
+Tolerances are relative to the matrix's scale (scikit-learn's habit), so a weight
 matrix with entries around 1e6 and round-off asymmetry of 1e-10 is accepted.
 """
 

@@ -1,6 +1,6 @@
 """The claims ledger: every checkable statement a notebook makes, recorded in one way.
 
-Two kinds of claim (``DESIGN.md``, "Claims ledger"):
+Two kinds of claim (the README, "Claims"):
 
 - :func:`theorem` -- an inequality or identity that must hold (``g_ij <= b_ij``, non-collapse
   of non-bisimilar pairs, ...). When it does not hold, the notebook fails with

@@ -153,5 +153,5 @@ def test_shapes_agree_with_the_pixel_environment():
     ],
 )
 def test_bad_input(mdp, call, match):
-    with pytest.raises(cm.CountingMDPError, match=match):
+    with pytest.raises(cm.ParameterError, match=match):
         call(mdp)

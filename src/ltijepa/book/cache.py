@@ -1,7 +1,7 @@
 """The content cache of executed notebooks.
 
 A notebook is re-executed only when its cache key changes. The key is a SHA-256 over
-everything the output can depend on (``DESIGN.md``, data flow step 1):
+everything the output can depend on (the README, "The book build"):
 
 - the notebook with outputs and execution counts stripped (sources, cell metadata, kernel);
 - every file under ``src/ltijepa`` (path and bytes; byte-code caches excluded);

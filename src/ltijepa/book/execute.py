@@ -127,9 +127,9 @@ def run_job(job: Job) -> NotebookRun:
     """Execute ``job.notebook`` into the cache and ``executed_dir``; never raises.
 
     On success the executed notebook is stored in the cache under ``job.key`` and copied to
-    ``executed_dir/NAME.ipynb``. On failure nothing is stored or copied, so the last good
+    ``executed_dir`` under the notebook's name. On failure nothing is stored or copied, so the last good
     executed notebook stays in place; the failed output is kept as
-    ``executed_dir/NAME.failed.ipynb`` for inspection.
+    ``<name>.failed`` beside it for inspection.
     """
     name = job.notebook.stem
     start = time.perf_counter()

@@ -19,7 +19,7 @@ __all__ = [
     "extract_claims",
 ]
 
-#: Names every notebook's ``parameters`` cell must define (``DESIGN.md``, Conventions).
+#: Names every notebook's ``parameters`` cell must define (the README's conventions).
 REQUIRED_PARAMETERS = ("profile", "seed")
 
 

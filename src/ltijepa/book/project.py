@@ -17,7 +17,7 @@ class ProjectError(RuntimeError):
 class Project:
     """The paths of a book project rooted at ``root``.
 
-    The layout is that of ``DESIGN.md``: ``notebooks/`` (sources), ``book/`` (hand-written
+    The layout is that of the README: ``notebooks/`` (sources), ``book/`` (hand-written
     pages and ``_toc.yml``), ``_config.yml``, ``src/ltijepa`` and ``requirements/lock.txt``
     (both hashed into the cache key). Generated: ``book/executed/``, ``book/.cache/`` and
     ``book/_build/``; ``output`` moves the last two elsewhere (the tests build into a

@@ -3,7 +3,7 @@
 The source tree is assembled in a temporary directory under ``book/_build``:
 
 - the hand-written pages of ``book/`` (``intro.md``, ``claims.md``, ``report.md``, ...);
-- the executed notebooks, stamped, at ``notebooks/NAME.ipynb`` -- the same path as their
+- the executed notebooks, stamped, at ``notebooks/<name>`` -- the same path as their
   source in the repository, so the launch buttons (Binder, Colab, JupyterLab) open the source;
 - ``_config.yml``, with the commit and repository of the build as MyST substitutions.
 

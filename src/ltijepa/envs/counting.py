@@ -40,7 +40,6 @@ from ltijepa.errors import ParameterError, ShapeError
 __all__ = [
     "SHAPES",
     "COLOUR_RANGE",
-    "CountingEnvError",
     "Episode",
     "CountingEnv",
     "Transitions",
@@ -60,11 +59,7 @@ COLOUR_RANGE = (30, 226)
 _PLACEMENT_TRIES = 50  # rejection-sampling attempts per object before overlap is allowed
 
 
-class CountingEnvError(ParameterError):
-    """A bad argument to the counting environment (the message names the value)."""
-
-
-_check_int = partial(check_count, error=CountingEnvError)
+_check_int = partial(check_count, error=ParameterError)
 
 
 def shape_stamp(shape: int, radius: int) -> np.ndarray:
@@ -85,7 +80,7 @@ def shape_stamp(shape: int, radius: int) -> np.ndarray:
 
     Raises
     ------
-    CountingEnvError
+    ParameterError
         If ``shape`` is not an index of :data:`SHAPES` or ``radius < 1``.
 
     Examples
@@ -180,7 +175,7 @@ def render(
     ------
     ShapeError
         If the arrays do not have the shapes above.
-    CountingEnvError
+    ParameterError
         If a count, shape code or colour is out of range, or ``size < 2 r + 2``.
 
     Examples
@@ -203,7 +198,7 @@ def render(
         bad = values[(values < 0) | (values > (np.inf if high is None else high))]
         if bad.size:
             bound = ">= 0" if high is None else f"in [0, {high}]"
-            raise CountingEnvError(f"{name} contains {bad.flat[0]}, must be {bound}")
+            raise ParameterError(f"{name} contains {bad.flat[0]}, must be {bound}")
     frames = np.zeros((len(counts), size, size, 3), dtype=np.uint8)
     centres = place_centres(counts, size, radius, rng)
     for code in range(len(SHAPES)):
@@ -238,7 +233,7 @@ class CountingEnv:
 
     Raises
     ------
-    CountingEnvError
+    ParameterError
         If a size is not a positive integer, the target is not in ``[0, max_count]``, or
         ``max_count`` objects cannot be kept apart in the frame.
     """
@@ -259,7 +254,7 @@ class CountingEnv:
         _check_int("size", self.size, minimum=2 * self.radius + 2)
         side = self.size - 2 * self.radius  # centres lie in a side x side square
         if self.max_count * (2 * self.radius + 1) ** 2 > side**2:
-            raise CountingEnvError(
+            raise ParameterError(
                 f"max_count == {self.max_count} objects of radius {self.radius} cannot be kept "
                 f"apart in a {self.size}-pixel frame; use a larger size or a smaller radius"
             )
@@ -347,12 +342,12 @@ class CountingEnv:
 
         Raises
         ------
-        CountingEnvError
+        ParameterError
             If ``action`` is not a finite number.
         """
         a = float(np.asarray(action).reshape(-1)[0])
         if not np.isfinite(a):
-            raise CountingEnvError(f"action == {action!r}, must be a finite number")
+            raise ParameterError(f"action == {action!r}, must be a finite number")
         reward_pre = float(self.reward(episode.count))
         episode.count = int(self.next_count(episode.count, a))
         info = {"reward_pre": reward_pre, "count": episode.count}
@@ -442,7 +437,7 @@ def make_transitions(env: CountingEnv, n_episodes: int, episode_length: int, *, 
 
     Raises
     ------
-    CountingEnvError
+    ParameterError
         If ``n_episodes`` or ``episode_length`` is not a positive integer.
 
     Examples
@@ -502,7 +497,7 @@ def make_probe(env: CountingEnv, n: int, *, rng, min_steps: int = 3, max_steps: 
 
     Raises
     ------
-    CountingEnvError
+    ParameterError
         If ``n < 1`` or the step range is empty or negative.
     """
     rng = np.random.default_rng(rng)

@@ -49,7 +49,6 @@ __all__ = [
     "DEC",
     "INC",
     "COLOUR_RANGE",
-    "CountingMDPError",
     "CountingConfig",
     "CountingMDP",
     "make_counting_mdp",
@@ -62,11 +61,7 @@ ACTIONS = ("dec", "inc")
 DEC, INC = 0, 1
 
 
-class CountingMDPError(ParameterError):
-    """A bad argument to the counting MDP (the message names the value)."""
-
-
-_check_int = partial(check_count, error=CountingMDPError)
+_check_int = partial(check_count, error=ParameterError)
 
 
 @dataclass(frozen=True)
@@ -75,7 +70,7 @@ class CountingConfig:
 
     Raises
     ------
-    CountingMDPError
+    ParameterError
         If a field is not an integer in its range.
     """
 
@@ -143,7 +138,7 @@ class CountingMDP:
 
         Raises
         ------
-        CountingMDPError
+        ParameterError
             If an argument is out of range.
         """
         cfg = self.config
@@ -159,7 +154,7 @@ class CountingMDP:
 
         Raises
         ------
-        CountingMDPError
+        ParameterError
             If ``target`` is not in ``[0, max_count]``.
         """
         target = _check_int("target", target, minimum=0, maximum=self.config.max_count)
@@ -170,7 +165,7 @@ class CountingMDP:
 
         Raises
         ------
-        CountingMDPError
+        ParameterError
             If ``target`` is not in ``[0, max_count]``.
         """
         return self.aux(target)[self.next_state]
@@ -200,14 +195,14 @@ class CountingMDP:
 
         Raises
         ------
-        CountingMDPError
+        ParameterError
             If ``target`` is out of range or a state index is not in ``[0, n)``.
         """
         p = self.aux(target)
         states = np.arange(self.n_states) if states is None else np.asarray(states, dtype=np.int64)
         if states.size and (states.min() < 0 or states.max() >= self.n_states):
             bad = states[(states < 0) | (states >= self.n_states)][0]
-            raise CountingMDPError(f"state == {bad}, must be in [0, {self.n_states})")
+            raise ParameterError(f"state == {bad}, must be in [0, {self.n_states})")
         o = np.repeat(states, 2)
         a = np.tile([DEC, INC], len(states))
         return list(zip(o.tolist(), a.tolist(), self.next_state[o, a].tolist(), p[o].tolist()))
@@ -292,7 +287,7 @@ def separation_round(count_a, count_b, target: int) -> np.ndarray:
 
     Raises
     ------
-    CountingMDPError
+    ParameterError
         If ``target`` is not a non-negative integer.
 
     Examples
@@ -331,7 +326,7 @@ def steered_word_separates(count_a: int, count_b: int, target: int, *, steer_by:
 
     Raises
     ------
-    CountingMDPError
+    ParameterError
         If ``steer_by`` is unknown, the counts are equal or a value is outside ``[0, 8]``.
 
     Examples
@@ -340,12 +335,12 @@ def steered_word_separates(count_a: int, count_b: int, target: int, *, steer_by:
     (False, True)
     """
     if steer_by not in ("first", "closer"):
-        raise CountingMDPError(f"steer_by == {steer_by!r}, must be 'first' or 'closer'")
+        raise ParameterError(f"steer_by == {steer_by!r}, must be 'first' or 'closer'")
     k_a = _check_int("count_a", count_a, minimum=0, maximum=8)
     k_b = _check_int("count_b", count_b, minimum=0, maximum=8)
     target = _check_int("target", target, minimum=0, maximum=8)
     if k_a == k_b:
-        raise CountingMDPError(f"count_a == count_b == {k_a}, must differ")
+        raise ParameterError(f"count_a == count_b == {k_a}, must differ")
     steps = min(abs(k_a - target), abs(k_b - target))
     steer = k_a if steer_by == "first" or abs(k_a - target) <= abs(k_b - target) else k_b
     move = 1 if steer < target else -1

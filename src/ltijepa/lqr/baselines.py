@@ -9,7 +9,7 @@ Wang et al. (FedLQR) and the MAML-LQR line of work, that for any pair of tasks
 
 with h_1, h_2 "bounded polynomials of the problem data"; Stamouli et al. (2025, Sec. 2.1)
 use the same kind of bound with cost deviations too, b_bar(K; b_A, b_B, b_Q, b_R), and refer
-for its "exact expression" to an appendix we could not read (``notes/lqr.md`` Sec. 1.4). The
+for its "exact expression" to an appendix we could not read. The
 polynomials h_k were therefore not retrieved. What follows is our own derivation [D] of a
 bound of exactly that form, linear in the epsilons, with coefficients evaluated at K.
 

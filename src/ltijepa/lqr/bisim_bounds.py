@@ -14,7 +14,7 @@ whose outputs converge to the cost gradients (Fazel et al. 2018, Lemma 1).
 
 What is the paper's, what is ours
 ---------------------------------
-The paper's LMIs (17a)-(17b) were not retrievable (``notes/lqr.md`` Sec. 1.2). Taken from the
+The paper's LMIs (17a)-(17b) were not retrievable (the chapter's section on the reconstruction). Taken from the
 talk: V(Z) = sqrt(2) tr(M Z) / sqrt(sigma_min(M)) on Z = diag(Sigma^(i), Sigma^(j)), the
 decrease condition V_{t+1} - V_t <= -lam V_t + V(Z_0), and the bound (paper's eq. (20))
 

@@ -11,7 +11,7 @@
 Discretisation: the talk's pendulum matrices are the forward-Euler discretisation of the
 linearised pendulum theta'' = (g / l) theta + u / (m l^2) with step dt; the slides do not fix
 dt. We use dt = 0.05, the step of the talk's unicycle and of the pendulum in the authors'
-multitask LQG code (notes/lqr.md, 1.4), and g = 9.81. Both families default to Sigma0 = I
+multitask LQG code (their public repository), and g = 9.81. Both families default to Sigma0 = I
 (not stated in the slides either).
 """
 

@@ -97,7 +97,7 @@ class FedLQRConfig:
     """Settings of a FedLQR run; the defaults are the authors' code (varying-M experiment).
 
     Source of every default: ``jd-anderson/FedLQR``, ``main.m``,
-    ``solve_model_free_multiple_local_update.m`` and ``estimate_gradient.m`` (notes/lqr.md §2.2).
+    ``solve_model_free_multiple_local_update.m`` and ``estimate_gradient.m``.
     """
 
     local_step: float = 1e-4

@@ -1,7 +1,7 @@
 """The FedLQR experiments of the authors' code: their systems, settings and runs.
 
 Systems (``jd-anderson/FedLQR``, ``main.m`` and ``sysgen.m`` of both experiment folders;
-notes/lqr.md §2.2): n = m = 3, u = -K x, Q = 2 I, R = 0.5 I, K_0 = 1.62 I, agent 1 nominal,
+the authors' MATLAB scripts): n = m = 3, u = -K x, Q = 2 I, R = 0.5 I, K_0 = 1.62 I, agent 1 nominal,
 
 .. math::
 

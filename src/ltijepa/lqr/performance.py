@@ -11,8 +11,8 @@ Bound: General"): if K_* minimises C_avg, then for every task i (u = -K x)
     \\qquad c = 2,
 
 and Theorem 3 (slide "Performance Bound: Policy Gradient") the same at the limit K_infinity of
-policy gradient with c = 3/4. Only the talk's constants were retrievable (``notes/lqr.md``
-Sec. 1.3).
+policy gradient with c = 3/4. Only the talk's constants were retrievable.
+
 
 Our derivation [D], which gives c = 1/4 and so implies both. At any K,
 grad C_avg(K) = (1/M) sum_j grad C_j(K), hence

@@ -330,7 +330,7 @@ def natural_gradient(
         ``"fazel"`` (default): :func:`fazel_natural_step` at K0, the step of Fazel et al.'s
         Theorem 7; a float: that constant step; ``None``: backtracking (module docstring).
     initial_step, max_backtracks, tol, progress
-        As in :func:`gradient_descent`.
+        As in :func:`ltijepa.lqr.policy_gradient.gradient_descent`.
 
     Returns
     -------
@@ -381,7 +381,7 @@ def gauss_newton(
     step : float or None
         Constant step eta (default 1); ``None``: backtracking from eta = 1, never above 1.
     max_backtracks, tol, progress
-        As in :func:`gradient_descent`.
+        As in :func:`ltijepa.lqr.policy_gradient.gradient_descent`.
 
     Returns
     -------

@@ -263,7 +263,7 @@ def estimation_errors(
     K : array, (m, n)
         A stabilizing gain.
     estimator, radius, horizon
-        As in :func:`estimate_gradient`.
+        As in :func:`ltijepa.lqr.zeroth_order.estimate_gradient`.
     samples : sequence of int
         The numbers N of perturbations per estimate.
     repeats : int
