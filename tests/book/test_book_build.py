@@ -3,6 +3,7 @@
 import pytest
 
 from ltijepa.book.build import BuildError, build
+from ltijepa.book.cache import NotebookCache
 from ltijepa.book.site import SiteError
 
 from minibook import GOOD_CELLS, read_json, set_toc, tree_digest, write_notebook
@@ -146,3 +147,18 @@ def test_only_executes_the_named_notebook_without_publishing(mini_project):
     result = quiet_build(mini_project, only=["other"])
     assert [r.notebook for r in result.runs] == ["other"] and not result.html_built
     assert not mini_project.html_dir.exists()
+
+
+@pytest.mark.parametrize("suffix, keep", [(".ipynb", 0), (".ipynb", 0.5), (".json", 0)])
+def test_a_corrupt_cache_entry_is_discarded_and_the_notebook_re_executed(mini_project, capsys, suffix, keep):
+    """Truncating a real entry of a real build (to 0 bytes or to half) warns and re-executes."""
+    quiet_build(mini_project)
+    [entry] = mini_project.cache_dir.glob("*" + suffix)
+    entry.write_bytes(entry.read_bytes()[: int(len(entry.read_bytes()) * keep)])
+    result = build(mini_project, profile="ci", jobs=1, progress=True)
+    assert [(r.cache_hit, r.status) for r in result.runs] == [(False, "passed")]
+    printed = capsys.readouterr()
+    assert "cache entry" in printed.out + printed.err and "discarded" in printed.out + printed.err
+    assert read_json(mini_project.build_dir / "claims.json")[0]["chapter"] == "good"
+    hit, problem = NotebookCache(mini_project.cache_dir).get(result.runs[0].key)
+    assert problem is None and hit is not None, "the re-executed notebook is cached again, soundly"

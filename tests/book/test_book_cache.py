@@ -1,5 +1,6 @@
 """The content cache key: it changes exactly when an input of the execution changes."""
 
+import hashlib
 import json
 
 import nbformat
@@ -73,9 +74,35 @@ def test_key_changes_with_parameters_and_lock(inputs):
 
 def test_cache_round_trip(tmp_path, inputs):
     cache = NotebookCache(tmp_path / "cache")
-    assert cache.get("abc") is None
+    assert cache.get("abc") == (None, None)
     cache.put("abc", inputs[0], {"seconds": 1.5})
-    stored, record = cache.get("abc")
-    assert stored.read_bytes() == inputs[0].read_bytes() and record == {"seconds": 1.5}
+    (stored, record), problem = cache.get("abc")
+    assert problem is None and stored.read_bytes() == inputs[0].read_bytes()
+    assert record == {"seconds": 1.5, "sha256": hashlib.sha256(inputs[0].read_bytes()).hexdigest()}
     assert not list((tmp_path / "cache").glob("*.tmp"))
     json.loads((tmp_path / "cache" / "abc.json").read_text())
+
+
+@pytest.mark.parametrize("damage", ["empty notebook", "half notebook", "edited notebook", "empty record",
+                                    "no checksum", "no notebook"])
+def test_a_damaged_entry_is_reported_and_discarded(tmp_path, inputs, damage):
+    cache = NotebookCache(tmp_path / "cache")
+    cache.put("abc", inputs[0], {"seconds": 1.5})
+    notebook, record = tmp_path / "cache" / "abc.ipynb", tmp_path / "cache" / "abc.json"
+    data = notebook.read_bytes()
+    if damage == "empty notebook":
+        notebook.write_bytes(b"")
+    elif damage == "half notebook":
+        notebook.write_bytes(data[: len(data) // 2])
+    elif damage == "edited notebook":
+        notebook.write_bytes(data.replace(b"x = 1", b"x = 2"))
+    elif damage == "empty record":
+        record.write_bytes(b"")
+    elif damage == "no checksum":
+        record.write_text(json.dumps({"seconds": 1.5}))
+    else:
+        notebook.unlink()
+    hit, problem = cache.get("abc")
+    assert hit is None and problem.startswith("cache entry abc discarded: ")
+    assert not notebook.exists() and not record.exists()
+    assert cache.get("abc") == (None, None)

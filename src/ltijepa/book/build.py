@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 import os
-import shutil
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm
 
-from ltijepa.book.cache import NotebookCache, cache_key
+from ltijepa.book.cache import NotebookCache, cache_key, write_atomic
 from ltijepa.book.execute import Job, NotebookRun, configure_worker, judge, run_job
 from ltijepa.book.outputs import NotebookSourceError, check_source
 from ltijepa.book.project import Project
@@ -23,6 +23,8 @@ from ltijepa.book.site import build_site, check_toc
 from ltijepa.profiles import check_profile
 
 __all__ = ["BuildError", "BuildResult", "DEFAULT_TIMEOUT", "execute_notebooks", "build", "format_table"]
+
+logger = logging.getLogger(__name__)
 
 #: Seconds one cell may run before the notebook fails (the longest training cell of ``full``).
 DEFAULT_TIMEOUT = 4 * 3600
@@ -46,8 +48,9 @@ def _from_cache(notebook: Path, key: str, hit: tuple[Path, dict], executed_dir: 
     stored, record = hit
     executed_dir.mkdir(parents=True, exist_ok=True)
     target = executed_dir / f"{notebook.stem}.ipynb"
-    if not target.is_file() or target.read_bytes() != stored.read_bytes():
-        shutil.copyfile(stored, target)
+    data = stored.read_bytes()
+    if not target.is_file() or target.read_bytes() != data:
+        write_atomic(target, data)
     (executed_dir / f"{notebook.stem}.failed.ipynb").unlink(missing_ok=True)
     error, claims = judge(notebook.stem, nbformat.read(stored, as_version=4))
     return NotebookRun(
@@ -98,16 +101,22 @@ def execute_notebooks(
     cache = NotebookCache(project.cache_dir)
     runs: dict[Path, NotebookRun] = {}
     pending: list[Job] = []
+    warnings: list[str] = []
     for notebook in notebooks:
         start = time.perf_counter()
         key = cache_key(notebook, src_dir=project.src_dir, lock_file=project.lock_file, params=params)
-        hit = None if force else cache.get(key)
+        hit, problem = (None, None) if force else cache.get(key)
+        if problem is not None:
+            warnings.append(f"{notebook.stem}: {problem}; executing it again")
         if hit is not None:
             runs[notebook] = _from_cache(notebook, key, hit, project.executed_dir, start)
         else:
             pending.append(Job(notebook, key, params, project.cache_dir, project.executed_dir, timeout, commit))
 
     bar = tqdm(total=len(notebooks), unit="notebook", disable=not progress, desc=f"book ({profile})")
+    for warning in warnings:
+        bar.write("warning: " + warning)
+        logger.warning(warning)
     for run in runs.values():
         bar.update()
         bar.write(_line(run))
@@ -148,7 +157,7 @@ def format_table(runs: list[NotebookRun]) -> str:
 
 def _write_json(path: Path, data) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    write_atomic(path, (json.dumps(data, indent=1, ensure_ascii=False) + "\n").encode())
 
 
 def _collect_claims(runs: list[NotebookRun]) -> tuple[list[dict], list[str]]:

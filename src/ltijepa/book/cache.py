@@ -11,6 +11,11 @@ everything the output can depend on (the README, "The book build"):
 
 Unlike Jupyter Book's own cache (which hashes code cells only), an edit to ``src/`` therefore
 invalidates every notebook. Only successful executions are stored.
+
+Integrity: every entry's record carries the SHA-256 of its notebook; an entry whose record is
+unreadable, whose notebook is missing, or whose notebook does not match the checksum (truncated,
+half-written, edited) is reported, discarded and the notebook executed again. Both files are
+written to a temporary name and renamed, so a reader never sees half a file.
 """
 
 from __future__ import annotations
@@ -22,10 +27,10 @@ import platform
 import tempfile
 from pathlib import Path
 
-__all__ = ["KEY_VERSION", "cache_key", "NotebookCache"]
+__all__ = ["KEY_VERSION", "cache_key", "NotebookCache", "sha256", "write_atomic"]
 
 #: Bump when the pipeline changes what an executed notebook contains.
-KEY_VERSION = "ltijepa-book-cache-1"
+KEY_VERSION = "ltijepa-book-cache-2"
 
 _SKIP_DIRS = {"__pycache__", ".ipynb_checkpoints"}
 _SKIP_SUFFIXES = {".pyc", ".pyo"}
@@ -94,12 +99,30 @@ class NotebookCache:
     def _paths(self, key: str) -> tuple[Path, Path]:
         return self.directory / f"{key}.ipynb", self.directory / f"{key}.json"
 
-    def get(self, key: str) -> tuple[Path, dict] | None:
-        """The stored notebook and its record, or ``None`` when ``key`` is not cached."""
-        notebook, record = self._paths(key)
-        if notebook.is_file() and record.is_file():
-            return notebook, json.loads(record.read_text())
-        return None
+    def get(self, key: str) -> tuple[tuple[Path, dict] | None, str | None]:
+        """``((notebook, record), None)`` for a sound entry, else ``(None, problem)``.
+
+        ``problem`` is ``None`` when ``key`` is simply not cached, and otherwise says what is
+        wrong with the entry (unreadable record, missing notebook, checksum mismatch); such an
+        entry is deleted, so the caller executes the notebook again.
+        """
+        notebook, record_path = self._paths(key)
+        if not notebook.exists() and not record_path.exists():
+            return None, None
+        try:
+            record = json.loads(record_path.read_text())
+            expected = record["sha256"]
+            problem = None if sha256(notebook.read_bytes()) == expected else (
+                f"{notebook.name} does not match the checksum in {record_path.name}")
+        except FileNotFoundError as exc:
+            problem = f"{Path(exc.filename).name} is missing"
+        except (ValueError, KeyError, TypeError) as exc:
+            problem = f"{record_path.name} is unreadable ({type(exc).__name__}: {exc})"
+        if problem is None:
+            return (notebook, record), None
+        notebook.unlink(missing_ok=True)
+        record_path.unlink(missing_ok=True)
+        return None, f"cache entry {key[:12]} discarded: {problem}"
 
     def put(self, key: str, notebook: Path, record: dict) -> None:
         """Store a copy of ``notebook`` and its ``record`` (a JSON dict) under ``key``.
@@ -108,12 +131,31 @@ class NotebookCache:
         """
         self.directory.mkdir(parents=True, exist_ok=True)
         target_nb, target_record = self._paths(key)
-        _write_atomic(target_nb, notebook.read_bytes())
-        _write_atomic(target_record, json.dumps(record, indent=1).encode())
+        data = notebook.read_bytes()
+        write_atomic(target_nb, data)
+        write_atomic(target_record, json.dumps({**record, "sha256": sha256(data)}, indent=1).encode())
 
 
-def _write_atomic(target: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, target)
+def sha256(data: bytes) -> str:
+    """The hexadecimal SHA-256 digest of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def write_atomic(target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` through a temporary file in the same folder and a rename.
+
+    Parameters
+    ----------
+    target : Path
+        The file to (re)write; a reader sees its old or its new bytes, never a mix.
+    data : bytes
+        The new contents.
+    """
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

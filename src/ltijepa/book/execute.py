@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import platform
-import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import nbformat
 
-from ltijepa.book.cache import NotebookCache
+from ltijepa.book.cache import NotebookCache, write_atomic
 from ltijepa.book.outputs import CellError, extract_claims, find_error
 
 __all__ = ["WORKER_ENV", "Job", "NotebookRun", "run_job", "configure_worker"]
@@ -145,7 +144,7 @@ def run_job(job: Job) -> NotebookRun:
         failed_copy = job.executed_dir / f"{name}.failed.ipynb"
         if error is not None:
             if output.is_file():
-                shutil.copyfile(output, failed_copy)
+                write_atomic(failed_copy, output.read_bytes())
             return NotebookRun(name, "failed", seconds, False, error, job.key, claims=claims)
         record = {
             "notebook": name,
@@ -156,7 +155,7 @@ def run_job(job: Job) -> NotebookRun:
             "python": platform.python_version(),
         }
         NotebookCache(job.cache_dir).put(job.key, output, record)
-        shutil.copyfile(output, job.executed_dir / f"{name}.ipynb")
+        write_atomic(job.executed_dir / f"{name}.ipynb", output.read_bytes())
         failed_copy.unlink(missing_ok=True)
     return NotebookRun(
         name, "passed", seconds, False, None, job.key,
