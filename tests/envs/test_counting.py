@@ -7,13 +7,12 @@ from ltijepa.envs import counting_mdp as cm
 from ltijepa.envs.counting import (
     SHAPES,
     CountingEnv,
-    CountingEnvError,
     make_probe,
     make_transitions,
     render,
     shape_stamp,
 )
-from ltijepa.errors import ShapeError
+from ltijepa.errors import DataError, ParameterError, ShapeError
 
 ENV = CountingEnv(size=32, radius=2)
 
@@ -118,25 +117,25 @@ def test_probe_counts_cover_all_counts():
 
 
 def test_bad_arguments_raise_with_the_value():
-    with pytest.raises(CountingEnvError, match="target == 9, must be an integer in \\[0, 8\\]"):
+    with pytest.raises(ParameterError, match="target == 9, must be an integer in \\[0, 8\\]"):
         CountingEnv(size=32, radius=2, target=9)
-    with pytest.raises(CountingEnvError, match="radius == 0, must be an integer >= 1"):
+    with pytest.raises(ParameterError, match="radius == 0, must be an integer >= 1"):
         CountingEnv(size=32, radius=0)
-    with pytest.raises(CountingEnvError, match="cannot be kept apart"):
+    with pytest.raises(ParameterError, match="cannot be kept apart"):
         CountingEnv(size=12, radius=2)
-    with pytest.raises(CountingEnvError, match="action == nan"):
+    with pytest.raises(ParameterError, match="action == nan"):
         ENV.step(ENV.reset(rng=0)[1], float("nan"))
-    with pytest.raises(CountingEnvError, match="n_episodes == 0"):
+    with pytest.raises(ParameterError, match="n_episodes == 0"):
         make_transitions(ENV, 0, 4, rng=0)
-    with pytest.raises(CountingEnvError, match="episode_length == 2.5, must be an integer"):
+    with pytest.raises(ParameterError, match="episode_length == 2.5, must be an integer"):
         make_transitions(ENV, 3, 2.5, rng=0)
     with pytest.raises(ShapeError, match="colours \\(B, 3\\)"):
         render(np.array([1, 2]), np.array([0, 0]), np.zeros((2, 4)), size=32, radius=2, rng=0)
-    with pytest.raises(CountingEnvError, match="colours contains 300"):
+    with pytest.raises(DataError, match="colours contains 300"):
         render(np.array([1]), np.array([0]), np.array([[300, 0, 0]]), size=32, radius=2, rng=0)
-    with pytest.raises(CountingEnvError, match="shapes contains 4"):
+    with pytest.raises(DataError, match="shapes contains 4"):
         render(np.array([1]), np.array([4]), np.zeros((1, 3)), size=32, radius=2, rng=0)
-    with pytest.raises(CountingEnvError, match="counts contains -1"):
+    with pytest.raises(DataError, match="counts contains -1"):
         render(np.array([-1]), np.array([0]), np.zeros((1, 3)), size=32, radius=2, rng=0)
-    with pytest.raises(CountingEnvError, match="max_steps == 2, must be an integer >= 3"):
+    with pytest.raises(ParameterError, match="max_steps == 2, must be an integer >= 3"):
         make_probe(ENV, 10, rng=0, min_steps=3, max_steps=2)

@@ -1,12 +1,11 @@
-"""Tests of ltijepa.envs.counting_mdp: the counting environment as a deterministic MDP."""
+"""Tests of ltijepa.envs.counting_mdp: the counting environment as a deterministic MDP (the MDP
+itself; the largest bisimulation on it is tested in tests/bisim/test_bisim_counting_mdp.py)."""
 
 import numpy as np
 import pytest
 
-from ltijepa.bisim import empirical_bisimulation, largest_bisimulation, least_fixed_point
-from ltijepa.bisim.relations import same_partition
 from ltijepa.envs import counting_mdp as cm
-from ltijepa.errors import ParameterError
+from ltijepa.errors import DataError, ParameterError
 
 CONFIG = cm.CountingConfig(n_appearances=4, layouts_per_count=5)
 
@@ -16,12 +15,9 @@ def mdp():
     return cm.make_counting_mdp(CONFIG, rng=0)
 
 
-def test_sizes_and_profiles():
+def test_sizes():
     assert CONFIG.n_states == 4 * 41
-    assert cm.CountingConfig.for_profile("ci").n_states < 2000
-    assert cm.CountingConfig.for_profile("full").n_states >= 10_000
-    with pytest.raises(ParameterError, match="profile == 'fast'"):
-        cm.CountingConfig.for_profile("fast")
+    assert not hasattr(cm.CountingConfig, "for_profile")  # profile sizes live in chapters/
 
 
 def test_dynamics_of_appendix_c(mdp):
@@ -88,46 +84,11 @@ def test_aux_reward_and_transitions(mdp):
     ]
 
 
-@pytest.mark.parametrize("target", range(9))
-def test_largest_bisimulation_is_the_count(mdp, target):
-    """Prop. 2 and Cor. 1: nine classes, the object counts, for every target."""
-    labels = largest_bisimulation(mdp.next_state, mdp.aux(target))
-    assert same_partition(labels, mdp.count)
-
-
-def test_constant_aux_collapses_everything(mdp):
-    assert largest_bisimulation(mdp.next_state, np.zeros(mdp.n_states)).max() == 0
-
-
-@pytest.mark.parametrize("target", [0, 4, 8])
-def test_separation_rounds_match_the_prediction(mdp, target):
-    _, rounds = least_fixed_point(mdp.next_state, mdp.aux(target), return_rounds=True)
-    predicted = cm.separation_round(mdp.count[:, None], mdp.count[None, :], target)
-    assert np.array_equal(rounds, predicted)
-
-
-def test_separation_round_check_fails_on_the_papers_steering():
-    """Steering by o (step 1 of the proof of Prop. 2) instead of by the closer state
-    predicts different rounds, and the check against the fixed point catches it."""
-    small = cm.make_counting_mdp(cm.CountingConfig(1, 1), rng=0)
-    _, rounds = least_fixed_point(small.next_state, small.aux(4), return_rounds=True)
-    k = small.count
-    steer_by_o = np.where(k[:, None] != k[None, :], 1 + np.abs(k[:, None] - 4), 0)
-    assert not np.array_equal(rounds, steer_by_o)
-    assert np.array_equal(rounds, cm.separation_round(k[:, None], k[None, :], 4))
-
-
 def test_steering_by_the_closer_state_always_separates():
     pairs = [(a, b, n) for n in range(9) for a in range(9) for b in range(9) if a != b]
     assert all(cm.steered_word_separates(a, b, n, steer_by="closer") for a, b, n in pairs)
     failing = [p for p in pairs if not cm.steered_word_separates(*p, steer_by="first")]
     assert (7, 3, 4) in failing and (3, 7, 4) not in failing
-
-
-def test_full_dataset_gives_the_count_partition(mdp):
-    result = empirical_bisimulation(mdp.transitions(target=4))
-    counts = mdp.count[np.array(result.observations)]
-    assert np.array_equal(result.separated, counts[:, None] != counts[None, :])
 
 
 def test_shapes_agree_with_the_pixel_environment():
@@ -143,7 +104,6 @@ def test_shapes_agree_with_the_pixel_environment():
         (lambda m: m.reward(-1), "target == -1, must be an integer in \\[0, 8\\]"),
         (lambda m: m.state_index(0, 0, 1), "layout == 1, must be an integer in \\[0, 0\\]"),
         (lambda m: m.state_index(4, 1, 0), "appearance == 4, must be an integer in \\[0, 3\\]"),
-        (lambda m: m.transitions(states=[0, 500]), "state == 500, must be in \\[0, 164\\)"),
         (lambda m: cm.CountingConfig(0, 3), "n_appearances == 0, must be an integer >= 1"),
         (lambda m: cm.CountingConfig(1, 1, size=6), "size == 6, must be an integer >= 7"),
         (lambda m: cm.separation_round(1, 2, target=-1), "target == -1, must be an integer >= 0"),
@@ -153,5 +113,11 @@ def test_shapes_agree_with_the_pixel_environment():
     ],
 )
 def test_bad_input(mdp, call, match):
-    with pytest.raises(cm.CountingMDPError, match=match):
+    with pytest.raises(ParameterError, match=match):
         call(mdp)
+
+
+def test_a_state_index_out_of_range_is_a_data_error(mdp):
+    with pytest.raises(DataError, match="states\\[1\\] == 500, must be in \\[0, 164\\)") as info:
+        mdp.transitions(states=[0, 500])
+    assert info.value.index == 1
