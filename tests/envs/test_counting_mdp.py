@@ -121,3 +121,34 @@ def test_a_state_index_out_of_range_is_a_data_error(mdp):
     with pytest.raises(DataError, match="states\\[1\\] == 500, must be in \\[0, 164\\)") as info:
         mdp.transitions(states=[0, 500])
     assert info.value.index == 1
+
+
+def test_the_same_fault_raises_the_same_type_in_bisim_and_envs(mdp):
+    """Rule 5 of issue 12: an index out of range or a NaN in an array is a DataError, a bad
+    scalar or option a ParameterError, wherever it is caught (bisim/ and envs/)."""
+    import numpy as np
+
+    from ltijepa.bisim import largest_bisimulation
+    from ltijepa.envs import pointmaze
+    from ltijepa.envs.counting import render
+
+    index_out_of_range = [
+        lambda: largest_bisimulation([[0], [2]], [0, 0]),  # a successor index
+        lambda: mdp.transitions(states=[500]),  # a state index
+        lambda: render(np.array([-1]), np.array([0]), np.zeros((1, 3)), size=32, radius=2, rng=0),
+    ]
+    not_finite = [
+        lambda: largest_bisimulation([[0], [1]], [0.0, np.nan]),
+        lambda: pointmaze.move(np.array([[0.5, 0.15]]), np.array([[np.nan, 0.0]])),
+    ]
+    bad_option = [
+        lambda: largest_bisimulation([[0]], [0], method="fast"),
+        lambda: cm.steered_word_separates(1, 2, 4, steer_by="o"),
+        lambda: pointmaze.Background("stripes", (0, 0, 0), (0, 0, 0)),
+        lambda: mdp.aux(9),
+    ]
+    for calls, error in ((index_out_of_range, DataError), (not_finite, DataError), (bad_option, ParameterError)):
+        for call in calls:
+            with pytest.raises(error) as info:
+                call()
+            assert type(info.value) is error  # not a subclass: one class per fault
