@@ -126,8 +126,6 @@ def test_a_state_index_out_of_range_is_a_data_error(mdp):
 def test_the_same_fault_raises_the_same_type_in_bisim_and_envs(mdp):
     """Rule 5 of issue 12: an index out of range or a NaN in an array is a DataError, a bad
     scalar or option a ParameterError, wherever it is caught (bisim/ and envs/)."""
-    import numpy as np
-
     from ltijepa.bisim import largest_bisimulation
     from ltijepa.envs import pointmaze
     from ltijepa.envs.counting import render
