@@ -7,13 +7,12 @@ from hypothesis import strategies as st
 
 from ltijepa.bisim import (
     METHODS,
-    BisimInputError,
     largest_bisimulation,
     least_fixed_point,
 )
 from ltijepa.bisim.relations import count_separated, same_partition, separated_by
 from ltijepa.bisim.systems import chain_system, random_system
-from ltijepa.errors import ShapeError
+from ltijepa.errors import DataError, ParameterError, ShapeError
 from ltijepa.testing.bisim import deterministic_systems
 
 
@@ -111,19 +110,19 @@ def test_separated_by_detects_a_broken_partition():
 
 
 def test_bad_method():
-    with pytest.raises(BisimInputError, match="method == 'fast', must be one of"):
+    with pytest.raises(ParameterError, match="method == 'fast', must be one of"):
         largest_bisimulation([[0]], [0], method="fast")
 
 
 @pytest.mark.parametrize(
     ("next_state", "aux", "error", "match"),
     [
-        ([[0, 1]], [0], BisimInputError, r"next_state\[0, 1\] == 1, must be in \[0, 1\)"),
-        ([[True], [False]], [0, 0], BisimInputError, "found dtype bool"),
+        ([[0, 1]], [0], DataError, r"next_state\[0, 1\] == 1, must be in \[0, 1\)"),
+        ([[True], [False]], [0, 0], DataError, "found dtype bool"),
         (np.zeros((0, 2), int), [], ShapeError, r"found \(0, 2\)"),
         ([[0], [1]], [0], ShapeError, r"aux: expected shape \(2,\)"),
         ([[0], [1]], ["x", "y", "z"], ShapeError, "aux: expected 2 values, found 3"),
-        ([[0], [1]], 5, BisimInputError, "aux == 5 of type int, must be a sequence"),
+        ([[0], [1]], 5, DataError, "aux == 5 of type int, must be a sequence"),
     ],
 )
 def test_bad_input(next_state, aux, error, match):

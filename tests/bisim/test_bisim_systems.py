@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from ltijepa.bisim import BisimInputError, largest_bisimulation, least_fixed_point
+from ltijepa.bisim import largest_bisimulation, least_fixed_point
 from ltijepa.bisim.systems import chain_system, random_system, sample_dataset
-from ltijepa.errors import ParameterError, ShapeError
+from ltijepa.errors import DataError, ParameterError, ShapeError
 
 
 def test_random_system_is_seeded_and_in_range():
@@ -48,7 +48,7 @@ def test_sample_dataset_without_replacement_is_all_transitions():
         (lambda: chain_system(3, 0), ParameterError, "n_actions == 0, must be an integer >= 1"),
         (lambda: sample_dataset([[0]], [0], -1, rng=0), ParameterError, "n_transitions == -1, must be an integer >= 0"),
         (lambda: sample_dataset([[0]], [0], 2, rng=0, replace=False), ParameterError, "must be <= n \\* n_actions == 1"),
-        (lambda: sample_dataset([[0], [2]], [0, 0], 1, rng=0), BisimInputError, r"next_state\[1, 0\] == 2"),
+        (lambda: sample_dataset([[0], [2]], [0, 0], 1, rng=0), DataError, r"next_state\[1, 0\] == 2"),
         (lambda: sample_dataset([[0]], [0, 1], 1, rng=0), ShapeError, "aux: expected shape"),
     ],
 )

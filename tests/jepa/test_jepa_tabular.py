@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ltijepa.bisim import BisimInputError, empirical_bisimulation, largest_bisimulation, least_fixed_point
+from ltijepa.bisim import empirical_bisimulation, largest_bisimulation, least_fixed_point
 from ltijepa.envs import counting_mdp as cm
-from ltijepa.errors import ShapeError
+from ltijepa.errors import DataError, ShapeError
 from ltijepa.jepa.tabular import (
     NotWellTrainedError,
     Violation,
@@ -121,7 +121,7 @@ def test_dataset_checks_find_violations():
 def test_errors():
     with pytest.raises(ShapeError, match=r"expected next_state \(n, \|A\|\), aux \(n,\) and labels \(n,\)"):
         violation(COUNT4, AUX4, [0, 1])
-    with pytest.raises(BisimInputError, match=r"next_state\[0, 0\] == 7, must be in \[0, 1\)"):
+    with pytest.raises(DataError, match=r"next_state\[0, 0\] == 7, must be in \[0, 1\)"):
         violation([[7]], [0], [0])
     with pytest.raises(ShapeError, match="n == 11 states, must be <= MAX_ENUMERATED_STATES"):
         next(well_trained_labellings(np.zeros((11, 1), dtype=int), np.zeros(11)))

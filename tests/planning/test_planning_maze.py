@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from ltijepa.envs.pointmaze import AGENT_COLOUR, CONDITIONS, STEP_SIZE, MazeError, random_dataset
-from ltijepa.errors import ParameterError, ShapeError
+from ltijepa.envs.pointmaze import AGENT_COLOUR, CONDITIONS, STEP_SIZE, random_dataset
+from ltijepa.errors import DataError, ParameterError, ShapeError
 from ltijepa.lqr import Task
 from ltijepa.planning import lq
 from ltijepa.planning.base import PlanningError
@@ -145,7 +145,7 @@ def test_profiles_and_errors():
         MazeDataConfig(randomise_fraction=1.5)
     with pytest.raises(ShapeError, match=r"starts \(2, 2\) and goals \(1, 2\) must have one shape"):
         plan_in_maze(PositionModel(), CONDITIONS["NC"], np.full((2, 2), 0.15), np.full((1, 2), 0.15), config=CONFIG, rng=0)
-    with pytest.raises(MazeError, match=r"not in the free space"):
+    with pytest.raises(DataError, match=r"not in the free space"):
         plan_in_maze(PositionModel(), CONDITIONS["NC"], np.array([[0.3, 0.5]]), np.array([[0.3, 0.15]]), config=CONFIG, rng=0)
     with pytest.raises(ShapeError, match=r"positions: expected \(B >= 2, 2\), found \(1, 2\)"):
         background_shift(PositionModel(), np.array([[0.5, 0.15]]), CONDITIONS["NC"], CONDITIONS["LC"])

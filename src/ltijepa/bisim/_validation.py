@@ -1,4 +1,4 @@
-"""Input checks shared by the bisimulation modules: the transition table and the auxiliary.
+"""Input validation of the largest-bisimulation modules: the transition table and the auxiliary.
 
 A *deterministic total system* is a pair ``(next_state, aux)``: ``next_state[o, a]`` is the
 successor ``f(o, a)`` of state ``o`` under action ``a`` (an integer array of shape
@@ -12,17 +12,12 @@ from __future__ import annotations
 import numbers
 from collections.abc import Hashable
 
-import numba
 import numpy as np
 
-from ltijepa.errors import LtijepaError, ShapeError
+from ltijepa.bisim.relations import canonical_labels
+from ltijepa.errors import DataError, ShapeError
 
-__all__ = ["BisimInputError", "check_next_state", "aux_codes", "canonical_labels", "relabel"]
-
-
-class BisimInputError(LtijepaError, ValueError):
-    """A transition table or an auxiliary function is malformed (the message names the value)."""
-
+__all__ = ["check_next_state", "aux_codes"]
 
 def check_next_state(next_state) -> np.ndarray:
     """``next_state`` as a read-only ``int64`` array of shape ``(n, |A|)`` with entries in ``[0, n)``.
@@ -40,27 +35,30 @@ def check_next_state(next_state) -> np.ndarray:
     ------
     ShapeError
         If ``next_state`` is not two-dimensional or has no row or no column.
-    BisimInputError
+    DataError
         If it does not hold integers, or an entry is outside ``[0, n)``; the message gives the
         first offending entry, e.g. ``next_state[3, 1] == 7, must be in [0, 5)``.
+
+    >>> check_next_state([[1], [0]]).tolist()
+    [[1], [0]]
     """
     array = np.asarray(next_state)
     if array.ndim != 2 or array.shape[0] < 1 or array.shape[1] < 1:
         raise ShapeError(
             f"next_state: expected shape (n, n_actions) with n >= 1 and n_actions >= 1, "
-            f"found {array.shape}"
+            f"found {array.shape}", name="next_state", expected=(None, None), found=array.shape,
         )
     if array.dtype == np.bool_ or not np.issubdtype(array.dtype, np.integer):
-        raise BisimInputError(
-            f"next_state must hold integer state indices, found dtype {array.dtype}"
+        raise DataError(
+            f"next_state must hold integer state indices, found dtype {array.dtype}", name="next_state"
         )
     n = array.shape[0]
     bad = (array < 0) | (array >= n)
     if bad.any():
         row, col = (int(i) for i in np.argwhere(bad)[0])
-        raise BisimInputError(
+        raise DataError(
             f"next_state[{row}, {col}] == {array[row, col]}, must be in [0, {n}) "
-            f"(a state index of the {n}-state system)"
+            f"(a state index of the {n}-state system)", name="next_state", index=(row, col),
         )
     out = np.array(array, dtype=np.int64)  # a private copy: the caller may mutate theirs
     out.setflags(write=False)
@@ -88,19 +86,23 @@ def aux_codes(aux, n: int) -> np.ndarray:
     ------
     ShapeError
         If ``aux`` does not have ``n`` entries (or rows).
-    BisimInputError
+    DataError
         If a numeric value is NaN (``NaN != NaN`` would separate a state from itself), or an
-        element of a non-numeric sequence is not hashable.
+        element of a non-numeric sequence is not hashable, or ``aux`` is not a sequence.
+
+    >>> aux_codes(["b", "a", "b"], 3).tolist()
+    [0, 1, 0]
     """
     array = _as_numeric(aux)
     if array is not None:
         if array.ndim == 0 or array.shape[0] != n or array.ndim > 2:
-            raise ShapeError(f"aux: expected shape ({n},) or ({n}, d), found {array.shape}")
+            raise ShapeError(f"aux: expected shape ({n},) or ({n}, d), found {array.shape}", name="aux",
+                             expected=(n,), found=array.shape)
         if np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.complexfloating):
             nan_rows = np.isnan(array.reshape(n, -1)).any(axis=1)
             if nan_rows.any():
                 o = int(np.flatnonzero(nan_rows)[0])
-                raise BisimInputError(f"aux[{o}] == {array[o]!r}, must not be NaN")
+                raise DataError(f"aux[{o}] == {array[o]!r}, must not be NaN", name="aux", index=o)
         rows = array.reshape(n, -1)
         if rows.shape[1] == 1:
             return canonical_labels(rows[:, 0])
@@ -108,13 +110,14 @@ def aux_codes(aux, n: int) -> np.ndarray:
         return canonical_labels(inverse.reshape(-1))
     values = list(aux)
     if len(values) != n:
-        raise ShapeError(f"aux: expected {n} values, found {len(values)}")
+        raise ShapeError(f"aux: expected {n} values, found {len(values)}", name="aux", expected=(n,),
+                         found=(len(values),))
     codes: dict = {}
     out = np.empty(n, dtype=np.int64)
     for o, value in enumerate(values):
         if not isinstance(value, Hashable):
-            raise BisimInputError(
-                f"aux[{o}] == {value!r} of type {type(value).__name__}, must be hashable"
+            raise DataError(
+                f"aux[{o}] == {value!r} of type {type(value).__name__}, must be hashable", name="aux", index=o
             )
         out[o] = codes.setdefault(value, len(codes))
     return out
@@ -132,8 +135,8 @@ def _as_numeric(aux) -> np.ndarray | None:
     try:
         values = list(aux)
     except TypeError:
-        raise BisimInputError(
-            f"aux == {aux!r} of type {type(aux).__name__}, must be a sequence or an array"
+        raise DataError(
+            f"aux == {aux!r} of type {type(aux).__name__}, must be a sequence or an array", name="aux"
         ) from None
     if values and all(
         isinstance(v, (numbers.Number, list, tuple)) or hasattr(v, "__array__") for v in values
@@ -145,39 +148,3 @@ def _as_numeric(aux) -> np.ndarray | None:
         if array.dtype.kind in "biufc":
             return array
     return None
-
-
-def canonical_labels(keys: np.ndarray) -> np.ndarray:
-    """Relabel ``keys`` (n,) as ``0, 1, ...`` in order of first appearance.
-
-    Two labelings of the same partition give the same canonical labels, so partitions can be
-    compared with ``np.array_equal``. Integer keys of small range take ``O(n)``; others are
-    sorted once.
-
-    >>> canonical_labels(np.array([7, 3, 7, 5])).tolist()
-    [0, 1, 0, 2]
-    """
-    keys = np.asarray(keys)
-    if keys.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    if keys.dtype.kind in "biu":
-        low, high = int(keys.min()), int(keys.max())
-        if high - low < 4 * keys.size + 16:
-            return relabel(keys.astype(np.int64) - low, high - low + 1)
-    _, inverse = np.unique(keys, return_inverse=True)
-    return relabel(inverse.reshape(-1).astype(np.int64), int(inverse.max()) + 1)
-
-
-@numba.njit(cache=True)
-def relabel(keys, n_keys):
-    """Labels ``0, 1, ...`` (int64) in order of first appearance of ``keys`` in ``[0, n_keys)``."""
-    mapping = np.full(n_keys, -1, dtype=np.int64)
-    out = np.empty(keys.shape[0], dtype=np.int64)
-    n_new = 0
-    for o in range(keys.shape[0]):
-        key = keys[o]
-        if mapping[key] < 0:
-            mapping[key] = n_new
-            n_new += 1
-        out[o] = mapping[key]
-    return out

@@ -34,34 +34,14 @@ from typing import Any
 import numba
 import numpy as np
 
-from ltijepa.bisim._validation import BisimInputError
-from ltijepa.errors import LtijepaError
+from ltijepa.errors import DataError, ParameterError
 
 __all__ = [
     "MAX_ENUMERATED_SOURCES",
-    "NonDeterministicDatasetError",
     "EmpiricalBisimulation",
     "empirical_bisimulation",
     "empirical_largest_bisimulation",
 ]
-
-
-class NonDeterministicDatasetError(LtijepaError, ValueError):
-    """A dataset is not deterministic: one ``(o, a)`` with two successors, or one ``o`` with
-    two auxiliary values.
-
-    Attributes
-    ----------
-    observation : Hashable
-        The observation ``o`` concerned.
-    action : Hashable or None
-        The action ``a`` with two successors, or ``None`` for two auxiliary values.
-    """
-
-    def __init__(self, message: str, *, observation: Hashable, action: Hashable | None):
-        super().__init__(message)
-        self.observation = observation
-        self.action = action
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,8 +83,9 @@ class EmpiricalBisimulation:
     def maximal_collapses(self) -> list[tuple[tuple, ...]]:
         """The coarsest partitions of ``O_D`` whose classes lie inside ``B_D*``.
 
-        By Thm. 3, the partition of ``O_D`` by an encoder's value (the pairs it collapses) of a
-        model well-trained on ``D`` is one whose classes lie inside ``B_D*``. When ``B_D*`` is
+        By Thm. 3 (book label ``thm-empirical-collapse``), the partition of ``O_D`` by an
+        encoder's value (the pairs it collapses) of a model well-trained on ``D`` is one whose
+        classes lie inside ``B_D*``. When ``B_D*`` is
         an equivalence there is exactly one coarsest such partition, ``B_D*`` itself; when it
         is not transitive there are several, and the data do not say which one to expect.
 
@@ -119,14 +100,15 @@ class EmpiricalBisimulation:
 
         Raises
         ------
-        BisimInputError
+        ParameterError
             If there are more than ``MAX_ENUMERATED_SOURCES`` sources.
         """
         n = len(self.observations)
         if n > MAX_ENUMERATED_SOURCES:
-            raise BisimInputError(
+            raise ParameterError(
                 f"n_D == {n} sources, must be <= MAX_ENUMERATED_SOURCES == "
-                f"{MAX_ENUMERATED_SOURCES} for the exhaustive enumeration of partitions"
+                f"{MAX_ENUMERATED_SOURCES} for the exhaustive enumeration of partitions",
+                name="n_D", value=n,
             )
         together = ~self.separated
         found = []
@@ -168,6 +150,9 @@ def empirical_largest_bisimulation(transitions: Iterable) -> set[tuple[Any, Any]
     """``R_D*`` of Def. 4: the ordered pairs of sources that the dataset certifies as
     non-bisimilar, so that (Thm. 3) a model well-trained on it cannot collapse them.
 
+    Book labels ``def-empirical-bisim`` (the definition computed here) and
+    ``thm-empirical-collapse`` (what it protects).
+
     .. math::
 
         R_D^\\star = \\bigcup_t R^{(t)}, \\quad R^{(0)} = \\varnothing, \\quad
@@ -192,12 +177,12 @@ def empirical_largest_bisimulation(transitions: Iterable) -> set[tuple[Any, Any]
 
     Raises
     ------
-    NonDeterministicDatasetError
-        If some ``(o, a)`` has two different successors, or some ``o`` two auxiliary values;
-        the message and the attributes name the observation (and the action).
-    BisimInputError
-        If an element is not a 4-tuple, an observation or action is not hashable, or an
-        auxiliary value is NaN.
+    DataError
+        If some ``(o, a)`` has two different successors, or some ``o`` two auxiliary values
+        (the message names the observation and action, ``index`` is ``(o, a)``, or
+        ``(o, None)`` for two auxiliary values); or if an element is not a 4-tuple, an
+        observation or action is not hashable, or an auxiliary value is NaN (``index`` is the
+        element's position).
 
     See Also
     --------
@@ -231,10 +216,8 @@ def empirical_bisimulation(transitions: Iterable) -> EmpiricalBisimulation:
 
     Raises
     ------
-    NonDeterministicDatasetError
-        If some ``(o, a)`` has two successors or some ``o`` two auxiliary values.
-    BisimInputError
-        If an element is not a 4-tuple of hashables or an auxiliary value is NaN.
+    DataError
+        As in :func:`ltijepa.bisim.empirical.empirical_largest_bisimulation`.
     """
     observations, successor, codes = _index_dataset(transitions)
     separated = _separate(successor, codes) if len(observations) else np.zeros((0, 0), bool)
@@ -251,33 +234,32 @@ def _index_dataset(transitions: Iterable):
     actions: dict = {}
     for i, item in enumerate(transitions):
         if not isinstance(item, tuple) or len(item) != 4:
-            raise BisimInputError(
-                f"transitions[{i}] == {item!r}, must be a tuple (o, a, o_next, p)"
+            raise DataError(
+                f"transitions[{i}] == {item!r}, must be a tuple (o, a, o_next, p)",
+                name="transitions", index=i,
             )
         o, a, o_next, p = item
         for name, value in (("o", o), ("a", a), ("o_next", o_next)):
             if not isinstance(value, Hashable) or (
                 hasattr(value, "__array__") and not isinstance(value, np.generic)
             ):
-                raise BisimInputError(
+                raise DataError(
                     f"transitions[{i}]: {name} == {value!r} of type {type(value).__name__}, "
                     "must be a hashable identifier such as an index (arrays and tensors are "
-                    "not: they hash by identity, not by value)"
+                    "not: they hash by identity, not by value)", name="transitions", index=i,
                 )
         key = _aux_key(p, i)
         if aux_of.setdefault(o, (key, p))[0] != key:
-            raise NonDeterministicDatasetError(
+            raise DataError(
                 f"observation {o!r} has two auxiliary values in the dataset: "
                 f"{aux_of[o][1]!r} and {p!r} (p must be a function of the observation)",
-                observation=o,
-                action=None,
+                name="transitions", index=(o, None),
             )
         if next_of.setdefault((o, a), o_next) != o_next:
-            raise NonDeterministicDatasetError(
+            raise DataError(
                 f"observation {o!r} under action {a!r} has two successors in the dataset: "
                 f"{next_of[(o, a)]!r} and {o_next!r} (Def. 4 assumes a deterministic MDP)",
-                observation=o,
-                action=a,
+                name="transitions", index=(o, a),
             )
         actions.setdefault(a, len(actions))
     index = {o: i for i, o in enumerate(aux_of)}
@@ -295,16 +277,16 @@ def _aux_key(p, i: int):
     if hasattr(p, "__array__") and not isinstance(p, (str, bytes)):
         array = np.asarray(p)
         if array.dtype.kind in "fc" and np.isnan(array).any():
-            raise BisimInputError(f"transitions[{i}]: p == {p!r}, must not contain NaN")
+            raise DataError(f"transitions[{i}]: p == {p!r}, must not contain NaN", name="transitions", index=i)
         if array.ndim == 0:
             return array.item()  # numpy scalars and 0-d tensors compare as Python numbers
         return ("array", array.shape, tuple(array.ravel().tolist()))
     if isinstance(p, float) and math.isnan(p):
-        raise BisimInputError(f"transitions[{i}]: p == {p!r}, must not be NaN")
+        raise DataError(f"transitions[{i}]: p == {p!r}, must not be NaN", name="transitions", index=i)
     if not isinstance(p, Hashable):
-        raise BisimInputError(
+        raise DataError(
             f"transitions[{i}]: p == {p!r} of type {type(p).__name__}, must be hashable or an "
-            "array"
+            "array", name="transitions", index=i,
         )
     return p
 

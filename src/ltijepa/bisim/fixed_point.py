@@ -20,17 +20,13 @@ from __future__ import annotations
 import numpy as np
 
 from ltijepa.bisim._validation import aux_codes, check_next_state
-from ltijepa.errors import LtijepaError
+from ltijepa.errors import ParameterError
 
-__all__ = ["MAX_FIXED_POINT_STATES", "TooManyStatesError", "least_fixed_point"]
+__all__ = ["MAX_FIXED_POINT_STATES", "least_fixed_point"]
 
 #: Largest number of states :func:`least_fixed_point` accepts: its pair matrices take
 #: ``5 n²`` bytes (84 MB at the limit) and each round ``O(|A| n²)`` time.
 MAX_FIXED_POINT_STATES = 4096
-
-
-class TooManyStatesError(LtijepaError, ValueError):
-    """A system is too large for the dense reference; the message names the fast function."""
 
 
 def least_fixed_point(next_state, aux, *, return_rounds: bool = False):
@@ -41,9 +37,10 @@ def least_fixed_point(next_state, aux, *, return_rounds: bool = False):
         R^{(0)} = \\varnothing, \\qquad R^{(t+1)} = \\mathcal F(R^{(t)}),
         \\qquad R^\\star = \\bigcup_t R^{(t)},
 
-    with ``F`` as in the module docstring (book label ``eq-bisim-F``). By induction on ``t``,
-    ``(o, o') ∈ R^(t)`` exactly when some action word ``w`` of length ``< t`` gives
-    ``p(f*(o, w)) ≠ p(f*(o', w))``; the chain therefore stabilises after at most ``n`` rounds.
+    with ``F`` as in the module docstring (book labels ``def-largest-bisim``, ``eq-bisim-F``):
+    the chapter's reference for ``def-largest-bisim``. ``(o, o') ∈ R^(t)`` exactly when some
+    action word of length ``< t`` separates the pair by ``p`` (``lem-bisim-words``), so the
+    chain stabilises after at most ``n`` rounds.
 
     Parameters
     ----------
@@ -66,11 +63,11 @@ def least_fixed_point(next_state, aux, *, return_rounds: bool = False):
 
     Raises
     ------
-    TooManyStatesError
+    ParameterError
         If ``n > MAX_FIXED_POINT_STATES`` (use :func:`ltijepa.bisim.largest_bisimulation`).
     ShapeError
         If ``next_state`` is not ``(n, n_actions)`` or ``aux`` does not have ``n`` entries.
-    BisimInputError
+    DataError
         If an entry of ``next_state`` is not a state index, or an auxiliary value is NaN or
         unhashable.
 
@@ -90,10 +87,10 @@ def least_fixed_point(next_state, aux, *, return_rounds: bool = False):
     """
     n = np.shape(next_state)[0] if np.ndim(next_state) >= 1 else 0
     if n > MAX_FIXED_POINT_STATES:
-        raise TooManyStatesError(
+        raise ParameterError(
             f"n == {n} states, must be <= MAX_FIXED_POINT_STATES == {MAX_FIXED_POINT_STATES} for "
             "the dense fixed point (memory O(n^2)); use ltijepa.bisim.largest_bisimulation, "
-            "which returns the same relation as class labels in O(|A| n log n)"
+            "which returns the same relation as class labels in O(|A| n log n)", name="n", value=n,
         )
     successors = check_next_state(next_state)
     codes = aux_codes(aux, successors.shape[0])

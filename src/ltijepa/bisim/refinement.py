@@ -7,12 +7,8 @@ relation, and it is the coarsest partition of the states that
 1. refines the partition by auxiliary value ``p``, and
 2. is *stable*: two states in one class have, for every action ``a``, successors in one class.
 
-Why (the chapter proves it as a lemma, label ``lem-bisim-words``): by induction on ``t``,
-``(o, o') ∈ R^(t)`` iff some action word ``w`` of length ``< t`` gives
-``p(f*(o, w)) ≠ p(f*(o', w))``. So ``o B* o'`` iff ``p(f*(o, w)) = p(f*(o', w))`` for *every*
-word ``w``: equality of the functions ``w ↦ p(f*(o, w))``, which is reflexive, symmetric and
-transitive. That is the Moore/Nerode equivalence of the automaton ``(O, A, f, p)``, computed
-here in two phases:
+The chapter proves this (book label ``lem-bisim-words``): ``B*`` is the Moore/Nerode
+equivalence of the automaton ``(O, A, f, p)``, computed here in two phases:
 
 - **signature rounds** (Moore refinement): ``cls ← class of (cls[o], cls[f(o, a)] for all
   a)``, one pass over the transitions per round with an exact hash table. Round ``j`` yields
@@ -32,8 +28,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ltijepa.bisim._validation import BisimInputError, aux_codes, check_next_state, relabel
-from ltijepa.bisim.fixed_point import TooManyStatesError
+from ltijepa.bisim._validation import aux_codes, check_next_state
+from ltijepa.bisim.relations import relabel
+from ltijepa.errors import ParameterError
 
 __all__ = ["METHODS", "largest_bisimulation"]
 
@@ -54,9 +51,13 @@ def largest_bisimulation(next_state, aux, *, method: str = "auto") -> np.ndarray
         \\mathcal F(R) = \\{(o, o') : p(o) \\ne p(o')\\}
             \\cup \\{(o, o') : \\exists a,\\ (f(o, a), f(o', a)) \\in R\\}
 
-    (book label ``eq-bisim-F``). For a total system ``B*`` is an equivalence relation (module
-    docstring), so it is returned as a partition: ``labels[o] == labels[o']`` iff
-    ``(o, o') ∈ B*``, i.e. iff ``least_fixed_point(next_state, aux)[o, o']`` is false.
+    (book labels ``def-largest-bisim``, ``eq-bisim-F``). For a total system ``B*`` is the
+    coarsest stable partition refining ``p`` (book label ``lem-bisim-words``), so it is
+    returned as a partition: ``labels[o] == labels[o']`` iff ``(o, o') ∈ B*``, i.e. iff
+    ``least_fixed_point(next_state, aux)[o, o']`` is false. On the counting MDP of
+    :func:`ltijepa.envs.counting_mdp.make_counting_mdp` the chapter checks with it that the
+    labels are the object counts for every target (book labels ``prop-count-bisim``,
+    ``prop-count-largest``, ``cor-nine-classes``).
 
     Parameters
     ----------
@@ -81,11 +82,11 @@ def largest_bisimulation(next_state, aux, *, method: str = "auto") -> np.ndarray
     ------
     ShapeError
         If ``next_state`` is not ``(n, n_actions)`` or ``aux`` does not have ``n`` entries.
-    BisimInputError
-        If an entry of ``next_state`` is not a state index, an auxiliary value is NaN or
-        unhashable, or ``method`` is unknown.
-    TooManyStatesError
-        If ``n > MAX_STATES`` (2**31 - 1).
+    DataError
+        If an entry of ``next_state`` is not a state index, or an auxiliary value is NaN or
+        unhashable.
+    ParameterError
+        If ``method`` is unknown or ``n > MAX_STATES`` (2**31 - 1).
 
     See Also
     --------
@@ -102,10 +103,10 @@ def largest_bisimulation(next_state, aux, *, method: str = "auto") -> np.ndarray
     np.int64(9)
     """
     if method not in METHODS:
-        raise BisimInputError(f"method == {method!r}, must be one of {METHODS}")
+        raise ParameterError(f"method == {method!r}, must be one of {METHODS}", name="method", value=method)
     n = np.shape(next_state)[0] if np.ndim(next_state) >= 1 else 0
     if n > MAX_STATES:
-        raise TooManyStatesError(f"n == {n} states, must be <= MAX_STATES == {MAX_STATES}")
+        raise ParameterError(f"n == {n} states, must be <= MAX_STATES == {MAX_STATES}", name="n", value=n)
     successors = check_next_state(next_state).astype(np.int32)
     labels = aux_codes(aux, n).astype(np.int32)
     n_classes = int(labels.max()) + 1

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numba
 import numpy as np
 
-from ltijepa.bisim._validation import canonical_labels
 from ltijepa.errors import ShapeError
 
-__all__ = ["separated_by", "count_separated", "same_partition", "first_shrink"]
+__all__ = ["canonical_labels", "separated_by", "count_separated", "same_partition", "first_shrink"]
 
 
 def separated_by(labels) -> np.ndarray:
@@ -98,3 +98,39 @@ def first_shrink(relations: Sequence[set]) -> int | None:
         if not relations[i - 1] <= relations[i]:
             return i
     return None
+
+
+def canonical_labels(keys: np.ndarray) -> np.ndarray:
+    """Relabel ``keys`` (n,) as ``0, 1, ...`` in order of first appearance.
+
+    Two labelings of the same partition give the same canonical labels, so partitions can be
+    compared with ``np.array_equal``. Integer keys of small range take ``O(n)``; others are
+    sorted once.
+
+    >>> canonical_labels(np.array([7, 3, 7, 5])).tolist()
+    [0, 1, 0, 2]
+    """
+    keys = np.asarray(keys)
+    if keys.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if keys.dtype.kind in "biu":
+        low, high = int(keys.min()), int(keys.max())
+        if high - low < 4 * keys.size + 16:
+            return relabel(keys.astype(np.int64) - low, high - low + 1)
+    _, inverse = np.unique(keys, return_inverse=True)
+    return relabel(inverse.reshape(-1).astype(np.int64), int(inverse.max()) + 1)
+
+
+@numba.njit(cache=True)
+def relabel(keys, n_keys):
+    """Labels ``0, 1, ...`` (int64) in order of first appearance of ``keys`` in ``[0, n_keys)``."""
+    mapping = np.full(n_keys, -1, dtype=np.int64)
+    out = np.empty(keys.shape[0], dtype=np.int64)
+    n_new = 0
+    for o in range(keys.shape[0]):
+        key = keys[o]
+        if mapping[key] < 0:
+            mapping[key] = n_new
+            n_new += 1
+        out[o] = mapping[key]
+    return out

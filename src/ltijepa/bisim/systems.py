@@ -151,7 +151,7 @@ def sample_dataset(
 
     Raises
     ------
-    ShapeError, BisimInputError
+    ShapeError, DataError
         If the system is malformed.
     ParameterError
         If ``n_transitions`` is not an integer ``>= 0`` or, without replacement, is larger

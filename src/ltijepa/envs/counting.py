@@ -30,12 +30,12 @@ pixels apart, 50 tries, then overlap is allowed, as in the authors' code).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property, partial
+from functools import cached_property
 
 import numpy as np
 
 from ltijepa.checks import check_count
-from ltijepa.errors import ParameterError, ShapeError
+from ltijepa.errors import DataError, ParameterError, ShapeError
 
 __all__ = [
     "SHAPES",
@@ -57,9 +57,6 @@ SHAPES = ("circle", "square", "triangle", "bar")
 #: Colour channels are integers in ``[30, 226)``, as in the authors' code.
 COLOUR_RANGE = (30, 226)
 _PLACEMENT_TRIES = 50  # rejection-sampling attempts per object before overlap is allowed
-
-
-_check_int = partial(check_count, error=ParameterError)
 
 
 def shape_stamp(shape: int, radius: int) -> np.ndarray:
@@ -88,8 +85,8 @@ def shape_stamp(shape: int, radius: int) -> np.ndarray:
     >>> shape_stamp(1, 1).sum()
     np.int64(9)
     """
-    shape = _check_int("shape", shape, minimum=0, maximum=len(SHAPES) - 1)
-    radius = _check_int("radius", radius, minimum=1)
+    shape = check_count("shape", shape, minimum=0, maximum=len(SHAPES) - 1)
+    radius = check_count("radius", radius, minimum=1)
     dy, dx = np.mgrid[-radius : radius + 1, -radius : radius + 1]
     name = SHAPES[shape]
     if name == "circle":
@@ -176,7 +173,9 @@ def render(
     ShapeError
         If the arrays do not have the shapes above.
     ParameterError
-        If a count, shape code or colour is out of range, or ``size < 2 r + 2``.
+        If ``radius < 1`` or ``size < 2 r + 2``.
+    DataError
+        If a count, shape code or colour is out of range.
 
     Examples
     --------
@@ -187,18 +186,19 @@ def render(
     """
     rng = np.random.default_rng(rng)
     counts, shapes, colours = np.asarray(counts), np.asarray(shapes), np.asarray(colours)
-    radius = _check_int("radius", radius, minimum=1)
-    size = _check_int("size", size, minimum=2 * radius + 2)
+    radius = check_count("radius", radius, minimum=1)
+    size = check_count("size", size, minimum=2 * radius + 2)
     if counts.ndim != 1 or shapes.shape != counts.shape or colours.shape != (len(counts), 3):
         raise ShapeError(
             f"expected counts (B,), shapes (B,), colours (B, 3); found {counts.shape}, "
             f"{shapes.shape}, {colours.shape}"
         )
     for name, values, high in (("shapes", shapes, len(SHAPES) - 1), ("colours", colours, 255), ("counts", counts, None)):
-        bad = values[(values < 0) | (values > (np.inf if high is None else high))]
+        bad = np.argwhere((values < 0) | (values > (np.inf if high is None else high)))
         if bad.size:
             bound = ">= 0" if high is None else f"in [0, {high}]"
-            raise ParameterError(f"{name} contains {bad.flat[0]}, must be {bound}")
+            index = tuple(int(i) for i in bad[0])
+            raise DataError(f"{name} contains {values[index]}, must be {bound}", name=name, index=index)
     frames = np.zeros((len(counts), size, size, 3), dtype=np.uint8)
     centres = place_centres(counts, size, radius, rng)
     for code in range(len(SHAPES)):
@@ -248,15 +248,16 @@ class CountingEnv:
     """the rewarded count n: reward 1{k = n} (4 in the paper)"""
 
     def __post_init__(self):
-        _check_int("radius", self.radius, minimum=1)
-        _check_int("max_count", self.max_count, minimum=0)
-        _check_int("target", self.target, minimum=0, maximum=self.max_count)
-        _check_int("size", self.size, minimum=2 * self.radius + 2)
+        check_count("radius", self.radius, minimum=1)
+        check_count("max_count", self.max_count, minimum=0)
+        check_count("target", self.target, minimum=0, maximum=self.max_count)
+        check_count("size", self.size, minimum=2 * self.radius + 2)
         side = self.size - 2 * self.radius  # centres lie in a side x side square
         if self.max_count * (2 * self.radius + 1) ** 2 > side**2:
             raise ParameterError(
                 f"max_count == {self.max_count} objects of radius {self.radius} cannot be kept "
-                f"apart in a {self.size}-pixel frame; use a larger size or a smaller radius"
+                f"apart in a {self.size}-pixel frame; use a larger size or a smaller radius",
+                name="max_count", value=self.max_count,
             )
 
     def next_count(self, count, action) -> np.ndarray:
@@ -347,7 +348,7 @@ class CountingEnv:
         """
         a = float(np.asarray(action).reshape(-1)[0])
         if not np.isfinite(a):
-            raise ParameterError(f"action == {action!r}, must be a finite number")
+            raise ParameterError(f"action == {action!r}, must be a finite number", name="action", value=action)
         reward_pre = float(self.reward(episode.count))
         episode.count = int(self.next_count(episode.count, a))
         info = {"reward_pre": reward_pre, "count": episode.count}
@@ -447,8 +448,8 @@ def make_transitions(env: CountingEnv, n_episodes: int, episode_length: int, *, 
     (6, (9, 3, 16, 16))
     """
     rng = np.random.default_rng(rng)
-    n_episodes = _check_int("n_episodes", n_episodes, minimum=1)
-    episode_length = _check_int("episode_length", episode_length, minimum=1)
+    n_episodes = check_count("n_episodes", n_episodes, minimum=1)
+    episode_length = check_count("episode_length", episode_length, minimum=1)
     steps = episode_length + 1
     counts = np.empty((n_episodes, steps), dtype=np.int64)
     counts[:, 0] = rng.integers(0, env.max_count + 1, size=n_episodes)
@@ -501,9 +502,9 @@ def make_probe(env: CountingEnv, n: int, *, rng, min_steps: int = 3, max_steps: 
         If ``n < 1`` or the step range is empty or negative.
     """
     rng = np.random.default_rng(rng)
-    n = _check_int("n", n, minimum=1)
-    min_steps = _check_int("min_steps", min_steps, minimum=0)
-    max_steps = _check_int("max_steps", max_steps, minimum=min_steps)
+    n = check_count("n", n, minimum=1)
+    min_steps = check_count("min_steps", min_steps, minimum=0)
+    max_steps = check_count("max_steps", max_steps, minimum=min_steps)
     counts = rng.integers(0, env.max_count + 1, size=n)
     n_steps = rng.integers(min_steps, max_steps + 1, size=n)
     for t in range(max_steps):

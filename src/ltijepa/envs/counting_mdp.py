@@ -34,14 +34,12 @@ as the authors do: each centre uniformly, rejected if closer than ``2r + 1`` to 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 
 from ltijepa.checks import check_count
 from ltijepa.envs.counting import COLOUR_RANGE, SHAPES, place_centres
-from ltijepa.errors import ParameterError
-from ltijepa.profiles import by_profile
+from ltijepa.errors import DataError, ParameterError
 
 __all__ = [
     "SHAPES",
@@ -59,9 +57,6 @@ __all__ = [
 #: Action names, in the order of their indices: ``dec`` is ``a < 0``, ``inc`` is ``a >= 0``.
 ACTIONS = ("dec", "inc")
 DEC, INC = 0, 1
-
-
-_check_int = partial(check_count, error=ParameterError)
 
 
 @dataclass(frozen=True)
@@ -86,22 +81,16 @@ class CountingConfig:
     """object size r: centres lie in [r, size - r) and are kept 2r + 1 apart (3 in the paper)"""
 
     def __post_init__(self):
-        _check_int("n_appearances", self.n_appearances, minimum=1)
-        _check_int("layouts_per_count", self.layouts_per_count, minimum=1)
-        _check_int("max_count", self.max_count, minimum=1)
-        _check_int("radius", self.radius, minimum=1)
-        _check_int("size", self.size, minimum=2 * self.radius + 1)
+        check_count("n_appearances", self.n_appearances, minimum=1)
+        check_count("layouts_per_count", self.layouts_per_count, minimum=1)
+        check_count("max_count", self.max_count, minimum=1)
+        check_count("radius", self.radius, minimum=1)
+        check_count("size", self.size, minimum=2 * self.radius + 1)
 
     @property
     def n_states(self) -> int:
         """``n_appearances * (1 + max_count * layouts_per_count)``."""
         return self.n_appearances * (1 + self.max_count * self.layouts_per_count)
-
-    @classmethod
-    def for_profile(cls, profile: str) -> CountingConfig:
-        """The chapter's sample: 972 states in ``ci``, 10,304 (``>= 10^4``) in ``full``."""
-        n_appearances, layouts = by_profile(profile, ci=(12, 10), full=(64, 20))
-        return cls(n_appearances=n_appearances, layouts_per_count=layouts)
 
 
 @dataclass(frozen=True, eq=False)
@@ -142,10 +131,10 @@ class CountingMDP:
             If an argument is out of range.
         """
         cfg = self.config
-        appearance = _check_int("appearance", appearance, minimum=0, maximum=cfg.n_appearances - 1)
-        count = _check_int("count", count, minimum=0, maximum=cfg.max_count)
+        appearance = check_count("appearance", appearance, minimum=0, maximum=cfg.n_appearances - 1)
+        count = check_count("count", count, minimum=0, maximum=cfg.max_count)
         last_layout = 0 if count == 0 else cfg.layouts_per_count - 1
-        layout = _check_int("layout", layout, minimum=0, maximum=last_layout)
+        layout = check_count("layout", layout, minimum=0, maximum=last_layout)
         offset = 0 if count == 0 else 1 + (count - 1) * cfg.layouts_per_count + layout
         return appearance * (1 + cfg.max_count * cfg.layouts_per_count) + offset
 
@@ -157,7 +146,7 @@ class CountingMDP:
         ParameterError
             If ``target`` is not in ``[0, max_count]``.
         """
-        target = _check_int("target", target, minimum=0, maximum=self.config.max_count)
+        target = check_count("target", target, minimum=0, maximum=self.config.max_count)
         return (self.count == target).astype(np.int64)
 
     def reward(self, target: int = 4) -> np.ndarray:
@@ -196,13 +185,18 @@ class CountingMDP:
         Raises
         ------
         ParameterError
-            If ``target`` is out of range or a state index is not in ``[0, n)``.
+            If ``target`` is out of range.
+        DataError
+            If a state index is not in ``[0, n)``.
         """
         p = self.aux(target)
         states = np.arange(self.n_states) if states is None else np.asarray(states, dtype=np.int64)
         if states.size and (states.min() < 0 or states.max() >= self.n_states):
-            bad = states[(states < 0) | (states >= self.n_states)][0]
-            raise ParameterError(f"state == {bad}, must be in [0, {self.n_states})")
+            i = int(np.flatnonzero((states < 0) | (states >= self.n_states))[0])
+            raise DataError(
+                f"states[{i}] == {states[i]}, must be in [0, {self.n_states}) "
+                f"(a state index of the {self.n_states}-state MDP)", name="states", index=i,
+            )
         o = np.repeat(states, 2)
         a = np.tile([DEC, INC], len(states))
         return list(zip(o.tolist(), a.tolist(), self.next_state[o, a].tolist(), p[o].tolist()))
@@ -267,11 +261,9 @@ def separation_round(count_a, count_b, target: int) -> np.ndarray:
         = 1 + \\min(|k - n|, |k' - n|) \\quad (k \\ne k'),
 
     and ``t* = 0`` (the pair is never separated: ``o B* o'``) when ``k = k'``,
-    for counts ``k = k(o)``, ``k' = k(o')`` and target ``n``. Words shorter than the smaller
-    distance to the target cannot bring either count to ``n``; the word that moves the closer
-    state straight to ``n`` leaves the other one away from ``n`` (it is farther on the same
-    side, or moves away on the other side). This corrects step 1 of the proof of Prop. 2,
-    which steers by ``o`` instead of by the state closer to the target.
+    for counts ``k = k(o)``, ``k' = k(o')`` and target ``n`` (book label
+    ``eq-separation-round``; the chapter derives it from the proof of Prop. 2, label
+    ``prop-count-largest``, steering by the state closer to the target).
 
     Parameters
     ----------
@@ -295,14 +287,15 @@ def separation_round(count_a, count_b, target: int) -> np.ndarray:
     >>> separation_round(np.arange(9), 8, target=4).tolist()
     [5, 4, 3, 2, 1, 2, 3, 4, 0]
     """
-    target = _check_int("target", target, minimum=0)
+    target = check_count("target", target, minimum=0)
     k_a, k_b = np.asarray(count_a, dtype=np.int64), np.asarray(count_b, dtype=np.int64)
     closer = np.minimum(np.abs(k_a - target), np.abs(k_b - target))
     return np.where(k_a != k_b, 1 + closer, 0)
 
 
 def steered_word_separates(count_a: int, count_b: int, target: int, *, steer_by: str) -> bool:
-    """Whether step 1 of the proof of Prop. 2 separates two counts ``k != k'``.
+    """Whether step 1 of the proof of Prop. 2 (book label ``prop-count-largest``) separates two
+    counts ``k != k'``.
 
     The proof takes ``t = min(|k - n|, |k' - n|)`` and the word ``a*^t`` with ``a* = inc``
     if the steering count is below ``n``, else ``dec``, and claims that after it exactly one
@@ -335,12 +328,13 @@ def steered_word_separates(count_a: int, count_b: int, target: int, *, steer_by:
     (False, True)
     """
     if steer_by not in ("first", "closer"):
-        raise ParameterError(f"steer_by == {steer_by!r}, must be 'first' or 'closer'")
-    k_a = _check_int("count_a", count_a, minimum=0, maximum=8)
-    k_b = _check_int("count_b", count_b, minimum=0, maximum=8)
-    target = _check_int("target", target, minimum=0, maximum=8)
+        raise ParameterError(f"steer_by == {steer_by!r}, must be 'first' or 'closer'", name="steer_by",
+                             value=steer_by)
+    k_a = check_count("count_a", count_a, minimum=0, maximum=8)
+    k_b = check_count("count_b", count_b, minimum=0, maximum=8)
+    target = check_count("target", target, minimum=0, maximum=8)
     if k_a == k_b:
-        raise ParameterError(f"count_a == count_b == {k_a}, must differ")
+        raise ParameterError(f"count_a == count_b == {k_a}, must differ", name="count_b", value=count_b)
     steps = min(abs(k_a - target), abs(k_b - target))
     steer = k_a if steer_by == "first" or abs(k_a - target) <= abs(k_b - target) else k_b
     move = 1 if steer < target else -1

@@ -36,10 +36,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ltijepa.checks import check_count
-from ltijepa.errors import LtijepaError, ShapeError
+from ltijepa.errors import DataError, ParameterError, ShapeError
 
 __all__ = [
-    "MazeError",
     "WALL",
     "AGENT_RADIUS",
     "STEP_SIZE",
@@ -57,10 +56,6 @@ __all__ = [
     "Transitions",
     "random_dataset",
 ]
-
-
-class MazeError(LtijepaError, ValueError):
-    """An invalid maze input: a position outside the free space, a bad background, a bad action."""
 
 
 #: The inner wall block (x_min, x_max, y_min, y_max) of the U-maze.
@@ -95,11 +90,13 @@ class Background:
 
     def __post_init__(self):
         if self.kind not in ("checker", "gradient", "flat"):
-            raise MazeError(f"kind == {self.kind!r}, must be 'checker', 'gradient' or 'flat'")
+            raise ParameterError(f"kind == {self.kind!r}, must be 'checker', 'gradient' or 'flat'", name="kind",
+                                 value=self.kind)
         for name in ("colour1", "colour2", "distractor_colour"):
             value = np.asarray(getattr(self, name), dtype=float)
             if value.shape != (3,) or not np.all((value >= 0) & (value <= 1)):
-                raise MazeError(f"{name} == {getattr(self, name)!r}, must be 3 numbers in [0, 1]")
+                raise ParameterError(f"{name} == {getattr(self, name)!r}, must be 3 numbers in [0, 1]", name=name,
+                                     value=getattr(self, name))
         check_count("distractors", self.distractors, minimum=0)
 
     def floor(self, image_size: int) -> np.ndarray:
@@ -240,8 +237,9 @@ def _check_positions(positions) -> np.ndarray:
     if positions.ndim != 2 or positions.shape[1] != 2:
         raise ShapeError(f"positions: expected (B, 2), found {positions.shape}")
     if not is_free(positions).all():
-        bad = positions[~is_free(positions)][0]
-        raise MazeError(f"position {bad.tolist()} is not in the free space (walls, borders)")
+        i = int(np.flatnonzero(~is_free(positions))[0])
+        raise DataError(f"position {positions[i].tolist()} is not in the free space (walls, borders)",
+                        name="positions", index=i)
     return positions
 
 
@@ -264,7 +262,7 @@ def move(positions: np.ndarray, actions: np.ndarray) -> np.ndarray:
     ------
     ShapeError
         If the shapes are not (B, 2) and (B, 2).
-    MazeError
+    DataError
         If a position is not free or an action is not finite.
     """
     p = _check_positions(positions).copy()
@@ -272,7 +270,8 @@ def move(positions: np.ndarray, actions: np.ndarray) -> np.ndarray:
     if actions.shape != p.shape:
         raise ShapeError(f"actions: expected {p.shape}, found {actions.shape}")
     if not np.all(np.isfinite(actions)):
-        raise MazeError(f"actions must be finite, found {actions[~np.isfinite(actions)][:3].tolist()}")
+        raise DataError(f"actions must be finite, found {actions[~np.isfinite(actions)][:3].tolist()}",
+                        name="actions", index=tuple(int(i) for i in np.argwhere(~np.isfinite(actions))[0]))
     delta = STEP_SIZE * np.clip(actions, -1, 1) / SUBSTEPS
     for _ in range(SUBSTEPS):
         for axis in (0, 1):
@@ -308,18 +307,16 @@ def render(
     ShapeError
         If ``positions`` is not (B, 2) or the distractors do not match.
     ParameterError
-        If ``image_size`` is not an integer >= 8.
-    MazeError
-        If distractors are missing or unexpected.
+        If ``image_size`` is not an integer >= 8, or distractors are missing or unexpected.
     """
     positions = np.asarray(positions, dtype=float)
     if positions.ndim != 2 or positions.shape[1] != 2:
         raise ShapeError(f"positions: expected (B, 2), found {positions.shape}")
     check_count("image_size", image_size, minimum=8)
     if (distractors is None) != (background.distractors == 0):
-        raise MazeError(
+        raise ParameterError(
             f"background has distractors == {background.distractors} but distractors "
-            f"{'were not' if distractors is None else 'were'} given"
+            f"{'were not' if distractors is None else 'were'} given", name="distractors", value=distractors,
         )
     S = image_size
     centres = (np.arange(S) + 0.5) / S
@@ -373,7 +370,7 @@ class PointMaze:
 
         Raises
         ------
-        ShapeError, MazeError
+        ShapeError, DataError
             If the positions are not (B, 2) points of the free space.
         """
         positions = _check_positions(positions)
@@ -400,7 +397,7 @@ class PointMaze:
 
         Raises
         ------
-        ShapeError, MazeError
+        ShapeError, DataError
             As :func:`move`.
         """
         distractors = None if state.distractors is None else state.distractors.step()
@@ -460,14 +457,13 @@ def random_dataset(
     Raises
     ------
     ParameterError
-        If ``episodes`` or ``steps`` is not a positive integer.
-    MazeError
-        If the fraction is outside [0, 1].
+        If ``episodes`` or ``steps`` is not a positive integer, or the fraction is outside [0, 1].
     """
     check_count("episodes", episodes)
     check_count("steps", steps)
     if not 0.0 <= randomise_fraction <= 1.0:
-        raise MazeError(f"randomise_fraction == {randomise_fraction!r}, must lie in [0, 1]")
+        raise ParameterError(f"randomise_fraction == {randomise_fraction!r}, must lie in [0, 1]",
+                             name="randomise_fraction", value=randomise_fraction)
     rng = np.random.default_rng(rng)
     randomised = rng.random(episodes) < randomise_fraction
     positions = np.empty((episodes, steps + 1, 2))

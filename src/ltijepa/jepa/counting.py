@@ -33,6 +33,7 @@ import torch
 from tqdm import tqdm
 
 from ltijepa.envs.counting import CountingEnv, Transitions, make_probe, make_transitions
+from ltijepa.envs.counting_mdp import CountingConfig
 from ltijepa.errors import LtijepaError
 from ltijepa.jepa import metrics
 from ltijepa.jepa.layers import ConvDecoder
@@ -46,6 +47,7 @@ __all__ = [
     "Ablation",
     "ABLATIONS",
     "CountingExperiment",
+    "tabular_counting_config",
     "Probe",
     "AblationResult",
     "make_probes",
@@ -59,6 +61,23 @@ __all__ = [
 class UnknownAblationError(LtijepaError, KeyError):
     """An ablation name that is not a key of :data:`ABLATIONS`."""
 
+
+
+def tabular_counting_config(profile: str) -> CountingConfig:
+    """The counting MDP of the chapter's exact tabular check (``thm-pjepa-no-collapse``).
+
+    972 states in ``ci`` (12 appearances, 10 layouts per count), 10,304 in ``full`` (64, 20).
+
+    Parameters
+    ----------
+    profile : str
+        ``"ci"`` or ``"full"``.
+
+    >>> tabular_counting_config("ci").n_states
+    972
+    """
+    n_appearances, layouts = by_profile(profile, ci=(12, 10), full=(64, 20))
+    return CountingConfig(n_appearances=n_appearances, layouts_per_count=layouts)
 
 @dataclass(frozen=True)
 class Ablation:

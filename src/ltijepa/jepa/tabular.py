@@ -126,7 +126,7 @@ def violation(next_state, aux, labels) -> Violation | None:
     ShapeError
         If ``next_state`` is not ``(n, |A|)`` with ``n, |A| >= 1`` or the arrays disagree in
         length.
-    BisimInputError
+    DataError
         If a successor is not a state index in ``[0, n)``.
 
     Examples
@@ -180,7 +180,7 @@ def tabular_model(next_state, aux, labels) -> TabularModel:
     ------
     NotWellTrainedError
         If ``labels`` is not consistent (the message names the two observations).
-    ShapeError, BisimInputError
+    ShapeError, DataError
         As :func:`violation`.
     """
     witness = violation(next_state, aux, labels)
@@ -315,7 +315,7 @@ def well_trained_labellings(next_state, aux) -> Iterator[np.ndarray]:
     ------
     ShapeError
         If ``next_state`` and ``aux`` disagree, or ``n > MAX_ENUMERATED_STATES``.
-    BisimInputError
+    DataError
         If a successor is not a state index.
     """
     next_state = np.asarray(next_state)

@@ -228,7 +228,7 @@ def plan_in_maze(
     ------
     ShapeError
         If ``starts`` and ``goals`` differ in shape.
-    MazeError
+    DataError
         If a start is not in the free space.
     """
     starts, goals = np.asarray(starts, dtype=float), np.asarray(goals, dtype=float)
@@ -286,7 +286,7 @@ def background_shift(model: LatentWorldModel, positions: np.ndarray, base: Backg
     ------
     ShapeError
         If fewer than two positions are given.
-    MazeError
+    DataError
         If a background has distractors (use floors only).
     """
     positions = np.asarray(positions, dtype=float)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
-from ltijepa.bisim._validation import aux_codes, canonical_labels, check_next_state
+from ltijepa.bisim._validation import aux_codes, check_next_state
+from ltijepa.bisim.relations import canonical_labels
 
 __all__ = ["deterministic_systems", "datasets", "bispy_partition", "automata_partition"]
 

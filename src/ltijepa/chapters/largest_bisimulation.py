@@ -1,12 +1,15 @@
-"""The experiments of the chapter "The largest bisimulation", sized per profile.
+"""The driver of ``notebooks/largest_bisimulation.ipynb`` ("The largest bisimulation").
+
+:class:`Config` resolves the chapter's sizes from the profile; the experiments are
 
 - :func:`fast_vs_fixed_point`: :func:`~ltijepa.bisim.largest_bisimulation` (every method)
-  against Def. 1's Kleene iteration on many random systems;
+  against Def. 1's Kleene iteration on many random systems (``def-largest-bisim``,
+  ``lem-bisim-words``);
 - :func:`empirical_growth`: ``R_D*`` of Def. 4 along a growing dataset of a total system,
-  beside the truly separated pairs ``R* ∩ O_D²``.
+  beside the truly separated pairs ``R* ∩ O_D²`` (``lem-empirical-sound``).
 
-The counting MDP comes from :mod:`ltijepa.envs.counting_mdp` (numpy only); the core of
-:mod:`ltijepa.bisim` does not import this module.
+The counting MDP comes from :mod:`ltijepa.envs.counting_mdp` (numpy only); :mod:`ltijepa.bisim`
+does not import this module.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from ltijepa.envs.counting_mdp import CountingConfig
 from ltijepa.profiles import by_profile
 
 __all__ = [
-    "ChapterConfig",
+    "Config",
     "Agreement",
     "Growth",
     "fast_vs_fixed_point",
@@ -34,7 +37,7 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class ChapterConfig:
+class Config:
     """Sizes of the chapter's experiments."""
 
     counting: CountingConfig
@@ -51,10 +54,18 @@ class ChapterConfig:
     """number of dataset sizes (geometric, up to all transitions) in the growth curve"""
 
     @classmethod
-    def for_profile(cls, profile: str) -> ChapterConfig:
-        """``ci``: a 972-state counting MDP, 150 random systems; ``full``: 10,304 states, 400."""
+    def for_profile(cls, profile: str) -> Config:
+        """``ci``: a 972-state counting MDP, 150 random systems; ``full``: 10,304 states, 400.
+
+        >>> Config.for_profile("ci").counting.n_states
+        972
+        """
         return cls(
-            counting=CountingConfig.for_profile(profile),
+            counting=by_profile(
+                profile,
+                ci=CountingConfig(n_appearances=12, layouts_per_count=10),
+                full=CountingConfig(n_appearances=64, layouts_per_count=20),
+            ),
             rounds_counting=CountingConfig(n_appearances=4, layouts_per_count=8),
             growth_counting=by_profile(
                 profile,
@@ -86,6 +97,9 @@ class Agreement:
 
 def fast_vs_fixed_point(n_systems: int, max_states: int, rng) -> Agreement:
     """Compare every method of :func:`largest_bisimulation` with :func:`least_fixed_point`.
+
+    The check of ``lem-bisim-words``: ``B*`` of ``def-largest-bisim`` is the coarsest stable
+    partition refining ``p``, which is what partition refinement returns.
 
     Each system has ``n ~ U{1..max_states}`` states, ``|A| ~ U{1..4}`` actions and
     ``U{1..3}`` auxiliary values; half of them are random lifts of a system of
@@ -144,6 +158,8 @@ def empirical_growth(next_state, aux, n_points: int, rng) -> Growth:
 
     The transitions ``(o, a, f(o, a), p(o))`` are put in a random order; the datasets are its
     first ``|D|`` elements for ``n_points`` geometrically spaced sizes ending at ``n |A|``.
+    The check of ``lem-empirical-sound``: (i) ``R_D*`` is nested (the remark after
+    ``thm-empirical-collapse``), (ii) ``R_D* ⊆ R*``, with equality on all transitions.
 
     Parameters
     ----------

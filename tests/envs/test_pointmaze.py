@@ -14,7 +14,6 @@ from ltijepa.envs.pointmaze import (
     WALL,
     Background,
     Distractors,
-    MazeError,
     PointMaze,
     is_free,
     move,
@@ -23,7 +22,7 @@ from ltijepa.envs.pointmaze import (
     render,
     sample_free,
 )
-from ltijepa.errors import ParameterError, ShapeError
+from ltijepa.errors import DataError, ParameterError, ShapeError
 
 
 @given(seed=st.integers(0, 2**32 - 1), scale=st.floats(0.1, 10.0))
@@ -132,25 +131,25 @@ def test_random_dataset_shapes_and_reproducibility():
 
 
 def test_errors_name_the_offending_value():
-    with pytest.raises(MazeError, match=r"kind == 'stripes'"):
+    with pytest.raises(ParameterError, match=r"kind == 'stripes'"):
         Background("stripes", (0, 0, 0), (0, 0, 0))
-    with pytest.raises(MazeError, match=r"colour1 == \(1.5, 0, 0\), must be 3 numbers in \[0, 1\]"):
+    with pytest.raises(ParameterError, match=r"colour1 == \(1.5, 0, 0\), must be 3 numbers in \[0, 1\]"):
         Background("flat", (1.5, 0, 0), (0, 0, 0))
     with pytest.raises(ParameterError, match=r"distractors == -1, must be an integer >= 0"):
         Background("flat", (0, 0, 0), (0, 0, 0), distractors=-1)
-    with pytest.raises(MazeError, match=r"position \[0.3, 0.5\] is not in the free space"):
+    with pytest.raises(DataError, match=r"position \[0.3, 0.5\] is not in the free space"):
         move(np.array([[0.3, 0.5]]), np.zeros((1, 2)))
     with pytest.raises(ShapeError, match=r"actions: expected \(1, 2\), found \(2,\)"):
         move(np.array([[0.5, 0.15]]), np.zeros(2))
-    with pytest.raises(MazeError, match=r"actions must be finite"):
+    with pytest.raises(DataError, match=r"actions must be finite"):
         move(np.array([[0.5, 0.15]]), np.array([[np.nan, 0.0]]))
     with pytest.raises(ShapeError, match=r"positions: expected \(B, 2\), found \(3,\)"):
         render(np.zeros(3), CONDITIONS["NC"])
     with pytest.raises(ParameterError, match=r"image_size == 4, must be an integer >= 8"):
         render(np.zeros((1, 2)), CONDITIONS["NC"], image_size=4)
-    with pytest.raises(MazeError, match=r"distractors == 3 but distractors were not given"):
+    with pytest.raises(ParameterError, match=r"distractors == 3 but distractors were not given"):
         render(np.zeros((1, 2)), CONDITIONS["D"])
     with pytest.raises(ParameterError, match=r"episodes == 0"):
         random_dataset(0, 5, 0)
-    with pytest.raises(MazeError, match=r"randomise_fraction == 2"):
+    with pytest.raises(ParameterError, match=r"randomise_fraction == 2"):
         random_dataset(1, 5, 0, randomise_fraction=2)

@@ -7,13 +7,12 @@ from ltijepa.envs import counting_mdp as cm
 from ltijepa.envs.counting import (
     SHAPES,
     CountingEnv,
-    ParameterError,
     make_probe,
     make_transitions,
     render,
     shape_stamp,
 )
-from ltijepa.errors import ShapeError
+from ltijepa.errors import DataError, ParameterError, ShapeError
 
 ENV = CountingEnv(size=32, radius=2)
 
@@ -132,11 +131,11 @@ def test_bad_arguments_raise_with_the_value():
         make_transitions(ENV, 3, 2.5, rng=0)
     with pytest.raises(ShapeError, match="colours \\(B, 3\\)"):
         render(np.array([1, 2]), np.array([0, 0]), np.zeros((2, 4)), size=32, radius=2, rng=0)
-    with pytest.raises(ParameterError, match="colours contains 300"):
+    with pytest.raises(DataError, match="colours contains 300"):
         render(np.array([1]), np.array([0]), np.array([[300, 0, 0]]), size=32, radius=2, rng=0)
-    with pytest.raises(ParameterError, match="shapes contains 4"):
+    with pytest.raises(DataError, match="shapes contains 4"):
         render(np.array([1]), np.array([4]), np.zeros((1, 3)), size=32, radius=2, rng=0)
-    with pytest.raises(ParameterError, match="counts contains -1"):
+    with pytest.raises(DataError, match="counts contains -1"):
         render(np.array([-1]), np.array([0]), np.zeros((1, 3)), size=32, radius=2, rng=0)
     with pytest.raises(ParameterError, match="max_steps == 2, must be an integer >= 3"):
         make_probe(ENV, 10, rng=0, min_steps=3, max_steps=2)

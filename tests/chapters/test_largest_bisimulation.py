@@ -1,17 +1,24 @@
-"""Tests of ltijepa.bisim.experiments: the chapter's experiments at a tiny size."""
+"""Tests of ltijepa.chapters.largest_bisimulation: the chapter's experiments at a tiny size."""
 
 import numpy as np
+import pytest
 
 from ltijepa.bisim import largest_bisimulation
-from ltijepa.bisim.experiments import ChapterConfig, empirical_growth, fast_vs_fixed_point
+from ltijepa.chapters.largest_bisimulation import Config, empirical_growth, fast_vs_fixed_point
 from ltijepa.bisim.systems import random_system
 from ltijepa.envs.counting_mdp import make_counting_mdp
+from ltijepa.errors import ParameterError
 
 
 def test_profiles():
-    ci, full = ChapterConfig.for_profile("ci"), ChapterConfig.for_profile("full")
+    ci, full = Config.for_profile("ci"), Config.for_profile("full")
     assert full.counting.n_states >= 10_000 and full.n_random_systems >= 200
-    assert ci.counting.n_states < full.counting.n_states
+    assert ci.counting.n_states < 2000 and ci.counting.n_states < full.counting.n_states
+    # the sizes CountingConfig.for_profile gave before profiles left the library
+    assert (ci.counting.n_appearances, ci.counting.layouts_per_count) == (12, 10)
+    assert (full.counting.n_appearances, full.counting.layouts_per_count) == (64, 20)
+    with pytest.raises(ParameterError, match="profile == 'fast'"):
+        Config.for_profile("fast")
 
 
 def test_fast_vs_fixed_point_small():
@@ -21,7 +28,7 @@ def test_fast_vs_fixed_point_small():
 
 
 def test_empirical_growth_on_counting():
-    mdp = make_counting_mdp(ChapterConfig.for_profile("ci").rounds_counting, rng=0)
+    mdp = make_counting_mdp(Config.for_profile("ci").rounds_counting, rng=0)
     growth = empirical_growth(mdp.next_state, mdp.aux(4), 6, rng=1)
     assert growth.first_shrink is None and growth.sound
     assert np.all(np.diff(growth.n_separated) >= 0)
@@ -32,7 +39,7 @@ def test_empirical_growth_on_counting():
 
 def test_empirical_growth_flags_a_broken_implementation(monkeypatch):
     """The chapter's checks fail for an R_D* that separates bisimilar states or shrinks."""
-    import ltijepa.bisim.experiments as experiments
+    import ltijepa.chapters.largest_bisimulation as experiments
 
     next_state, aux = random_system(30, 2, rng=3, n_blocks=3)
     assert largest_bisimulation(next_state, aux).max() < 3  # many bisimilar pairs
