@@ -47,14 +47,15 @@ def _book_build(args: argparse.Namespace) -> int:
     from ltijepa.book.project import Project, ProjectError
     from ltijepa.book.site import SiteError
 
-    if args.jobs is not None and args.jobs < 1:
-        print(f"ltijepa: --jobs == {args.jobs}, must be >= 1", file=sys.stderr)
-        return 2
+    for flag, value in (("--jobs", args.jobs), ("--timeout", args.timeout)):
+        if value is not None and value < 1:
+            print(f"ltijepa: {flag} == {value}, must be >= 1", file=sys.stderr)
+            return 2
     try:
         project = Project.discover(args.root)
         result = build(
             project, profile=args.profile, seed=args.seed, only=args.only, jobs=args.jobs,
-            force=args.force, timeout=args.timeout or DEFAULT_TIMEOUT, progress=not args.quiet,
+            force=args.force, timeout=DEFAULT_TIMEOUT if args.timeout is None else args.timeout, progress=not args.quiet,
         )
     except (BuildError, SiteError, ProjectError) as exc:
         print(f"\nltijepa book build: FAILED\n{exc}", file=sys.stderr)

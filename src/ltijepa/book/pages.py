@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import platform
 from importlib import metadata
 
@@ -29,8 +30,9 @@ _STATUS_MARK = {
 
 
 def _cell(text) -> str:
-    """Text safe inside a Markdown table cell."""
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """Text safe inside a Markdown table cell: HTML-escaped (a ``<script>`` in a claim's
+    statement is shown, never run), pipes escaped, on one line."""
+    return html.escape(str(text), quote=False).replace("|", "\\|").replace("\n", " ")
 
 
 def _version(package: str) -> str:
