@@ -65,7 +65,9 @@ def test_qualitative_reproduction_takes_a_computed_verdict():
     [
         ({"paper": 1.0, "ours": 1.0}, "give rtol and/or atol"),
         ({"paper": 1.0, "ours": 1.0, "rtol": 0.1, "matches": True}, "not both"),
-        ({"paper": 1.0, "ours": 1.0, "rtol": -0.1}, r"rtol == -0\.1, must be >= 0"),
+        ({"paper": 1.0, "ours": 1.0, "rtol": -0.1}, r"rtol == -0\.1, must be a real number >= 0"),
+        ({"paper": 1.0, "ours": 1.0, "rtol": True}, r"rtol == True, must be a real number >= 0"),
+        ({"paper": 1.0, "ours": 2.0, "atol": np.bool_(True)}, r"atol == (np\.)?True_?\)?, must be a real number >= 0"),
         ({"paper": "nine", "ours": 9, "rtol": 0.1}, "must both be real numbers"),
         ({"paper": "nine", "ours": 9, "matches": "yes"}, "must be a bool"),
     ],

@@ -241,8 +241,10 @@ def reproduce(
         if rtol is None and atol is None:
             raise ClaimError(f"reproduction {id!r}: give rtol and/or atol, or matches=", claim_id=id)
         for name, tol in (("rtol", rtol), ("atol", atol)):
-            if tol is not None and not (isinstance(tol, numbers.Real) and tol >= 0):
-                raise ClaimError(f"reproduction {id!r}: {name} == {tol!r}, must be >= 0", claim_id=id)
+            if tol is not None and not (
+                isinstance(tol, numbers.Real) and not isinstance(tol, (bool, np.bool_)) and tol >= 0
+            ):
+                raise ClaimError(f"reproduction {id!r}: {name} == {tol!r}, must be a real number >= 0", claim_id=id)
         if not (_is_real(paper) and _is_real(ours)):
             raise ClaimError(
                 f"reproduction {id!r}: paper == {paper!r} and ours == {ours!r} must both be "
