@@ -55,7 +55,8 @@ def _book_build(args: argparse.Namespace) -> int:
         project = Project.discover(args.root)
         result = build(
             project, profile=args.profile, seed=args.seed, only=args.only, jobs=args.jobs,
-            force=args.force, timeout=DEFAULT_TIMEOUT if args.timeout is None else args.timeout, progress=not args.quiet,
+            force=args.force, timeout=DEFAULT_TIMEOUT if args.timeout is None else args.timeout,
+            progress=not args.quiet,
         )
     except (BuildError, SiteError, ProjectError) as exc:
         print(f"\nltijepa book build: FAILED\n{exc}", file=sys.stderr)

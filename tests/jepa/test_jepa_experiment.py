@@ -12,6 +12,7 @@ import torch  # noqa: E402
 from ltijepa.envs.counting import CountingEnv  # noqa: E402
 from ltijepa.errors import ParameterError  # noqa: E402
 from ltijepa.jepa import counting, figures  # noqa: E402
+from ltijepa.envs.counting_mdp import CountingConfig  # noqa: E402
 from ltijepa.jepa.model import ModelConfig  # noqa: E402
 from ltijepa.jepa.train import TrainConfig  # noqa: E402
 
@@ -22,6 +23,7 @@ TINY = counting.CountingExperiment(
                       dynamics_hidden=(16,), head_hidden=(16,), aux_dim=5),
     train=TrainConfig(steps=20, batch_size=16, lr=1e-3, encoder_lr_scale=0.3, eval_every=10),
     reward_only_lr=1e-4, reward_only_encoder_lr_scale=1.0, seeds=1, decoder_steps=5,
+    tabular=CountingConfig(n_appearances=2, layouts_per_count=2),
 )
 
 
@@ -33,6 +35,7 @@ def test_full_profile_is_the_papers_scale():
     assert (t.steps, t.batch_size, t.lr, t.encoder_lr_scale, t.grad_clip) == (300_000, 256, 3e-4, 0.3, 200.0)
     assert (t.consistency_coef, t.aux_coef, t.eval_every) == (2.0, 10.0, 6_000)
     assert full.n_episodes * full.episode_length == 100_000 and full.seeds == 5
+    assert full.tabular.n_states >= 10_000, "the paper's tabular check has 10^4 states or more"
     assert full.train_config("reward_only").lr == 1e-5
     assert full.train_config("reward_only").encoder_lr_scale == 1.0
     ci = counting.CountingExperiment.for_profile("ci")

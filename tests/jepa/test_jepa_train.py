@@ -6,6 +6,7 @@ import torch
 
 from ltijepa.envs.counting import CountingEnv, make_transitions
 from ltijepa.errors import ParameterError, ShapeError
+from ltijepa.envs.counting_mdp import CountingConfig
 from ltijepa.jepa.counting import ABLATIONS, CountingExperiment, buffer_of
 from ltijepa.jepa.model import ModelConfig, build_world_model, load_checkpoint
 from ltijepa.jepa.train import TrainConfig, TrainConfigError, TransitionBuffer, loss_terms, train
@@ -18,6 +19,7 @@ EXPERIMENT = CountingExperiment(
     env=ENV, n_episodes=40, episode_length=4, probe_size=32, model=MODEL,
     train=TrainConfig(steps=30, batch_size=16, lr=1e-3, encoder_lr_scale=1.0, eval_every=10),
     reward_only_lr=1e-3, reward_only_encoder_lr_scale=1.0, seeds=1, decoder_steps=5,
+    tabular=CountingConfig(n_appearances=2, layouts_per_count=2),
 )
 
 

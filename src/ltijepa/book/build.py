@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import multiprocessing
 import os
 import time
@@ -23,8 +22,6 @@ from ltijepa.book.site import build_site, check_toc
 from ltijepa.profiles import check_profile
 
 __all__ = ["BuildError", "BuildResult", "DEFAULT_TIMEOUT", "execute_notebooks", "build", "format_table"]
-
-logger = logging.getLogger(__name__)
 
 #: Seconds one cell may run before the notebook fails (the longest training cell of ``full``).
 DEFAULT_TIMEOUT = 4 * 3600
@@ -116,7 +113,6 @@ def execute_notebooks(
     bar = tqdm(total=len(notebooks), unit="notebook", disable=not progress, desc=f"book ({profile})")
     for warning in warnings:
         bar.write("warning: " + warning)
-        logger.warning(warning)
     for run in runs.values():
         bar.update()
         bar.write(_line(run))

@@ -47,7 +47,6 @@ __all__ = [
     "Ablation",
     "ABLATIONS",
     "CountingExperiment",
-    "tabular_counting_config",
     "Probe",
     "AblationResult",
     "make_probes",
@@ -61,23 +60,6 @@ __all__ = [
 class UnknownAblationError(LtijepaError, KeyError):
     """An ablation name that is not a key of :data:`ABLATIONS`."""
 
-
-
-def tabular_counting_config(profile: str) -> CountingConfig:
-    """The counting MDP of the chapter's exact tabular check (``thm-pjepa-no-collapse``).
-
-    972 states in ``ci`` (12 appearances, 10 layouts per count), 10,304 in ``full`` (64, 20).
-
-    Parameters
-    ----------
-    profile : str
-        ``"ci"`` or ``"full"``.
-
-    >>> tabular_counting_config("ci").n_states
-    972
-    """
-    n_appearances, layouts = by_profile(profile, ci=(12, 10), full=(64, 20))
-    return CountingConfig(n_appearances=n_appearances, layouts_per_count=layouts)
 
 @dataclass(frozen=True)
 class Ablation:
@@ -139,6 +121,8 @@ class CountingExperiment:
     """independent runs per ablation"""
     decoder_steps: int
     """steps of the pixel decoder trained on the frozen latents"""
+    tabular: CountingConfig
+    """the counting MDP of the exact tabular check (``thm-pjepa-no-collapse``)"""
 
     @classmethod
     def for_profile(cls, profile: str) -> "CountingExperiment":
@@ -180,6 +164,11 @@ class CountingExperiment:
             reward_only_encoder_lr_scale=by_profile(profile, ci=0.3, full=1.0),
             seeds=by_profile(profile, ci=1, full=5),
             decoder_steps=by_profile(profile, ci=1_500, full=20_000),
+            tabular=by_profile(
+                profile,
+                ci=CountingConfig(n_appearances=12, layouts_per_count=10),   # 972 states
+                full=CountingConfig(n_appearances=64, layouts_per_count=20),  # 10,304 states
+            ),
         )
 
     def model_config(self, ablation: str) -> ModelConfig:
