@@ -43,9 +43,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _book_build(args: argparse.Namespace) -> int:
-    from ltijepa.book.build import DEFAULT_TIMEOUT, BuildError, build, format_table
-    from ltijepa.book.project import Project, ProjectError
-    from ltijepa.book.site import SiteError
+    from ltijepa.book.build import DEFAULT_TIMEOUT, build, format_table
+    from ltijepa.book.project import Project
+    from ltijepa.errors import BuildError
 
     for flag, value in (("--jobs", args.jobs), ("--timeout", args.timeout)):
         if value is not None and value < 1:
@@ -58,7 +58,7 @@ def _book_build(args: argparse.Namespace) -> int:
             force=args.force, timeout=DEFAULT_TIMEOUT if args.timeout is None else args.timeout,
             progress=not args.quiet,
         )
-    except (BuildError, SiteError, ProjectError) as exc:
+    except BuildError as exc:
         print(f"\nltijepa book build: FAILED\n{exc}", file=sys.stderr)
         return 1
     print()

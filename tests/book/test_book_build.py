@@ -2,9 +2,9 @@
 
 import pytest
 
-from ltijepa.book.build import BuildError, build
+from ltijepa.book.build import build
+from ltijepa.errors import BuildError
 from ltijepa.book.cache import NotebookCache
-from ltijepa.book.site import SiteError
 
 from minibook import GOOD_CELLS, read_json, set_toc, tree_digest, write_notebook
 
@@ -128,7 +128,7 @@ def test_notebooks_breaking_conventions_are_refused_before_executing(mini_projec
 
 def test_a_notebook_missing_from_the_toc_is_refused(mini_project):
     write_notebook(mini_project.notebooks_dir / "orphan.ipynb", "x = 1")
-    with pytest.raises(SiteError, match=r"not in the toc: \['orphan'\]"):
+    with pytest.raises(BuildError, match=r"not in the toc: \['orphan'\]"):
         quiet_build(mini_project)
 
 
@@ -136,7 +136,7 @@ def test_a_sphinx_warning_fails_the_build_and_keeps_the_site(mini_project):
     quiet_build(mini_project)
     before = tree_digest(mini_project.html_dir)
     (mini_project.book_dir / "intro.md").write_text("# Mini book\n\nSee {cite:p}`no-such-key`.\n")
-    with pytest.raises(SiteError, match="no-such-key"):
+    with pytest.raises(BuildError, match="no-such-key"):
         quiet_build(mini_project)
     assert tree_digest(mini_project.html_dir) == before
 

@@ -32,3 +32,19 @@ def test_claim_text_is_html_escaped_on_the_claims_page():
     assert "<script>" not in page and "<b>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "g &lt;= b" in page
     assert "\\| &amp; more" in page, "pipes stay escaped for the table, ampersands become entities"
+
+
+@pytest.mark.parametrize("content", ["", "{not json", '{"cells": 3}'], ids=["empty", "not-json", "not-a-notebook"])
+def test_an_unreadable_source_notebook_is_named_and_nothing_runs(mini_project, content):
+    """A source notebook that is not a notebook fails the build at once with a message naming it
+    (today: a NotJSONError traceback naming no file)."""
+    (mini_project.notebooks_dir / "broken.ipynb").write_text(content)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ltijepa", "book", "build", "--root", str(mini_project.root), "--only", "broken", "good",
+         "--quiet"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "broken.ipynb: not a readable notebook" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (mini_project.executed_dir / "good.ipynb").exists(), "nothing may run before the sources are checked"

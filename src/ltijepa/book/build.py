@@ -16,19 +16,16 @@ from tqdm import tqdm
 
 from ltijepa.book.cache import NotebookCache, cache_key, write_atomic
 from ltijepa.book.execute import Job, NotebookRun, configure_worker, judge, run_job
-from ltijepa.book.outputs import NotebookSourceError, check_source
+from ltijepa.book.outputs import check_source
 from ltijepa.book.project import Project
 from ltijepa.book.site import build_site, check_toc
+from ltijepa.errors import BuildError
 from ltijepa.profiles import check_profile
 
-__all__ = ["BuildError", "BuildResult", "DEFAULT_TIMEOUT", "execute_notebooks", "build", "format_table"]
+__all__ = ["BuildResult", "DEFAULT_TIMEOUT", "execute_notebooks", "build", "format_table"]
 
 #: Seconds one cell may run before the notebook fails (the longest training cell of ``full``).
 DEFAULT_TIMEOUT = 4 * 3600
-
-
-class BuildError(RuntimeError):
-    """The book cannot be published: a notebook failed, a claim failed, or Jupyter Book failed."""
 
 
 @dataclass
@@ -201,7 +198,7 @@ def build(
     for notebook in notebooks:
         try:
             check_source(notebook)
-        except NotebookSourceError as exc:
+        except BuildError as exc:
             problems.append(str(exc))
     if not only:
         check_toc(project, [nb.stem for nb in notebooks])

@@ -9,10 +9,10 @@ from pathlib import Path
 import nbformat
 
 from ltijepa.claims import METADATA_KEY
+from ltijepa.errors import BuildError
 
 __all__ = [
     "REQUIRED_PARAMETERS",
-    "NotebookSourceError",
     "CellError",
     "check_source",
     "find_error",
@@ -21,10 +21,6 @@ __all__ = [
 
 #: Names every notebook's ``parameters`` cell must define (the README's conventions).
 REQUIRED_PARAMETERS = ("profile", "seed")
-
-
-class NotebookSourceError(ValueError):
-    """A source notebook breaks a convention of the book (e.g. not exactly one parameters cell)."""
 
 
 @dataclass(frozen=True)
@@ -59,21 +55,25 @@ def _tags(cell) -> list[str]:
 
 
 def check_source(path: Path) -> None:
-    """Check that ``path`` has exactly one ``parameters`` cell defining profile and seed.
+    """Check that ``path`` is a notebook with exactly one ``parameters`` cell defining profile and seed.
 
     Raises
     ------
-    NotebookSourceError
-        Naming the notebook and what is wrong.
+    BuildError
+        Naming the notebook (``notebook`` attribute) and what is wrong.
     """
-    nb = nbformat.read(path, as_version=4)
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception as exc:  # nbformat raises NotJSONError, ValidationError, UnicodeDecodeError...
+        raise BuildError(f"{path.name}: not a readable notebook ({type(exc).__name__}: {str(exc)[:200]})",
+                         notebook=path.name) from exc
     cells = [c for c in nb.cells if "parameters" in _tags(c)]
     if len(cells) != 1:
-        raise NotebookSourceError(f"{path.name}: {len(cells)} cells tagged 'parameters', must be exactly 1")
+        raise BuildError(f"{path.name}: {len(cells)} cells tagged 'parameters', must be exactly 1", notebook=path.name)
     try:
         tree = ast.parse(cells[0].source)
     except SyntaxError as exc:
-        raise NotebookSourceError(f"{path.name}: the parameters cell is not valid Python: {exc}") from exc
+        raise BuildError(f"{path.name}: the parameters cell is not valid Python: {exc}", notebook=path.name) from exc
     names = {
         target.id
         for node in tree.body
@@ -82,7 +82,7 @@ def check_source(path: Path) -> None:
     }
     missing = [p for p in REQUIRED_PARAMETERS if p not in names]
     if missing:
-        raise NotebookSourceError(f"{path.name}: the parameters cell does not define {missing}")
+        raise BuildError(f"{path.name}: the parameters cell does not define {missing}", notebook=path.name)
 
 
 _INSERTED_TAGS = {"injected-parameters", "papermill-error-cell-tag"}

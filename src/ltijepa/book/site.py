@@ -28,16 +28,13 @@ import yaml
 from ltijepa.book.execute import NotebookRun
 from ltijepa.book.pages import claims_markdown, report_markdown, stamp_notebook
 from ltijepa.book.project import Project
+from ltijepa.errors import BuildError
 
-__all__ = ["SiteError", "toc_files", "site_key", "build_site", "SITE_KEY_FILE"]
+__all__ = ["toc_files", "site_key", "build_site", "SITE_KEY_FILE"]
 
 SITE_KEY_FILE = ".ltijepa-site-key"
 _GENERATED = {"_build", "executed", ".cache"}
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-class SiteError(RuntimeError):
-    """Jupyter Book failed, or the table of contents does not match the notebooks."""
 
 
 def toc_files(toc: Path) -> list[str]:
@@ -62,13 +59,13 @@ def toc_files(toc: Path) -> list[str]:
 
 
 def check_toc(project: Project, notebooks: list[str]) -> None:
-    """Raise :class:`SiteError` unless the toc lists exactly the notebooks of ``notebooks/``."""
+    """Raise :class:`BuildError` unless the toc lists exactly the notebooks of ``notebooks/``."""
     listed = {f.removesuffix(".ipynb") for f in toc_files(project.book_dir / "_toc.yml")}
     listed_nbs = {f.split("/", 1)[1] for f in listed if f.startswith("notebooks/")}
     missing = sorted(set(notebooks) - listed_nbs)
     extra = sorted(listed_nbs - set(notebooks))
     if missing or extra:
-        raise SiteError(
+        raise BuildError(
             "book/_toc.yml and notebooks/ disagree: "
             + (f"not in the toc: {missing}; " if missing else "")
             + (f"in the toc but no notebook: {extra}" if extra else "")
@@ -151,7 +148,7 @@ def _jupyter_book(source: Path, output: Path) -> None:
     (output / "jupyter-book.log").write_text(log)
     if proc.returncode != 0:
         tail = "\n".join(line for line in log.splitlines() if "WARNING" in line or "ERROR" in line)
-        raise SiteError(
+        raise BuildError(
             f"jupyter-book build failed (exit {proc.returncode}); the previous HTML is untouched.\n"
             + (tail or log[-3000:])
         )
@@ -175,7 +172,7 @@ def build_site(project: Project, runs: list[NotebookRun], claims: list[dict], *,
 
     Raises
     ------
-    SiteError
+    BuildError
         When Jupyter Book fails; ``book/_build/html`` is then left as it was.
     """
     key = site_key(project, runs, commit=commit, profile=profile, seed=seed)
