@@ -231,7 +231,7 @@ class BuildError(LtijepaError, RuntimeError):
     notebook : str or None
         The notebook concerned (its file name), when there is one.
     cell : int or None
-        The source cell (0-based index in the committed notebook) that failed, when known.
+        The number (1-based, as messages print it) of the source cell that failed, when known.
     """
 
     def __init__(self, message: str, *, notebook: str | None = None, cell: int | None = None):

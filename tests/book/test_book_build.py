@@ -54,16 +54,22 @@ def test_force_re_executes(mini_project):
     assert [r.cache_hit for r in quiet_build(mini_project, force=True).runs] == [False]
 
 
+def published(project):
+    """What readers see: the HTML tree and the claims and report the build folder links to."""
+    return tree_digest(project.html_dir), *((project.build_dir / n).read_bytes() for n in ("claims.json", "report.json"))
+
+
 def add_notebook_and_build(project, name, *cells, notebook_fails=True):
     """Build the good book, then add notebook ``name`` and build again; return the error."""
     quiet_build(project)
-    before = tree_digest(project.html_dir)
+    before = published(project)
     write_notebook(project.notebooks_dir / f"{name}.ipynb", *cells)
     set_toc(project, ["good", name])
     with pytest.raises(BuildError) as info:
         quiet_build(project)
-    assert tree_digest(project.html_dir) == before, "a failed build must leave the old site untouched"
-    report = {row["notebook"]: row for row in read_json(project.build_dir / "report.json")}
+    assert published(project) == before, "a failed build must leave the site, claims and report untouched"
+    assert str(project.failed_report_file) in str(info.value), "the message names the failed run's report"
+    report = {row["notebook"]: row for row in read_json(project.failed_report_file)}
     assert report[name]["status"] == ("failed" if notebook_fails else "passed")
     assert report["good"]["status"] == "passed"
     return str(info.value)
@@ -112,7 +118,8 @@ def test_an_error_output_left_in_a_notebook_fails_the_build(mini_project):
 
 def test_duplicate_claim_ids_fail_the_build(mini_project):
     message = add_notebook_and_build(mini_project, "copy", *GOOD_CELLS, notebook_fails=False)
-    assert "recorded more than once" in message and "fazel2018.mini.holds" in message
+    assert "recorded more than once" in message
+    assert "fazel2018.mini.holds (in notebooks/copy.ipynb, notebooks/good.ipynb)" in message, "both notebooks are named"
 
 
 @pytest.mark.parametrize(

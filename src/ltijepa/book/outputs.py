@@ -16,6 +16,7 @@ __all__ = [
     "CellError",
     "check_source",
     "find_error",
+    "stopped_cell",
     "extract_claims",
 ]
 
@@ -97,12 +98,16 @@ def _source_number(nb, index: int) -> int:
     return index - inserted + 1
 
 
+def _first_line(cell) -> str:
+    return next((line for line in cell.source.splitlines() if line.strip()), "")
+
+
 def find_error(nb) -> CellError | None:
     """The first error output (or cell papermill marked failed) of executed notebook ``nb``."""
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
-        first_line = next((line for line in cell.source.splitlines() if line.strip()), "")
+        first_line = _first_line(cell)
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
                 return CellError(
@@ -115,6 +120,18 @@ def find_error(nb) -> CellError | None:
                 _source_number(nb, index), cell.get("execution_count"),
                 "CellFailed", "papermill marked this cell failed", first_line,
             )
+    return None
+
+
+def stopped_cell(nb, ename: str, evalue: str) -> CellError | None:
+    """The cell of ``nb`` that was running when its execution stopped, with ``ename: evalue``.
+
+    For a timeout or a kernel death, where no cell holds an error output: papermill marks the
+    cell it is executing ``running`` in the notebook it writes as it goes.
+    """
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and cell.get("metadata", {}).get("papermill", {}).get("status") == "running":
+            return CellError(_source_number(nb, index), cell.get("execution_count"), ename, evalue, _first_line(cell))
     return None
 
 

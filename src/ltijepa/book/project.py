@@ -72,6 +72,16 @@ class Project:
     def html_dir(self) -> Path:
         return self.build_dir / "html"
 
+    @property
+    def build_lock_file(self) -> Path:
+        """The lock one build of this book folder holds while it runs."""
+        return self.cache_dir / "build.lock"
+
+    @property
+    def failed_report_file(self) -> Path:
+        """Where a failed build writes its report (the published ``report.json`` stays)."""
+        return self.build_dir / "failed-report.json"
+
     def notebooks(self, only: list[str] | None = None) -> list[Path]:
         """The source notebooks, sorted by name; ``only`` restricts to these names (stems)."""
         found = sorted(self.notebooks_dir.glob("*.ipynb"))
