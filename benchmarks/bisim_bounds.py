@@ -35,14 +35,14 @@ import numpy as np  # noqa: E402
 
 from harness import machine, write_results  # noqa: E402
 
-from ltijepa.lqr.bisim_bounds import (  # noqa: E402
+from ltijepa.multitask.gradient_bounds import (  # noqa: E402
     BisimConfig,
     bisimulation_bound,
     build_bisimulation_program,
     pairwise_bisimulation_bounds,
 )
 from ltijepa.lqr.families import sample_unicycles  # noqa: E402
-from ltijepa.lqr.multitask import find_common_stabilizer  # noqa: E402
+from ltijepa.multitask.objective import find_common_stabilizer  # noqa: E402
 
 
 

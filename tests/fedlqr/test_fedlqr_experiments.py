@@ -34,7 +34,7 @@ from ltijepa.lqr.fedlqr_experiments import (
     nominal_task,
     random_agents,
 )
-from ltijepa.lqr.heterogeneity import gradient_heterogeneity
+from ltijepa.multitask.heterogeneity import gradient_heterogeneity
 
 # --- systems and settings -----------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from ltijepa.lqr.fedlqr import (
     run_fedlqr,
 )
 from ltijepa.lqr.fedlqr_experiments import INITIAL_GAIN, growing_agents, nominal_task
-from ltijepa.lqr.multitask import common_optimum
+from ltijepa.multitask.objective import common_optimum
 from ltijepa.lqr.policy_gradient import model_free_gradient_descent
 
 #: A constant-step config: eta_l eta_g = 2.5e-5, no decay, 40 rounds of the authors' estimator.

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from ltijepa.errors import NotStabilizingError, ParameterError
-from ltijepa.lqr.bisim_bounds import BisimConfig
+from ltijepa.multitask.gradient_bounds import BisimConfig
 from ltijepa.lqr.families import sample_pendulums, sample_unicycles
-from ltijepa.lqr.multitask import common_optimum, find_common_stabilizer
+from ltijepa.multitask.objective import common_optimum, find_common_stabilizer
 from ltijepa.lqr import Task
 from ltijepa.lqr.multitask_study import (
     MultitaskStudyConfig,
@@ -19,7 +19,7 @@ from ltijepa.lqr.multitask_study import (
     path_indices,
     random_family_checks,
 )
-from ltijepa.lqr.performance import check_upper_bound
+from ltijepa.multitask.performance import check_upper_bound
 
 TINY = dataclasses.replace(
     MultitaskStudyConfig(), random_families=2, family_dims=(2, 1), family_path_points=2,

@@ -28,8 +28,8 @@ from ltijepa.checks import check_count, check_positive
 from ltijepa.errors import ParameterError
 from ltijepa.lqr.batched import TaskBatch
 from ltijepa.lqr.fedlqr import FedLQRConfig, FedLQRHistory
-from ltijepa.lqr.heterogeneity import gradient_heterogeneity
-from ltijepa.lqr.multitask import common_optimum
+from ltijepa.multitask.heterogeneity import gradient_heterogeneity
+from ltijepa.multitask.objective import common_optimum
 from ltijepa.lqr.policy_gradient import gradient_descent
 from ltijepa.lqr.task import Task
 from ltijepa.lqr.zeroth_order import estimate_gradient
@@ -275,7 +275,7 @@ def heterogeneity_bias(tasks: Sequence[Task], K0, *, iterations: int = 20_000, t
     """Agent 1's relative gap at the common optimum: (C^(1)(K_*) - C^(1)_*) / C^(1)_*.
 
     K_* = argmin C_avg by exact gradient descent with backtracking
-    (:func:`~ltijepa.lqr.multitask.common_optimum`) from K0, stopped at
+    (:func:`~ltijepa.multitask.objective.common_optimum`) from K0, stopped at
     ||grad C_avg||_F <= tol: the limit that FedLQR's gap curves approach with exact
     gradients (the talk's "Distance between K_* and K_*^(i)").
 
@@ -342,7 +342,7 @@ def path_heterogeneity(
     """max_{i,j} g_ij(K_n) along the server path of realisation 0, every ``every`` rounds.
 
     g_ij(K) = ||grad C^(i)(K) - grad C^(j)(K)||_F
-    (:func:`~ltijepa.lqr.heterogeneity.gradient_heterogeneity`).
+    (:func:`~ltijepa.multitask.heterogeneity.gradient_heterogeneity`).
 
     Parameters
     ----------

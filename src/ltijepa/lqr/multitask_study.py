@@ -16,21 +16,20 @@ import numpy as np
 from tqdm import tqdm
 
 from ltijepa.checks import check_count
-from ltijepa.errors import NotStabilizingError
-from ltijepa.lqr.baselines import epsilon_bound
-from ltijepa.lqr.bisim_bounds import BisimConfig, pairwise_bisimulation_bounds
-from ltijepa.lqr.heterogeneity import gradient_heterogeneity
+from ltijepa.errors import NotStabilizableError, NotStabilizingError
+from ltijepa.multitask.epsilon_baseline import epsilon_bound
+from ltijepa.multitask.gradient_bounds import BisimConfig, pairwise_bisimulation_bounds
+from ltijepa.multitask.heterogeneity import gradient_heterogeneity
 from ltijepa.lqr.families import scalar_pair
-from ltijepa.lqr.multitask import (
+from ltijepa.multitask.objective import (
     MultitaskObjective,
-    NoCommonStabilizerError,
     common_optimum,
     find_common_stabilizer,
     optimality_gaps,
     random_family,
     scalar_stabilizing_interval,
 )
-from ltijepa.lqr.performance import TALK_GENERAL_CONSTANT, gap_bound
+from ltijepa.multitask.performance import TALK_GENERAL_CONSTANT, gap_bound
 from ltijepa.lqr.policy_gradient import History
 from ltijepa.lqr.task import Task
 from ltijepa.profiles import by_profile
@@ -79,7 +78,7 @@ class MultitaskStudyConfig:
     family_dims: tuple[int, int] = (3, 2)
     """(n, m) of the random families."""
     family_spread: float = 0.1
-    """Perturbation size of :func:`~ltijepa.lqr.multitask.random_family`."""
+    """Perturbation size of :func:`~ltijepa.multitask.objective.random_family`."""
     family_path_points: int = 5
     """Gains per family path at which all pairs are bounded."""
     pendulum_collections: int = 100
@@ -124,7 +123,7 @@ class ScalarPairCheck:
     min_max_rho: np.ndarray
     """min over the gain grid of max_i rho(A_i - B_i K), shape (A,)."""
     found: np.ndarray
-    """Whether :func:`~ltijepa.lqr.multitask.find_common_stabilizer` found a gain, shape (A,)."""
+    """Whether :func:`~ltijepa.multitask.objective.find_common_stabilizer` found a gain, shape (A,)."""
 
     @property
     def holds(self) -> bool:
@@ -167,7 +166,7 @@ def scalar_pair_check(alphas, gains, *, pair: Callable[[float], Sequence[Task]] 
         try:
             find_common_stabilizer(tasks)  # returns only a gain that stabilizes both
             found.append(True)
-        except NoCommonStabilizerError:
+        except NotStabilizableError:
             found.append(False)
     intervals = np.array(intervals)
     overlap = np.max(intervals[:, :, 0], axis=1) < np.min(intervals[:, :, 1], axis=1)
@@ -322,13 +321,13 @@ class FamilyChecks:
 def random_family_checks(rng, config: MultitaskStudyConfig, *, progress: bool = False) -> FamilyChecks:
     """Draw ``config.random_families`` random families and bound all pairs along their paths.
 
-    A draw for which :func:`~ltijepa.lqr.multitask.find_common_stabilizer` finds no gain is
+    A draw for which :func:`~ltijepa.multitask.objective.find_common_stabilizer` finds no gain is
     counted in ``skipped`` and replaced (at most 10 times as many draws as families).
 
     Parameters
     ----------
     rng : seed or numpy.random.Generator
-        Source of the families (:func:`~ltijepa.lqr.multitask.random_family`).
+        Source of the families (:func:`~ltijepa.multitask.objective.random_family`).
     config : MultitaskStudyConfig
         Number, size, dimensions and spread of the families, the policy-gradient settings
         and the points per path.
@@ -351,7 +350,7 @@ def random_family_checks(rng, config: MultitaskStudyConfig, *, progress: bool = 
             tasks = random_family(config.family_size, n, m, rng, spread=config.family_spread)
             try:
                 solution = common_optimum(tasks, iterations=config.pg_iterations, tol=config.pg_tol)
-            except NoCommonStabilizerError:
+            except NotStabilizableError:
                 skipped += 1
                 continue
             path = bounds_along_path(tasks, solution.history, points=config.family_path_points,
@@ -437,7 +436,7 @@ def collection_study(
             try:
                 solution = common_optimum(tasks, iterations=config.pg_iterations, tol=config.pg_tol)
                 break
-            except NoCommonStabilizerError:
+            except NotStabilizableError:
                 skipped += 1
         else:
             raise RuntimeError(f"{collections + 1} draws in a row had no common stabilizing gain")

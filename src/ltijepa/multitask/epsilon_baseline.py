@@ -65,7 +65,7 @@ import numpy as np
 
 from ltijepa.errors import ParameterError
 from ltijepa.lqr.batched import TaskBatch, as_batch, solve_lyapunov_batch
-from ltijepa.lqr.heterogeneity import (
+from ltijepa.multitask.heterogeneity import (
     ParameterHeterogeneity,
     parameter_heterogeneity,
     shared_gain,
