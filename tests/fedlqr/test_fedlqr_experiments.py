@@ -7,9 +7,9 @@ import pytest
 
 from ltijepa.errors import NotStabilizingError, ParameterError
 from ltijepa.lqr import Task
-from ltijepa.lqr.fedlqr import FedLQRConfig, FedLQRHistory, run_fedlqr
-from ltijepa.lqr.fedlqr_checks import (
-    InitialCostSkipped,
+from ltijepa.fedlqr.objective import CostWithoutInitialTerm
+from ltijepa.fedlqr.rounds import FedLQRConfig, FedLQRHistory, run_fedlqr
+from ltijepa.fedlqr.estimates import (
     averaged_estimate_variance,
     bias_order,
     every_iterate_stabilizing,
@@ -255,7 +255,7 @@ def test_path_heterogeneity_is_the_max_gap_along_the_path():
 
 def test_initial_cost_skipped_objective_and_its_biased_minimizer():
     task = nominal_task()
-    objective = InitialCostSkipped(task)
+    objective = CostWithoutInitialTerm(task)
     K = INITIAL_GAIN + 0.05 * np.arange(9).reshape(3, 3) / 9
     h = 1e-6
     E = np.zeros((3, 3))

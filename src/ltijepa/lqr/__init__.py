@@ -6,7 +6,6 @@ Sign convention throughout: u_t = -K x_t (python-control's).
 from ltijepa.errors import NotStabilizableError, NotStabilizingError, ParameterError
 from ltijepa.lqr.batched import TaskBatch, TaskNotStabilizedError
 from ltijepa.lqr.task import Task, spectral_radius
-from ltijepa.lqr.fedlqr import FedLQRConfig, FedLQRHistory, FedLQRStabilityError, run_fedlqr
 
 __all__ = [
     "Task",
@@ -16,8 +15,4 @@ __all__ = [
     "TaskNotStabilizedError",
     "ParameterError",
     "spectral_radius",
-    "FedLQRConfig",
-    "FedLQRHistory",
-    "FedLQRStabilityError",
-    "run_fedlqr",
 ]

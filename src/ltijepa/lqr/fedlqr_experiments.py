@@ -20,7 +20,7 @@ C^(1) exactly, with Sigma0 = I, the covariance of the initial states the agents'
 draw; the authors' ``compute_cost.m`` estimates it from 10 rollouts of length 100 from
 x_0 ~ N(1, 1e-12 I) (a weighting of P_K by 1 1^T instead of I).
 
-The measurements on these runs are in :mod:`ltijepa.lqr.fedlqr_checks`.
+The measurements on these runs are in :mod:`ltijepa.fedlqr.estimates`.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ import numpy as np
 
 from ltijepa.checks import check_count
 from ltijepa.errors import ParameterError
-from ltijepa.lqr.fedlqr import FedLQRConfig, FedLQRHistory, run_fedlqr
-from ltijepa.lqr.fedlqr_checks import averaged_estimate_variance, heterogeneity_bias
+from ltijepa.fedlqr.rounds import FedLQRConfig, FedLQRHistory, run_fedlqr
+from ltijepa.fedlqr.estimates import averaged_estimate_variance, heterogeneity_bias
 from ltijepa.lqr.task import Task
 from ltijepa.profiles import by_profile
 
@@ -175,7 +175,7 @@ class AgentsExperiment:
         return growing_agents(M, self.eps)
 
     def run(self, rng=None, *, progress: bool = False) -> dict[int, FedLQRHistory]:
-        """One :func:`~ltijepa.lqr.fedlqr.run_fedlqr` run (all realisations) per M, from K_0.
+        """One :func:`~ltijepa.fedlqr.rounds.run_fedlqr` run (all realisations) per M, from K_0.
 
         Each M gets its own stream ``rng.spawn``, so a run does not depend on the others.
 
@@ -293,7 +293,7 @@ class HeterogeneityExperiment:
     def biases(self, levels, weights) -> np.ndarray:
         """Agent 1's relative gap at the common optimum of each level's agents, shape (k,).
 
-        :func:`~ltijepa.lqr.fedlqr_checks.heterogeneity_bias` with exact gradients from K_0.
+        :func:`~ltijepa.fedlqr.estimates.heterogeneity_bias` with exact gradients from K_0.
 
         Parameters
         ----------
@@ -313,7 +313,7 @@ class ConvergenceExperiment:
     total step eta_l sum_n eta_{g,n} < eta_l eta_{g,0} gamma / (gamma - 1) (4.0e-3 in the
     varying-M setting) is finite and the iterates stop short of the optimum. Here the step is
     constant; the run started at K_* measures the estimator's noise floor
-    (:func:`~ltijepa.lqr.fedlqr_checks.floor_check`).
+    (:func:`~ltijepa.fedlqr.estimates.floor_check`).
     """
 
     agents: int = 10
@@ -331,7 +331,7 @@ class ConvergenceExperiment:
     target is the smoothed C itself."""
     window: float = 0.2
     """Fraction of the last rounds averaged per realisation by
-    :func:`~ltijepa.lqr.fedlqr_checks.floor_check`."""
+    :func:`~ltijepa.fedlqr.estimates.floor_check`."""
 
     @classmethod
     def for_profile(cls, profile: str) -> ConvergenceExperiment:
