@@ -51,7 +51,7 @@ from tqdm import tqdm
 
 from ltijepa.checks import as_matrix, check_count, check_positive
 from ltijepa.errors import NotStabilizingError, ParameterError
-from ltijepa.lqr.batched import TaskBatch, TaskNotStabilizedError, as_batch
+from ltijepa.lqr.batched import TaskBatch, as_batch
 from ltijepa.lqr.task import Task
 from ltijepa.lqr.zeroth_order import ESTIMATORS, estimate_gradient
 
@@ -275,7 +275,7 @@ class _Federation:
                 self.batch, gains, estimator=c.gradient, radius=c.radius, samples=c.samples,
                 horizon=c.horizon, rng=self.rng, skip_initial=c.skip_initial,
             )
-        except TaskNotStabilizedError as exc:
+        except NotStabilizingError as exc:
             replica, agent = divmod(exc.task_index, self.M)
             raise NotStabilizingError(
                 f"round {round}: agent {agent} (replica {replica}): {exc} "

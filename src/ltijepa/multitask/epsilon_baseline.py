@@ -150,7 +150,7 @@ def epsilon_bound(tasks: Sequence[Task] | TaskBatch, K, *, norms: str = "exact")
     Raises
     ------
     NotStabilizingError
-        (``TaskNotStabilizedError``) naming the first task K does not stabilize.
+        Naming the first task (``.task_index``) K does not stabilize.
     ParameterError
         If ``norms`` is not one of :data:`NORMS` or fewer than 2 tasks are given.
     ShapeError

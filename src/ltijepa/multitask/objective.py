@@ -116,11 +116,11 @@ class MultitaskObjective:
         return self.batch.m
 
     def task_costs(self, K) -> np.ndarray:
-        """C_i(K) for every task, shape (M,). Raises ``TaskNotStabilizedError`` naming a task."""
+        """C_i(K) for every task, shape (M,). Raises ``NotStabilizingError`` naming a task."""
         return self.batch.cost(shared_gain(self.batch, K))
 
     def task_gradients(self, K) -> np.ndarray:
-        """grad C_i(K) for every task, shape (M, m, n). Raises ``TaskNotStabilizedError``."""
+        """grad C_i(K) for every task, shape (M, m, n). Raises ``NotStabilizingError`` naming a task."""
         return self.batch.gradient(shared_gain(self.batch, K))
 
     def cost(self, K) -> float:
@@ -129,7 +129,7 @@ class MultitaskObjective:
         Raises
         ------
         NotStabilizingError
-            (``TaskNotStabilizedError``) naming the first task K does not stabilize.
+            Naming the first task (``.task_index``) K does not stabilize.
         """
         return float(np.mean(self.task_costs(K)))
 
@@ -139,7 +139,7 @@ class MultitaskObjective:
         Raises
         ------
         NotStabilizingError
-            (``TaskNotStabilizedError``) naming the first task K does not stabilize.
+            Naming the first task (``.task_index``) K does not stabilize.
         """
         return self.task_gradients(K).mean(axis=0)
 
@@ -354,7 +354,7 @@ def optimality_gaps(tasks: Sequence[Task] | TaskBatch, K) -> np.ndarray:
     Raises
     ------
     NotStabilizingError
-        (``TaskNotStabilizedError``) naming the first task K does not stabilize.
+        Naming the first task (``.task_index``) K does not stabilize.
     """
     batch = as_batch(tasks)
     return batch.cost(shared_gain(batch, K)) - batch.optimal_costs()
