@@ -1,10 +1,11 @@
-"""The experiments of the multitask-LQR chapter: bounds along policy-gradient paths, random
-families, random collections (Stamouli et al. 2025, Sec. 5; the talk's "Inverted Pendulum" and
-"Unicycle" slides).
+"""The driver of ``notebooks/multitask_lqr.ipynb`` ("Multitask LQR: heterogeneity, bisimulation
+bounds, performance").
 
-Sizes per profile are in :meth:`MultitaskStudyConfig.for_profile`; the notebook only calls
-these functions and records their numbers as claims. Every function that samples takes an
-``rng``.
+Bounds along policy-gradient paths, random families, random collections (Stamouli et al.
+2025, Sec. 5; the talk's "Inverted Pendulum" and "Unicycle" slides). Sizes per profile are in
+:meth:`Config.for_profile`; the notebook calls these functions and the library
+(:mod:`ltijepa.multitask`) and records their numbers as claims. Every function that samples
+takes an ``rng``.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from ltijepa.lqr.task import Task
 from ltijepa.profiles import by_profile
 
 __all__ = [
-    "MultitaskStudyConfig",
+    "Config",
     "ScalarPairCheck",
     "scalar_pair_check",
     "path_indices",
@@ -51,7 +52,7 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class MultitaskStudyConfig:
+class Config:
     """Sizes of the chapter's experiments (resolved per profile by :meth:`for_profile`)."""
 
     tasks: int = 6
@@ -89,7 +90,7 @@ class MultitaskStudyConfig:
     """How each b_ij is computed."""
 
     @classmethod
-    def for_profile(cls, profile: str) -> MultitaskStudyConfig:
+    def for_profile(cls, profile: str) -> Config:
         """``ci``: every experiment small enough for 2 CPU cores in about 2 minutes;
         ``full``: the paper's counts (100 pendulum, 75 unicycle collections) and 200 families.
 
@@ -134,7 +135,7 @@ class ScalarPairCheck:
 
 
 def scalar_pair_check(alphas, gains, *, pair: Callable[[float], Sequence[Task]] = scalar_pair) -> ScalarPairCheck:
-    """Check the talk's claim "alpha > 1: no common stabilizing gain" for x+ = +-alpha x + u.
+    """Check ``prop-mt-scalar``, the talk's "alpha > 1: no common stabilizing gain" for x+ = +-alpha x + u.
 
     For each alpha: the exact stabilizing intervals of the two scalar systems (u = -K x), the
     largest closed-loop spectral radius max_i |a_i - b_i K| minimised over ``gains``, and the
@@ -215,20 +216,17 @@ class PathBounds:
         return self.g[:, upper[0], upper[1]].ravel(), self.b[:, upper[0], upper[1]].ravel()
 
 
-def _measures_at(tasks: Sequence[Task], K, bisim: BisimConfig | None) -> dict:
-    """g_ij, b_ij, b_i (1/M), both epsilon baselines and the gaps C_i(K) - C_i(K_*^(i)) at K."""
-    pairwise = pairwise_bisimulation_bounds(tasks, K, config=bisim)
-    return {"g": gradient_heterogeneity(tasks, K), "b": pairwise.b, "b_i": pairwise.b_i(),
-            "f_het": epsilon_bound(tasks, K).value,
-            "f_het_cost": epsilon_bound(tasks, K, norms="cost").value,
-            "gaps": optimality_gaps(tasks, K)}
-
-
 def bounds_along_path(
     tasks: Sequence[Task], history: History, *, points: int, config: BisimConfig | None = None,
     progress: bool = False,
 ) -> PathBounds:
     """g_ij, b_ij, b_i, the epsilon baseline and the gaps at about ``points`` iterates of a path.
+
+    At each iterate K_n: :func:`~ltijepa.multitask.gradient_bounds.pairwise_bisimulation_bounds`
+    (b_ij of ``lem-mt-lmi``, b_i with the talk's 1/M),
+    :func:`~ltijepa.multitask.heterogeneity.gradient_heterogeneity` (g_ij),
+    :func:`~ltijepa.multitask.epsilon_baseline.epsilon_bound` (f_het, exact and cost-bounded
+    norms) and :func:`~ltijepa.multitask.objective.optimality_gaps`.
 
     Parameters
     ----------
@@ -250,8 +248,14 @@ def bounds_along_path(
         If an iterate does not stabilize a task (it cannot happen for a backtracking run).
     """
     indices = path_indices(history.iterations, points)
-    rows = [_measures_at(tasks, history.K[n], config)
-            for n in tqdm(indices, desc="path", disable=not progress)]
+    rows = []
+    for n in tqdm(indices, desc="path", disable=not progress):
+        K = history.K[n]
+        pairwise = pairwise_bisimulation_bounds(tasks, K, config=config)
+        rows.append({"g": gradient_heterogeneity(tasks, K), "b": pairwise.b, "b_i": pairwise.b_i(),
+                     "f_het": epsilon_bound(tasks, K).value,
+                     "f_het_cost": epsilon_bound(tasks, K, norms="cost").value,
+                     "gaps": optimality_gaps(tasks, K)})
     return PathBounds(indices, **{k: np.array([row[k] for row in rows]) for k in rows[0]})
 
 
@@ -318,7 +322,7 @@ class FamilyChecks:
     """Draws skipped because no common stabilizing gain was found."""
 
 
-def random_family_checks(rng, config: MultitaskStudyConfig, *, progress: bool = False) -> FamilyChecks:
+def random_family_checks(rng, config: Config, *, progress: bool = False) -> FamilyChecks:
     """Draw ``config.random_families`` random families and bound all pairs along their paths.
 
     A draw for which :func:`~ltijepa.multitask.objective.find_common_stabilizer` finds no gain is
@@ -328,7 +332,7 @@ def random_family_checks(rng, config: MultitaskStudyConfig, *, progress: bool = 
     ----------
     rng : seed or numpy.random.Generator
         Source of the families (:func:`~ltijepa.multitask.objective.random_family`).
-    config : MultitaskStudyConfig
+    config : Config
         Number, size, dimensions and spread of the families, the policy-gradient settings
         and the points per path.
     progress : bool
@@ -405,9 +409,12 @@ class CollectionStudy:
 
 def collection_study(
     sampler: Callable[..., list[Task]], size: int, collections: int, rng,
-    config: MultitaskStudyConfig, *, progress: bool = False,
+    config: Config, *, progress: bool = False,
 ) -> CollectionStudy:
     """For ``collections`` draws of ``sampler(size, rng)``: K_*, b_i(K_*), baseline, gaps.
+
+    The measures of :func:`bounds_along_path`, at K_* only, and the bound of ``thm-mt-general``
+    (:func:`~ltijepa.multitask.performance.gap_bound`, the talk's constant 2, with the residual).
 
     Parameters
     ----------
@@ -418,7 +425,7 @@ def collection_study(
     collections : int
         Number of collections.
     rng : seed or numpy.random.Generator
-    config : MultitaskStudyConfig
+    config : Config
     progress : bool
 
     Raises
@@ -440,13 +447,14 @@ def collection_study(
                 skipped += 1
         else:
             raise RuntimeError(f"{collections + 1} draws in a row had no common stabilizing gain")
-        at = _measures_at(tasks, solution.K, config.bisim)
-        rows["max_b_i"].append(at["b_i"].max())
-        rows["f_het"].append(at["f_het"])
-        rows["f_het_cost"].append(at["f_het_cost"])
-        rows["max_g"].append(at["g"].max())
-        rows["gaps"].append(at["gaps"])
+        K = solution.K
+        b_i = pairwise_bisimulation_bounds(tasks, K, config=config.bisim).b_i()
+        rows["max_b_i"].append(b_i.max())
+        rows["max_g"].append(gradient_heterogeneity(tasks, K).max())
+        rows["f_het"].append(epsilon_bound(tasks, K).value)
+        rows["f_het_cost"].append(epsilon_bound(tasks, K, norms="cost").value)
+        rows["gaps"].append(optimality_gaps(tasks, K))
         rows["residual"].append(solution.grad_norm)
-        rows["gap_bounds"].append(gap_bound(tasks, at["b_i"], constant=TALK_GENERAL_CONSTANT,
+        rows["gap_bounds"].append(gap_bound(tasks, b_i, constant=TALK_GENERAL_CONSTANT,
                                             residual=solution.grad_norm))
     return CollectionStudy(**{k: np.array(v) for k, v in rows.items()}, skipped=skipped)
