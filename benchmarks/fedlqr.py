@@ -24,7 +24,7 @@ import numpy as np
 from harness import best_time, machine, write_results
 from ltijepa.lqr import TaskBatch
 from ltijepa.fedlqr.rounds import FedLQRConfig, run_fedlqr
-from ltijepa.lqr.fedlqr_experiments import INITIAL_GAIN, growing_agents
+from ltijepa.chapters.fedlqr import INITIAL_GAIN, growing_agents
 from ltijepa.lqr.zeroth_order import estimate_gradient
 
 #: (M agents, R realisations) measured.

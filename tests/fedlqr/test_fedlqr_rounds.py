@@ -13,7 +13,7 @@ from ltijepa.fedlqr.rounds import (
     agent_costs,
     run_fedlqr,
 )
-from ltijepa.lqr.fedlqr_experiments import INITIAL_GAIN, growing_agents, nominal_task
+from ltijepa.chapters.fedlqr import INITIAL_GAIN, growing_agents, nominal_task
 from ltijepa.multitask.objective import common_optimum
 from ltijepa.lqr.policy_gradient import model_free_gradient_descent
 

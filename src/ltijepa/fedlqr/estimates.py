@@ -81,6 +81,8 @@ class SpeedUp:
 def speedup(histories: Mapping[int, FedLQRHistory], optimal_cost: float) -> SpeedUp:
     """Rounds to a fixed relative gap of agent 1, for each number of agents.
 
+    The check of ``thm-fedlqr``'s sample-complexity statement (a reduction ~M).
+
     The threshold is the mean (over realisations) gap that the smallest M reaches after its
     N rounds; every M's rounds are counted on its mean gap curve. Each agent simulates the
     same number of rollouts per round for every M, so the ratio of rounds is also the ratio
@@ -131,6 +133,8 @@ def floor_check(
 ) -> FloorCheck:
     """Has FedLQR from K_0 reached the noise floor of its estimator at the common optimum?
 
+    The check of ``thm-fedlqr``'s convergence with identical agents (bias B(0, 0) = 0).
+
     The floor is measured, not chosen: the run started at the optimum K_* with the same
     estimator, steps and rounds fluctuates around the stationary level that the sampling
     noise and the smoothing bias allow. Per realisation, average the relative gap of
@@ -173,6 +177,8 @@ def floor_check(
 
 def every_iterate_stabilizing(histories: Sequence[FedLQRHistory]) -> bool:
     """Whether every server gain K_0, ..., K_N of every run stabilizes every agent.
+
+    The check of ``thm-fedlqr``'s "K_N stabilizes every agent, for all N".
 
     Parameters
     ----------
@@ -270,6 +276,8 @@ def variance_scaling(variances: Mapping[int, tuple[float, float]], *, z: float =
 
 def heterogeneity_bias(tasks: Sequence[Task], K0, *, iterations: int = 20_000, tol: float = 1e-9) -> float:
     """Agent 1's relative gap at the common optimum: (C^(1)(K_*) - C^(1)_*) / C^(1)_*.
+
+    ``thm-fedlqr`` states it is O((eps_A + eps_B)^2) (:func:`bias_order` measures the order).
 
     K_* = argmin C_avg by exact gradient descent with backtracking
     (:func:`~ltijepa.multitask.objective.common_optimum`) from K0, stopped at

@@ -331,6 +331,9 @@ def run_fedlqr(
 ) -> FedLQRHistory:
     """Run N FedLQR rounds (eq-fedlqr-local, eq-fedlqr-server) from the server gain K0.
 
+    The algorithm ``alg-fedlqr`` (the authors' code), for ``replicas`` independent federations
+    at once (module docstring).
+
     Parameters
     ----------
     tasks : sequence of Task, or TaskBatch

@@ -1,4 +1,8 @@
-"""The FedLQR experiments of the authors' code: their systems, settings and runs.
+"""The driver of ``notebooks/fedlqr.ipynb`` ("FedLQR"): the authors' systems, settings, runs.
+
+:class:`Config` resolves the sizes of the chapter's three experiments from the profile:
+:class:`AgentsExperiment`, :class:`HeterogeneityExperiment` and
+:class:`ConvergenceExperiment`. The rounds are :func:`~ltijepa.fedlqr.rounds.run_fedlqr`'s.
 
 Systems (``jd-anderson/FedLQR``, ``main.m`` and ``sysgen.m`` of both experiment folders;
 the authors' MATLAB scripts): n = m = 3, u = -K x, Q = 2 I, R = 0.5 I, K_0 = 1.62 I, agent 1 nominal,
@@ -44,6 +48,7 @@ __all__ = [
     "INITIAL_GAIN",
     "DIRECTION_V",
     "DIRECTION_U",
+    "Config",
     "nominal_task",
     "growing_agents",
     "random_agents",
@@ -160,16 +165,6 @@ class AgentsExperiment:
     """Independent server averages per M measured by :meth:`variances` (not in the authors'
     code)."""
 
-    @classmethod
-    def for_profile(cls, profile: str) -> AgentsExperiment:
-        """``full``: the authors' counts (20 realisations of 5000 rounds), 4000 variance draws;
-        ``ci``: 2 realisations of the same 5000 rounds (the decaying step makes the round
-        count part of the curve's shape), 1000 draws."""
-        return cls(
-            realisations=by_profile(profile, ci=2, full=20),
-            variance_draws=by_profile(profile, ci=1000, full=4000),
-        )
-
     def tasks(self, M: int) -> list[Task]:
         """The M agents (:func:`growing_agents`)."""
         return growing_agents(M, self.eps)
@@ -234,11 +229,6 @@ class HeterogeneityExperiment:
     """Independent runs per level (authors: 20)."""
     config: FedLQRConfig = field(default_factory=lambda: FedLQRConfig(global_step=1e-2))
     """FedLQR settings (authors: as when varying M, but eta_g = 1e-2)."""
-
-    @classmethod
-    def for_profile(cls, profile: str) -> HeterogeneityExperiment:
-        """``full``: 20 realisations of 5000 rounds (authors); ``ci``: 2 of 5000."""
-        return cls(realisations=by_profile(profile, ci=2, full=20))
 
     def weights(self, rng=None) -> np.ndarray:
         """u_1, ..., u_M ~ U(0, 1), drawn once for all levels as in the authors' code.
@@ -333,11 +323,6 @@ class ConvergenceExperiment:
     """Fraction of the last rounds averaged per realisation by
     :func:`~ltijepa.fedlqr.estimates.floor_check`."""
 
-    @classmethod
-    def for_profile(cls, profile: str) -> ConvergenceExperiment:
-        """``full``: 20 realisations; ``ci``: 5 (2500 rounds each)."""
-        return cls(realisations=by_profile(profile, ci=5, full=20))
-
     def run(self, rng=None, *, progress: bool = False) -> tuple[FedLQRHistory, FedLQRHistory]:
         """Histories from K_0 and from K_* (independent streams).
 
@@ -353,4 +338,40 @@ class ConvergenceExperiment:
         return tuple(
             run_fedlqr(tasks, K, self.config, replicas=self.realisations, rng=stream, progress=progress)
             for K, stream in zip((INITIAL_GAIN, tasks[0].optimal_gain()), streams)
+        )
+
+
+@dataclass(frozen=True)
+class Config:
+    """Sizes of the chapter's three experiments (resolved per profile by :meth:`for_profile`)."""
+
+    agents: AgentsExperiment
+    """Varying the number of agents, and the variance of the server's average."""
+    heterogeneity: HeterogeneityExperiment
+    """Varying the heterogeneity level with M = 10."""
+    convergence: ConvergenceExperiment
+    """Identical agents with a constant step, from K_0 and from K_*."""
+
+    @classmethod
+    def for_profile(cls, profile: str) -> Config:
+        """``full``: the authors' counts (20 realisations of 5000 rounds), 4000 variance draws,
+        20 constant-step realisations; ``ci``: 2 realisations of the same 5000 rounds (the
+        decaying step makes the round count part of the curve's shape), 1000 draws, 5
+        constant-step realisations (2500 rounds each).
+
+        >>> Config.for_profile("ci").agents.realisations
+        2
+
+        Raises
+        ------
+        ParameterError
+            If the profile is unknown.
+        """
+        return cls(
+            agents=AgentsExperiment(
+                realisations=by_profile(profile, ci=2, full=20),
+                variance_draws=by_profile(profile, ci=1000, full=4000),
+            ),
+            heterogeneity=HeterogeneityExperiment(realisations=by_profile(profile, ci=2, full=20)),
+            convergence=ConvergenceExperiment(realisations=by_profile(profile, ci=5, full=20)),
         )
