@@ -324,14 +324,9 @@ class ConvergenceExperiment:
     :func:`~ltijepa.fedlqr.estimates.floor_check`."""
 
     def run(self, rng=None, *, progress: bool = False) -> tuple[FedLQRHistory, FedLQRHistory]:
-        """Histories from K_0 and from K_* (independent streams).
+        """Histories from K_0 and from K_*, each start with its own stream ``rng.spawn``.
 
-        Parameters
-        ----------
-        rng : seed or numpy.random.Generator
-            Source of the runs' randomness; each start gets its own stream ``rng.spawn``.
-        progress : bool
-            Show a tqdm progress bar over the rounds of each run.
+        ``rng`` and ``progress`` as in :meth:`AgentsExperiment.run`.
         """
         tasks = [nominal_task()] * self.agents
         streams = np.random.default_rng(rng).spawn(2)
