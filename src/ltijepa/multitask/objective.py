@@ -68,8 +68,8 @@ START_METHODS = ("mean", "lmi", "optima")
 class MultitaskObjective:
     """C_avg(K) = (1/M) sum_i C_i(K) of M tasks, with u = -K x and one shared K of shape (m, n).
 
-    An objective in the sense of :func:`~ltijepa.lqr.policy_gradient.gradient_descent`
-    (``cost``, ``gradient``, ``is_stabilizing``, ``spectral_radius``).
+    An :class:`~ltijepa.lqr.policy_gradient.Objective` (``cost``, ``gradient``,
+    ``is_stabilizing``, ``spectral_radius``), so the exact methods run on it.
 
     Parameters
     ----------
