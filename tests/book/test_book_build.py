@@ -1,5 +1,7 @@
 """The pipeline end to end on a miniature book: cache hits, failures, the old site kept."""
 
+import re
+
 import pytest
 
 from ltijepa.book.build import build
@@ -32,6 +34,10 @@ def test_build_executes_reports_and_publishes(mini_project):
     assert "profile <code" in page and "seed <code" in page  # the stamp names profile, seed, commit
     assert "fazel2018.mini.holds" in (mini_project.html_dir / "claims.html").read_text()
     assert "good" in (mini_project.html_dir / "report.html").read_text()
+    for page in mini_project.html_dir.rglob("*.html"):
+        text = page.read_text()
+        assert "THEBE_JS_URL" not in text and "sphinx-thebe.js" not in text, f"{page.name} embeds thebe (a CDN script)"
+        assert not re.search(r'<script[^>]*src="https?://', text), f"{page.name} loads a script from another site"
 
 
 def test_second_build_executes_nothing_and_keeps_the_site(mini_project):
@@ -169,3 +175,21 @@ def test_a_corrupt_cache_entry_is_discarded_and_the_notebook_re_executed(mini_pr
     assert read_json(mini_project.build_dir / "claims.json")[0]["chapter"] == "good"
     hit, problem = NotebookCache(mini_project.cache_dir).get(result.runs[0].key)
     assert problem is None and hit is not None, "the re-executed notebook is cached again, soundly"
+
+
+def test_html_claims_and_report_are_published_together(mini_project):
+    """claims.json and report.json live inside the published HTML folder, and book/_build/NAME
+    links there: one swap of the folder changes all three."""
+    quiet_build(mini_project)
+    for name in ("claims.json", "report.json"):
+        link = mini_project.build_dir / name
+        assert link.is_symlink() and link.resolve() == (mini_project.html_dir / name).resolve()
+    assert read_json(mini_project.html_dir / "claims.json")[0]["chapter"] == "good"
+
+
+def test_leftovers_of_a_killed_build_are_removed_by_the_next(mini_project):
+    quiet_build(mini_project)
+    for leftover in (".staging-dead/src", ".html-old-99/notebooks"):
+        (mini_project.build_dir / leftover).mkdir(parents=True)
+    quiet_build(mini_project)
+    assert not list(mini_project.build_dir.glob(".staging-*")) and not list(mini_project.build_dir.glob(".html-old-*"))

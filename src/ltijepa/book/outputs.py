@@ -124,15 +124,25 @@ def find_error(nb) -> CellError | None:
 
 
 def stopped_cell(nb, ename: str, evalue: str) -> CellError | None:
-    """The cell of ``nb`` that was running when its execution stopped, with ``ename: evalue``.
+    """The cell of ``nb`` at which its execution stopped, reported as ``ename: evalue``.
 
-    For a timeout or a kernel death, where no cell holds an error output: papermill marks the
-    cell it is executing ``running`` in the notebook it writes as it goes.
+    For a timeout or a kernel death, which papermill raises instead of recording: the first
+    cell with an error output (nbclient leaves one for a timeout), else the last cell papermill
+    started (it stamps ``start_time`` in the cell's metadata; a kernel that died leaves no output).
     """
+    started = None
     for index, cell in enumerate(nb.cells):
-        if cell.cell_type == "code" and cell.get("metadata", {}).get("papermill", {}).get("status") == "running":
-            return CellError(_source_number(nb, index), cell.get("execution_count"), ename, evalue, _first_line(cell))
-    return None
+        if cell.cell_type != "code":
+            continue
+        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            started = index
+            break
+        if cell.get("metadata", {}).get("papermill", {}).get("start_time") is not None:
+            started = index
+    if started is None:
+        return None
+    cell = nb.cells[started]
+    return CellError(_source_number(nb, started), cell.get("execution_count"), ename, evalue, _first_line(cell))
 
 
 def extract_claims(nb) -> list[dict]:

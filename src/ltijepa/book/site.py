@@ -37,6 +37,9 @@ __all__ = ["PUBLISHED_JSON", "toc_files", "site_key", "build_site", "SITE_KEY_FI
 SITE_KEY_FILE = ".ltijepa-site-key"
 _GENERATED = {"_build", "executed", ".cache"}
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+#: The scripts sphinx-thebe (loaded by every Jupyter Book 1) puts on every page: a constant
+#: holding a CDN URL (unpkg.com) and its loader. The book has no thebe button, so they go.
+_THEBE_SCRIPTS = re.compile(r'<script>const THEBE_JS_URL = [^<]*</script>\s*|<script [^>]*src="[^"]*_static/sphinx-thebe\.js[^"]*"></script>\s*')
 
 
 def toc_files(toc: Path) -> list[str]:
@@ -140,6 +143,15 @@ def _assemble(project: Project, runs: list[NotebookRun], source: Path, *, commit
         path.write_text(head.rstrip() + "\n\n" + body)
 
 
+def _drop_thebe(html_dir: Path) -> None:
+    """Remove sphinx-thebe's scripts (:data:`_THEBE_SCRIPTS`) from every page of ``html_dir``."""
+    for page in html_dir.rglob("*.html"):
+        text = page.read_text()
+        stripped = _THEBE_SCRIPTS.sub("", text)
+        if stripped != text:
+            page.write_text(stripped)
+
+
 def _jupyter_book(source: Path, output: Path) -> None:
     executable = Path(sys.executable).with_name("jupyter-book")
     command = [str(executable) if executable.is_file() else "jupyter-book"]
@@ -228,6 +240,7 @@ def build_site(project: Project, runs: list[NotebookRun], claims: list[dict], re
             if (output / "jupyter-book.log").is_file():  # not when interrupted before it ran
                 shutil.copyfile(output / "jupyter-book.log", project.build_dir / "jupyter-book.log")
         new_html = output / "_build" / "html"
+        _drop_thebe(new_html)
         write_json(new_html / "claims.json", claims)
         write_json(new_html / "report.json", report)
         (new_html / SITE_KEY_FILE).write_text(key)
