@@ -7,7 +7,7 @@ import torch
 from ltijepa.envs.counting import CountingEnv, make_transitions
 from ltijepa.errors import ParameterError, ShapeError
 from ltijepa.envs.counting_mdp import CountingConfig
-from ltijepa.jepa.counting import ABLATIONS, CountingExperiment, buffer_of
+from ltijepa.chapters.p_jepa_counting import ABLATIONS, Config, buffer_of
 from ltijepa.jepa.model import ModelConfig, build_world_model, load_checkpoint
 from ltijepa.jepa.train import TrainConfig, TrainConfigError, TransitionBuffer, loss_terms, train
 
@@ -15,7 +15,7 @@ ENV = CountingEnv(size=16, radius=1)
 DATA = make_transitions(ENV, 40, 4, rng=0)
 MODEL = ModelConfig(image_size=16, latent_dim=8, encoder="cnn", encoder_channels=4, encoder_depth=2,
                     dynamics_hidden=(16,), head_hidden=(16,), aux_dim=5)
-EXPERIMENT = CountingExperiment(
+EXPERIMENT = Config(
     env=ENV, n_episodes=40, episode_length=4, probe_size=32, model=MODEL,
     train=TrainConfig(steps=30, batch_size=16, lr=1e-3, encoder_lr_scale=1.0, eval_every=10),
     reward_only_lr=1e-3, reward_only_encoder_lr_scale=1.0, seeds=1, decoder_steps=5,

@@ -13,9 +13,9 @@ Generic building blocks (no environment assumed), reused by the planning chapter
 - :mod:`ltijepa.jepa.metrics` -- nearest-centroid accuracy, distances, effective rank, PCA;
 - :mod:`ltijepa.jepa.tabular` -- Thm. 1 and Thm. 3 checked exactly for lookup-table models.
 
-Counting-specific: :mod:`ltijepa.jepa.counting` (the four ablations of Fig. 2, profile
-sizes, decoder on frozen latents) and :mod:`ltijepa.jepa.figures` (the chapter's panels).
-The environment itself is :mod:`ltijepa.envs.counting`.
+Counting-specific: :mod:`ltijepa.jepa.figures` (the chapter's panels). The chapter's driver
+(the four ablations of Fig. 2, its sizes per profile, the decoder on frozen latents) is
+:mod:`ltijepa.chapters.p_jepa_counting`; the environment is :mod:`ltijepa.envs.counting`.
 """
 
 from ltijepa.jepa.layers import ConvDecoder, ConvEncoder, NormedLinear, ResNetEncoder, mlp

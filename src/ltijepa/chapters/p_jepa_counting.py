@@ -1,4 +1,6 @@
-"""The counting experiment of Yu et al. (2025), §2.3 and Fig. 2: four ablations of P-JEPA.
+"""The driver of ``notebooks/p_jepa_counting.ipynb`` ("No unhealthy representation collapse").
+
+The counting experiment of Yu et al. (2025), §2.3 and Fig. 2: four ablations of P-JEPA.
 
 What reaches the encoder in each ablation (the authors' configs, see the chapter):
 
@@ -15,7 +17,7 @@ The data is an offline replay buffer of random-policy episodes (:func:`make_tran
 with random actions and every other head detached, the encoder's objective in the authors'
 online TD-MPC2 loop is exactly this one on such transitions.
 
-:class:`CountingExperiment` holds every size; :meth:`CountingExperiment.for_profile` resolves
+:class:`Config` holds every size; :meth:`Config.for_profile` resolves
 them for the book's profiles (``ci``: 32-pixel frames, a small CNN, CPU minutes; ``full``:
 the paper's 64 pixels, ResNet encoder, 300k steps, 5 seeds). :func:`run_ablation` trains one
 ablation and returns the embeddings of its best checkpoint (selected, as the authors, by the
@@ -46,7 +48,7 @@ __all__ = [
     "UnknownAblationError",
     "Ablation",
     "ABLATIONS",
-    "CountingExperiment",
+    "Config",
     "Probe",
     "AblationResult",
     "make_probes",
@@ -98,7 +100,7 @@ def _ablation(name: str) -> Ablation:
 
 
 @dataclass(frozen=True)
-class CountingExperiment:
+class Config:
     """Every size of the counting experiment. Build it with :meth:`for_profile`."""
 
     env: CountingEnv
@@ -125,7 +127,7 @@ class CountingExperiment:
     """the counting MDP of the exact tabular check (``thm-pjepa-no-collapse``)"""
 
     @classmethod
-    def for_profile(cls, profile: str) -> "CountingExperiment":
+    def for_profile(cls, profile: str) -> Config:
         """The experiment of a book profile.
 
         ``full`` is the paper's scale (Appendix D): 64-pixel frames, the ResNet encoder
@@ -209,13 +211,13 @@ class Probe:
     """int64 (n,): the number of objects, the label"""
 
 
-def make_probes(experiment: CountingExperiment, rng) -> tuple[Probe, Probe]:
+def make_probes(config: Config, rng) -> tuple[Probe, Probe]:
     """Two independent probe sets: the *fit* set (centroids, in-sample scores, figures) and the
     *held-out* set, each as the authors' baseline set (:func:`make_probe`).
 
     Parameters
     ----------
-    experiment : CountingExperiment
+    config : Config
         Provides the environment and the number of frames per set (``probe_size``).
     rng : numpy.random.Generator or int
         Seed or generator; the two sets are drawn from two independent generators spawned
@@ -228,8 +230,8 @@ def make_probes(experiment: CountingExperiment, rng) -> tuple[Probe, Probe]:
     rng = np.random.default_rng(rng)
     fit, heldout = rng.spawn(2)
     return (
-        Probe(*make_probe(experiment.env, experiment.probe_size, rng=fit)),
-        Probe(*make_probe(experiment.env, experiment.probe_size, rng=heldout)),
+        Probe(*make_probe(config.env, config.probe_size, rng=fit)),
+        Probe(*make_probe(config.env, config.probe_size, rng=heldout)),
     )
 
 
@@ -300,7 +302,7 @@ class AblationResult:
 
 
 def run_ablation(
-    experiment: CountingExperiment,
+    config: Config,
     ablation: str,
     buffer: TransitionBuffer,
     probes: tuple[Probe, Probe],
@@ -313,7 +315,7 @@ def run_ablation(
 
     Parameters
     ----------
-    experiment : CountingExperiment
+    config : Config
         Sizes and optimisation.
     ablation : str
         A key of :data:`ABLATIONS`.
@@ -337,7 +339,7 @@ def run_ablation(
     UnknownAblationError
         If ``ablation`` is not a key of :data:`ABLATIONS`.
     """
-    model_config = experiment.model_config(ablation)
+    model_config = config.model_config(ablation)
     model = build_world_model(model_config, seed=seed, device=buffer.device)
     fit, heldout = probes
 
@@ -346,7 +348,7 @@ def run_ablation(
         return z_fit, metrics.summary(z_fit, fit.counts, encode_frames(m, heldout.frames), heldout.counts)
 
     info = train(
-        model, buffer, experiment.train_config(ablation), seed=seed, evaluate=lambda m: measure(m)[1],
+        model, buffer, config.train_config(ablation), seed=seed, evaluate=lambda m: measure(m)[1],
         best_by="nc_accuracy", checkpoint_dir=checkpoint_dir, progress=progress,
     )
     best = build_world_model(model_config, seed=seed, device=buffer.device)
