@@ -6,7 +6,7 @@ Measured in one run, on one thread (``OMP_NUM_THREADS=1``, as the book build), o
 1. **dataset generation**: transitions per second of ``make_transitions`` (vectorised
    rendering) at 32 and 64 pixels, against the baseline of stepping one ``CountingEnv`` frame
    by frame (the authors' way); prints the ratio;
-2. **training speed**: steps per second of ``train`` for the ``ci`` model and for the paper's
+2. **training speed**: steps per second of ``train_pjepa`` for the ``ci`` model and for the paper's
    ``full`` model (ResNet encoder, 64-pixel frames, batch 256; a few steps only), the ratio
    of their step times, and the extrapolated time of the ``full`` profile (4 ablations x 5
    seeds x 300k steps) on this device;
@@ -37,8 +37,8 @@ from harness import machine, write_results  # noqa: E402
 from ltijepa.envs.counting import CountingEnv, make_transitions  # noqa: E402
 from ltijepa.chapters import p_jepa_counting  # noqa: E402
 from ltijepa.jepa import metrics  # noqa: E402
-from ltijepa.jepa.model import build_world_model  # noqa: E402
-from ltijepa.jepa.train import train  # noqa: E402
+from ltijepa.jepa.model import build_pjepa  # noqa: E402
+from ltijepa.jepa.training import train_pjepa  # noqa: E402
 
 
 
@@ -62,19 +62,19 @@ def generation_rate(size: int, radius: int, n_episodes: int) -> dict:
 def steps_per_second(experiment: p_jepa_counting.Config, data, device: str, steps: int) -> float:
     """Training steps per second of the P-JEPA ablation (after one warm-up step)."""
     buffer = p_jepa_counting.buffer_of(data, device=device)
-    model = build_world_model(experiment.model_config("pjepa"), seed=0, device=device)
+    model = build_pjepa(experiment.model_config("pjepa"), seed=0, device=device)
     config = replace(experiment.train_config("pjepa"), steps=1)
-    train(model, buffer, config, seed=0, progress=False)
+    train_pjepa(model, buffer, config, seed=0, progress=False)
     if device == "cuda":
         torch.cuda.synchronize()
-    info = train(model, buffer, replace(config, steps=steps), seed=1, progress=False)
+    info = train_pjepa(model, buffer, replace(config, steps=steps), seed=1, progress=False)
     return info["steps_per_second"]
 
 
 def time_to_accuracy(experiment, data, probes, device: str, seed: int, threshold: float = 0.9) -> dict:
     """Wall time and step at which the in-sample NC accuracy of P-JEPA first reaches 0.9."""
     buffer = p_jepa_counting.buffer_of(data, device=device)
-    model = build_world_model(experiment.model_config("pjepa"), seed=seed, device=device)
+    model = build_pjepa(experiment.model_config("pjepa"), seed=seed, device=device)
     fit = probes[0]
     seconds: list[float] = []  # wall time of each evaluation, in the order of info["eval_step"]
     start = time.perf_counter()
@@ -84,7 +84,7 @@ def time_to_accuracy(experiment, data, probes, device: str, seed: int, threshold
         seconds.append(time.perf_counter() - start)
         return {"nc_accuracy": accuracy}
 
-    info = train(model, buffer, experiment.train_config("pjepa"), seed=seed, evaluate=evaluate, progress=False)
+    info = train_pjepa(model, buffer, experiment.train_config("pjepa"), seed=seed, evaluate=evaluate, progress=False)
     accuracy = info["eval"]["nc_accuracy"]
     reached = [(int(s), t) for s, t, acc in zip(info["eval_step"], seconds, accuracy) if acc >= threshold]
     return {"seed": seed, "steps_per_second": info["steps_per_second"], "final_accuracy": float(accuracy[-1]),

@@ -33,10 +33,9 @@ from itertools import combinations
 import numpy as np
 
 from ltijepa.bisim._validation import canonical_labels, check_next_state
-from ltijepa.errors import LtijepaError, ShapeError
+from ltijepa.errors import DataError, ShapeError
 
 __all__ = [
-    "NotWellTrainedError",
     "Violation",
     "TabularModel",
     "violation",
@@ -50,20 +49,6 @@ __all__ = [
 
 #: Largest system :func:`well_trained_labellings` enumerates (Bell(10) = 115,975 labellings).
 MAX_ENUMERATED_STATES = 10
-
-
-class NotWellTrainedError(LtijepaError, ValueError):
-    """A labelling admits no ``T`` or no ``P``: the tabular model cannot be well-trained.
-
-    Attributes
-    ----------
-    violation : Violation
-        The witness.
-    """
-
-    def __init__(self, message: str, *, violation: "Violation"):
-        super().__init__(message)
-        self.violation = violation
 
 
 @dataclass(frozen=True)
@@ -178,17 +163,18 @@ def tabular_model(next_state, aux, labels) -> TabularModel:
 
     Raises
     ------
-    NotWellTrainedError
-        If ``labels`` is not consistent (the message names the two observations).
+    DataError
+        If ``labels`` is not consistent: no ``T`` or no ``P`` exists (the message names the two
+        observations, ``index`` is the pair).
     ShapeError, DataError
         As :func:`violation`.
     """
     witness = violation(next_state, aux, labels)
     if witness is not None:
-        raise NotWellTrainedError(
+        raise DataError(
             f"labels are not well-trained: observations {witness.first} and {witness.second} share a "
             f"latent but {'their auxiliary values differ' if witness.kind == 'P' else f'action {witness.action} leads them to different latents'}",
-            violation=witness,
+            name="labels", index=(witness.first, witness.second),
         )
     next_state, aux, labels = _check_system(next_state, aux, labels)
     encoder = canonical_labels(labels)  # classes renumbered by first appearance
