@@ -124,7 +124,7 @@ def test_errors():
         violation([[7]], [0], [0])
     with pytest.raises(ShapeError, match="n == 11 states, must be <= MAX_ENUMERATED_STATES"):
         next(well_trained_labellings(np.zeros((11, 1), dtype=int), np.zeros(11)))
-    with pytest.raises(KeyError, match="observation 's' of the dataset has no label"):
+    with pytest.raises(DataError, match="observation 's' of the dataset has no label"):
         dataset_violation([("x", 0, "s", 0)], {"x": 0})
     with pytest.raises(ShapeError, match="found an element of length 3"):
         dataset_violation([("x", 0, "s")], {"x": 0, "s": 1})
