@@ -52,7 +52,8 @@ def test_full_profile_is_the_papers_scale():
 )
 def test_ablation_configs(name, aux, dyn, aux_grad, coef):
     config = TINY.model_config(name)
-    assert (config.aux, config.dynamics_to_encoder, config.aux_to_encoder, config.aux_coef) == (aux, dyn, aux_grad, coef)
+    flags = (config.aux, config.dynamics_to_encoder, config.aux_to_encoder, config.aux_coef)
+    assert flags == (aux, dyn, aux_grad, coef)
     assert config.consistency_coef == 2.0
     assert TINY.train_config(name).lr == (1e-4 if name == "reward_only" else 1e-3)
 
