@@ -15,7 +15,8 @@ any action dimension, and an auxiliary task that owns its head and its loss:
 
 The model names its training losses (:meth:`WorldModel.loss_terms`, the objective
 :func:`ltijepa.train.train` minimises). Networks are initialised from a seed without touching
-torch's global generator (:func:`build_pjepa` forks the RNG state), on the CPU, then moved to ``device``.
+torch's global generator (:func:`build_pjepa` forks the RNG state), on the CPU, then moved to
+``device``.
 Checkpoints are state dicts: :func:`save_checkpoint` writes one with ``torch.save``,
 :func:`load_checkpoint` reads it back with ``weights_only=True``.
 """
