@@ -31,7 +31,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 #: Notebooks whose code has not yet moved to the layout of issue 12 ("Layout: one module per
 #: chapter, one folder per topic"); their layout tests are expected to fail until it lands, and a
 #: strict xfail turns into a failure the moment one of them passes, so this list must shrink.
-NOT_YET_MOVED = {"p_jepa_counting", "planning_world_models"}
+NOT_YET_MOVED = {"planning_world_models"}
 PENDING = pytest.mark.xfail(strict=True, reason="issue 12 (layout) is open: this rule does not hold yet")
 TOPICS = ("lqr", "multitask", "fedlqr", "bisim", "envs", "jepa", "planning", "chapters", "book")
 PROFILE_MODULES = {SRC / "profiles.py"}
