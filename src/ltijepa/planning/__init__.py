@@ -8,7 +8,6 @@
 - :mod:`~ltijepa.planning.bisim`: the on-policy bisimulation metric and loss.
 - :mod:`~ltijepa.planning.world_models`: the DINO-WM analog and the bisimulation world model.
 - :mod:`~ltijepa.planning.training`: encoding a dataset once, the training loop.
-- :mod:`~ltijepa.planning.maze`: goal reaching in the point maze, the success experiment.
 
 Sign convention: u = -K x (as :mod:`ltijepa.lqr`).
 """
@@ -27,15 +26,6 @@ from ltijepa.planning.lq import (
     sample_sweep,
 )
 from ltijepa.planning.mpc import MPCResult, mpc
-from ltijepa.planning.maze import (
-    MazeDataConfig,
-    MazeEvalConfig,
-    MazeRun,
-    background_shift,
-    crosses_wall,
-    plan_in_maze,
-    start_goal_pairs,
-)
 from ltijepa.planning.mppi import MPPIConfig, mppi
 from ltijepa.planning.features import FrozenFeatures
 from ltijepa.planning.training import TrainConfig, build_world_model, feature_transitions, train_world_model
@@ -69,11 +59,4 @@ __all__ = [
     "feature_transitions",
     "build_world_model",
     "train_world_model",
-    "MazeDataConfig",
-    "MazeEvalConfig",
-    "MazeRun",
-    "start_goal_pairs",
-    "crosses_wall",
-    "plan_in_maze",
-    "background_shift",
 ]

@@ -25,7 +25,6 @@ import torch
 
 from ltijepa.checks import check_count, check_positive
 from ltijepa.planning.base import CostFn, Plan, PlanningError, clamp_actions, elite_iterations
-from ltijepa.profiles import by_profile
 
 __all__ = ["CEMConfig", "cem"]
 
@@ -56,22 +55,6 @@ class CEMConfig:
                 f"elites == {self.elites}, must lie in [2, samples == {self.samples}] "
                 "(two elites at least, to refit a standard deviation)"
             )
-
-    @classmethod
-    def for_profile(cls, profile: str) -> CEMConfig:
-        """DINO-WM's point-maze planner in ``full``; a third of the samples and half the
-        iterations in ``ci``.
-
-        Raises
-        ------
-        ParameterError
-            If ``profile`` is unknown.
-        """
-        return cls(
-            samples=by_profile(profile, ci=100, full=300),
-            elites=by_profile(profile, ci=10, full=30),
-            iterations=by_profile(profile, ci=5, full=10),
-        )
 
 
 def cem(

@@ -38,7 +38,6 @@ from ltijepa.lqr import Task
 from ltijepa.planning.base import CostFn, PlanningError, torch_generator
 from ltijepa.planning.cem import CEMConfig, cem
 from ltijepa.planning.mppi import MPPIConfig, mppi
-from ltijepa.profiles import by_profile
 
 __all__ = [
     "LQSolution",
@@ -306,20 +305,6 @@ class SweepConfig:
             check_count(name, getattr(self, name))
         if not 0.0 < self.elite_fraction <= 1.0:
             raise PlanningError(f"elite_fraction == {self.elite_fraction!r}, must lie in (0, 1]")
-
-    @classmethod
-    def for_profile(cls, profile: str) -> SweepConfig:
-        """N up to 1,000 and 16 problems in ``ci``; up to 3,000 and 32 problems in ``full``.
-
-        Raises
-        ------
-        ParameterError
-            If ``profile`` is unknown.
-        """
-        return cls(
-            sample_counts=by_profile(profile, ci=(10, 30, 100, 300, 1000), full=(10, 30, 100, 300, 1000, 3000)),
-            problems=by_profile(profile, ci=16, full=32),
-        )
 
 
 def sample_sweep(task: Task, x0, config: SweepConfig, *, planner: str, seed: int) -> np.ndarray:

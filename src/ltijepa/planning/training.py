@@ -29,7 +29,6 @@ from ltijepa.planning.world_models import (
     ModelConfig,
     Standardizer,
 )
-from ltijepa.profiles import by_profile
 
 __all__ = ["TrainConfig", "FeatureTransitions", "feature_transitions", "build_world_model", "train_world_model"]
 
@@ -56,17 +55,6 @@ class TrainConfig:
             check_count(name, getattr(self, name))
         check_positive("lr", self.lr)
         check_positive("weight_decay", self.weight_decay, allow_zero=True)
-
-    @classmethod
-    def for_profile(cls, profile: str) -> TrainConfig:
-        """1,500 steps in ``ci`` (under a minute per model on one CPU thread), 20,000 in ``full``.
-
-        Raises
-        ------
-        ParameterError
-            If ``profile`` is unknown.
-        """
-        return cls(steps=by_profile(profile, ci=1_500, full=20_000))
 
 
 @dataclass(frozen=True)
