@@ -18,8 +18,8 @@ from ltijepa.envs.pointmaze import AGENT_COLOUR, CONDITIONS, STEP_SIZE, random_d
 from ltijepa.errors import DataError, ParameterError, ShapeError
 from ltijepa.planning.cem import CEMConfig
 from ltijepa.planning.features import FrozenFeatures
-from ltijepa.planning.training import build_world_model, feature_transitions
-from ltijepa.planning.world_models import LatentWorldModel, ModelConfig
+from ltijepa.planning.training import build_latent_model, feature_transitions
+from ltijepa.planning.world_models import LatentWorldModel, LatentModelConfig
 
 
 class PositionModel(LatentWorldModel):
@@ -29,7 +29,7 @@ class PositionModel(LatentWorldModel):
     def __init__(self):
         super().__init__()
         self.features = FrozenFeatures()
-        self.config = ModelConfig()
+        self.config = LatentModelConfig()
         self.anchor = torch.nn.Parameter(torch.zeros(1))  # a parameter gives the model a device
 
     def encode(self, obs):
@@ -96,14 +96,14 @@ def test_background_shift_separates_a_floor_blind_latent_from_frozen_features():
     assert background_shift(PositionModel(), positions, CONDITIONS["NC"], CONDITIONS["LC"]) < 0.05
     features = FrozenFeatures()
     data = feature_transitions(features, random_dataset(5, 5, 0))
-    model = build_world_model("feature", features, data, ModelConfig(hidden=(8,)), seed=0)
+    model = build_latent_model("feature", features, data, LatentModelConfig(hidden=(8,)), seed=0)
     assert background_shift(model, positions, CONDITIONS["NC"], CONDITIONS["LC"]) > 5
     assert background_shift(model, positions, CONDITIONS["NC"], CONDITIONS["NC"]) == 0.0
 
 
 def test_profiles():
     ci, full = Config.for_profile("ci"), Config.for_profile("full")
-    # the sizes CEMConfig, TrainConfig, SweepConfig, MazeDataConfig and MazeEvalConfig.for_profile
+    # the sizes CEMConfig, LatentTrainConfig, SweepConfig, MazeDataConfig and MazeEvalConfig.for_profile
     # gave before profiles left the library
     assert full.evaluation.pairs == 50 and ci.evaluation.pairs == 12
     assert full.evaluation.planner == CEMConfig(samples=300, elites=30, iterations=10)

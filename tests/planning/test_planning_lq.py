@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from ltijepa.errors import DataError, ParameterError, ShapeError
 from ltijepa.lqr import Task
 from ltijepa.planning import lq
-from ltijepa.planning.base import PlanningError, torch_generator
+from ltijepa.planning.base import torch_generator
 from ltijepa.planning.cem import CEMConfig, cem
 from ltijepa.planning.lq import lq_cost_fn, lq_mpc_gain, lq_optimal_plan, lq_step, riccati_recursion
 
@@ -152,7 +152,7 @@ def test_errors_name_the_offending_input():
         riccati_recursion(task, 3, -np.eye(4))
     with pytest.raises(ShapeError, match=r"x0: expected initial states \(B, 4\), found \(4,\)"):
         lq_optimal_plan(task, np.zeros(4), 3)
-    with pytest.raises(PlanningError, match=r"x0 has non-finite entries"):
+    with pytest.raises(DataError, match=r"x0 has non-finite entries"):
         lq_cost_fn(task, np.full((1, 4), np.nan))
     cost_fn = lq_cost_fn(task, np.zeros((2, 4)))
     with pytest.raises(ShapeError, match=r"actions: expected \(B=2, N, H, m=2\), found \(2, 5, 3, 1\)"):

@@ -37,7 +37,7 @@ from ltijepa.planning.base import torch_generator
 from ltijepa.planning.cem import CEMConfig, cem
 from ltijepa.planning.lq import SweepConfig
 from ltijepa.planning.mpc import mpc
-from ltijepa.planning.training import TrainConfig
+from ltijepa.planning.training import LatentTrainConfig
 from ltijepa.planning.world_models import LatentWorldModel
 from ltijepa.profiles import by_profile
 
@@ -119,7 +119,7 @@ class Config:
     """CEM and MPPI against the exact optimum of the LQ problem (:func:`~ltijepa.planning.lq.sample_sweep`)"""
     data: MazeDataConfig
     """the random-action trajectories the world models train on"""
-    train: TrainConfig
+    train: LatentTrainConfig
     """the optimisation of every world model"""
     evaluation: MazeEvalConfig
     """the goal-reaching protocol and its CEM planner"""
@@ -144,7 +144,7 @@ class Config:
                 problems=by_profile(profile, ci=16, full=32),
             ),
             data=MazeDataConfig(episodes=by_profile(profile, ci=120, full=500)),
-            train=TrainConfig(steps=by_profile(profile, ci=1_500, full=20_000)),
+            train=LatentTrainConfig(steps=by_profile(profile, ci=1_500, full=20_000)),
             evaluation=MazeEvalConfig(
                 pairs=by_profile(profile, ci=12, full=50),
                 planner=CEMConfig(

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 import torch
 
 from ltijepa.checks import check_count, check_positive
-from ltijepa.planning.base import CostFn, Plan, PlanningError, clamp_actions, elite_iterations
+from ltijepa.errors import ParameterError
+from ltijepa.planning.base import CostFn, Plan, clamp_actions, elite_iterations
 
 __all__ = ["CEMConfig", "cem"]
 
@@ -51,9 +52,10 @@ class CEMConfig:
         check_positive("init_std", self.init_std)
         check_positive("min_std", self.min_std, allow_zero=True)
         if not 2 <= self.elites <= self.samples:
-            raise PlanningError(
+            raise ParameterError(
                 f"elites == {self.elites}, must lie in [2, samples == {self.samples}] "
-                "(two elites at least, to refit a standard deviation)"
+                "(two elites at least, to refit a standard deviation)",
+                name="elites", value=self.elites,
             )
 
 
@@ -95,8 +97,10 @@ def cem(
     ------
     ShapeError
         If ``init_mean`` is not ``(B, H, m)`` or the costs are not ``(B, N)``.
-    PlanningError
-        If the costs are not finite, or ``low > high``.
+    DataError
+        If ``init_mean`` or the costs are not finite.
+    ParameterError
+        If ``low > high``.
 
     Examples
     --------

@@ -33,9 +33,9 @@ import numpy as np
 import torch
 
 from ltijepa.checks import as_matrix, check_count, check_definite
-from ltijepa.errors import ShapeError
+from ltijepa.errors import DataError, ParameterError, ShapeError
 from ltijepa.lqr import Task
-from ltijepa.planning.base import CostFn, PlanningError, torch_generator
+from ltijepa.planning.base import CostFn, torch_generator
 from ltijepa.planning.cem import CEMConfig, cem
 from ltijepa.planning.mppi import MPPIConfig, mppi
 
@@ -154,7 +154,7 @@ def _check_states(task: Task, x0) -> np.ndarray:
     if x0.ndim != 2 or x0.shape[1] != task.n:
         raise ShapeError(f"x0: expected initial states (B, {task.n}), found {x0.shape}")
     if not np.all(np.isfinite(x0)):
-        raise PlanningError(f"x0 has non-finite entries: {x0.tolist()}")
+        raise DataError(f"x0 has non-finite entries: {x0.tolist()}", name="x0")
     return x0
 
 
@@ -184,9 +184,9 @@ def lq_optimal_plan(task: Task, x0, horizon: int, terminal_weight=None) -> tuple
     ------
     ShapeError
         If ``x0`` is not ``(B, n)``.
-    PlanningError
-        If ``x0`` has non-finite entries.
-    ParameterError, DataError
+    DataError
+        If ``x0`` has non-finite entries, or as :func:`riccati_recursion`.
+    ParameterError
         As :func:`riccati_recursion`.
     """
     x0 = _check_states(task, x0)
@@ -300,11 +300,17 @@ class SweepConfig:
         for N in self.sample_counts:
             check_count("sample count", N)
         if list(self.sample_counts) != sorted(set(self.sample_counts)):
-            raise PlanningError(f"sample_counts == {self.sample_counts}, must be strictly increasing")
+            raise ParameterError(
+                f"sample_counts == {self.sample_counts}, must be strictly increasing",
+                name="sample_counts", value=self.sample_counts,
+            )
         for name in ("problems", "horizon", "iterations"):
             check_count(name, getattr(self, name))
         if not 0.0 < self.elite_fraction <= 1.0:
-            raise PlanningError(f"elite_fraction == {self.elite_fraction!r}, must lie in (0, 1]")
+            raise ParameterError(
+                f"elite_fraction == {self.elite_fraction!r}, must lie in (0, 1]",
+                name="elite_fraction", value=self.elite_fraction,
+            )
 
 
 def sample_sweep(task: Task, x0, config: SweepConfig, *, planner: str, seed: int) -> np.ndarray:
@@ -332,11 +338,11 @@ def sample_sweep(task: Task, x0, config: SweepConfig, *, planner: str, seed: int
 
     Raises
     ------
-    PlanningError
+    ParameterError
         If ``planner`` is unknown.
     """
     if planner not in ("cem", "mppi"):
-        raise PlanningError(f"planner == {planner!r}, must be 'cem' or 'mppi'")
+        raise ParameterError(f"planner == {planner!r}, must be 'cem' or 'mppi'", name="planner", value=planner)
     x0 = _check_states(task, x0)
     _, optimum = lq_optimal_plan(task, x0, config.horizon)
     cost_fn = lq_cost_fn(task, x0)

@@ -17,26 +17,26 @@ import torch
 from tqdm import tqdm
 
 from ltijepa.envs.pointmaze import Transitions
-from ltijepa.errors import ShapeError
 from ltijepa.checks import check_count, check_positive
-from ltijepa.planning.base import PlanningError, torch_generator
+from ltijepa.errors import ParameterError, ShapeError, SolverError
+from ltijepa.planning.base import torch_generator
 from ltijepa.planning.features import FrozenFeatures
 from ltijepa.planning.world_models import (
     BisimWorldModel,
     FeatureBatch,
     FeatureWorldModel,
     LatentWorldModel,
-    ModelConfig,
+    LatentModelConfig,
     Standardizer,
 )
 
-__all__ = ["TrainConfig", "FeatureTransitions", "feature_transitions", "build_world_model", "train_world_model"]
+__all__ = ["LatentTrainConfig", "FeatureTransitions", "feature_transitions", "build_latent_model", "train_world_model"]
 
 MODEL_KINDS = {"feature": FeatureWorldModel, "bisim": BisimWorldModel}
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class LatentTrainConfig:
     """Optimisation of :func:`train_world_model`."""
 
     steps: int = 20_000
@@ -126,11 +126,11 @@ def feature_transitions(
     )
 
 
-def build_world_model(
+def build_latent_model(
     kind: str,
     features: FrozenFeatures,
     data: FeatureTransitions,
-    config: ModelConfig = ModelConfig(),
+    config: LatentModelConfig = LatentModelConfig(),
     *,
     seed: int,
     device: str | torch.device = "cpu",
@@ -144,18 +144,18 @@ def build_world_model(
     features : FrozenFeatures
     data : FeatureTransitions
         Training features (for the standardiser's statistics).
-    config : ModelConfig
+    config : LatentModelConfig
     seed : int
         Seed of the initial weights.
     device : str or torch.device
 
     Raises
     ------
-    PlanningError
+    ParameterError
         If ``kind`` is unknown.
     """
     if kind not in MODEL_KINDS:
-        raise PlanningError(f"kind == {kind!r}, must be one of {sorted(MODEL_KINDS)}")
+        raise ParameterError(f"kind == {kind!r}, must be one of {sorted(MODEL_KINDS)}", name="kind", value=kind)
     model = MODEL_KINDS[kind](features, Standardizer(data.z), config)
     _initialise(model, torch_generator(seed))
     return model.to(device)
@@ -174,7 +174,7 @@ def _initialise(model: torch.nn.Module, generator: torch.Generator) -> None:
 def train_world_model(
     model: LatentWorldModel,
     data: FeatureTransitions,
-    config: TrainConfig = TrainConfig(),
+    config: LatentTrainConfig = LatentTrainConfig(),
     *,
     seed: int | torch.Generator,
     progress: bool = True,
@@ -187,7 +187,7 @@ def train_world_model(
         Trained in place (the frozen features are buffers, never trained).
     data : FeatureTransitions
         On the model's device.
-    config : TrainConfig
+    config : LatentTrainConfig
     seed : int or torch.Generator
         Source of the batches and the pairings.
     progress : bool
@@ -203,8 +203,8 @@ def train_world_model(
     ------
     ShapeError
         If the data's feature width is not the model's.
-    PlanningError
-        If a loss becomes non-finite (the step is named).
+    SolverError
+        If the total loss becomes non-finite (status ``"non-finite loss"``; the step is named).
     """
     if data.z.shape[1] != model.features.dim:
         raise ShapeError(f"data: expected features of width {model.features.dim}, found {data.z.shape[1]}")
@@ -216,7 +216,10 @@ def train_world_model(
     for step in tqdm(range(1, config.steps + 1), desc=type(model).__name__, disable=not progress, mininterval=15):
         terms = model.loss_terms(data.sample(config.batch_size, generator))
         if not torch.isfinite(terms["total"]):
-            raise PlanningError(f"training loss is {terms['total'].item()} at step {step}")
+            raise SolverError(
+                f"training loss is {terms['total'].item()} at step {step}",
+                status="non-finite loss", step=step, term="total",
+            )
         optimizer.zero_grad(set_to_none=True)
         terms["total"].backward()
         optimizer.step()
