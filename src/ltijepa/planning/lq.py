@@ -53,7 +53,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class LQSolution:
-    """The finite-horizon optimum of a task over ``H`` steps (book label ``eq-lq-riccati``).
+    """The finite-horizon optimum of a task over ``H`` steps (``thm-lq-riccati``, eq. ``eq-lq-riccati``).
 
     Attributes
     ----------
@@ -76,10 +76,14 @@ def _terminal_weight(task: Task, terminal_weight) -> np.ndarray:
 
 
 def riccati_recursion(task: Task, horizon: int, terminal_weight=None) -> LQSolution:
-    """The backward Riccati recursion of the H-step LQ problem.
+    """The backward Riccati recursion of the H-step LQ problem ``def-lq-planning``.
 
     .. math::  K_t = (R + B^\\top P_{t+1} B)^{-1} B^\\top P_{t+1} A, \\quad
                P_t = Q + A^\\top P_{t+1} (A - B K_t), \\quad P_H = Q_f
+
+    By ``thm-lq-riccati`` (eq. ``eq-lq-riccati``) the minimiser is ``a_t = -K_t s_t`` and the
+    minimum ``s_0^T P_0 s_0`` (:func:`lq_optimal_plan`), and ``K_0 -> K*`` as ``H -> infinity``
+    (:func:`lq_mpc_gain`); the chapter checks both.
 
     Parameters
     ----------
@@ -125,6 +129,9 @@ def riccati_recursion(task: Task, horizon: int, terminal_weight=None) -> LQSolut
 def lq_mpc_gain(task: Task, horizon: int, terminal_weight=None) -> np.ndarray:
     """The receding-horizon LQ MPC gain ``K_0`` of the H-step problem: ``a = -K_0 s``.
 
+    The gain whose limit ``K_0 -> K*`` (the DARE gain) as ``H -> infinity`` is the last statement
+    of ``thm-lq-riccati``, the chapter's check ``ren2026.mpc.riccati.lqr_limit``.
+
     Parameters
     ----------
     task : ltijepa.lqr.Task
@@ -161,8 +168,13 @@ def _check_states(task: Task, x0) -> np.ndarray:
 def lq_optimal_plan(task: Task, x0, horizon: int, terminal_weight=None) -> tuple[np.ndarray, np.ndarray]:
     """The exact optimal open-loop plan and its cost from each initial state.
 
+    The minimiser and the minimum of ``def-lq-planning`` by ``thm-lq-riccati``:
+
     .. math::  a_t = -K_t s_t, \\quad s_{t+1} = A s_t + B a_t, \\qquad
                \\ell^\\star(s_0) = s_0^\\top P_0 s_0
+
+    (the lower bound of the chapter's check ``ren2026.mpc.riccati.lower_bound``, via
+    :func:`sample_sweep`).
 
     Parameters
     ----------
@@ -230,7 +242,10 @@ def lq_cost_fn(
     dtype: torch.dtype = torch.float64,
     device: str | torch.device = "cpu",
 ) -> CostFn:
-    """The H-step quadratic cost ``l`` of action sequences from each initial state, batched.
+    """The H-step quadratic cost ``l`` of ``def-lq-planning`` (eq. ``eq-lq-cost``), batched.
+
+    .. math::  \\ell(s_0, a) = \\sum_{\\tau=0}^{H-1} \\big(s_\\tau^\\top Q s_\\tau
+               + a_\\tau^\\top R a_\\tau\\big) + s_H^\\top Q_f s_H
 
     The returned function maps actions ``(B, N, H, m)`` to ``(B, N)`` costs (the horizon is
     read from the actions), by rolling the model out from ``x0[b]`` for every candidate.

@@ -9,19 +9,19 @@ on-policy bisimulation metric as the unique fixed point of
 
     d_\\pi(s, s') = |r_\\pi(s) - r_\\pi(s')| + \\gamma\\, W_1(d_\\pi)\\big(P_\\pi(\\cdot|s), P_\\pi(\\cdot|s')\\big)
 
-(book label ``eq-bisim-metric``; the talk's slide "On-Policy Bisimulation Metric"). A
-bisimulation encoder h (DBC, Zhang et al. 2021; Toso et al. 2026) is trained so that latent
-distances match it, with the latent model T standing in for P:
+(``def-bisim-metric``, eq. ``eq-bisim-metric``; the talk's slide "On-Policy Bisimulation
+Metric"). A bisimulation encoder h (DBC, Zhang et al. 2021; Toso et al. 2026) is trained so that
+latent distances match it, with the latent model T standing in for P:
 
 .. math::
 
     \\mathcal L_{\\text{bisim}} = \\mathbb E\\Big[\\big(\\|w_i - w_j\\|
         - \\operatorname{sg}\\big[\\,|r_i - r_j| + \\gamma \\|T(w_i, a) - T(w_j, a)\\|\\,\\big]\\big)^2\\Big]
 
-over pairs (i, j) of a batch (``eq-bisim-loss``). ``sg`` is a stop-gradient. For a
-deterministic system and policy, an embedding whose distances *are* the metric and the exact
-model give zero loss -- :func:`deterministic_bisimulation_metric` computes the metric of a
-small tabular case to check this.
+over pairs (i, j) of a batch (``def-bisim-loss`` in the chapter's form ``eq-bisim-loss``).
+``sg`` is a stop-gradient. For a deterministic system and policy, an embedding whose distances
+*are* the metric and the exact model give zero loss -- :func:`deterministic_bisimulation_metric`
+computes the metric of a small tabular case to check this.
 
 Where this differs from the authors' code (reasons in the chapter):
 
@@ -85,7 +85,7 @@ def bisimulation_loss(
     next_w_other: torch.Tensor,
     gamma: float,
 ) -> torch.Tensor:
-    """The bisimulation loss (``eq-bisim-loss``) of a batch of pairs.
+    """The bisimulation loss of ``def-bisim-loss`` (the chapter's form ``eq-bisim-loss``) of a batch.
 
     .. math::  \\frac1B \\sum_b \\big(\\|w_b - w'_b\\| - \\operatorname{sg}[\\Delta r_b
                + \\gamma \\|\\hat w_b - \\hat w'_b\\|]\\big)^2
@@ -123,7 +123,8 @@ def bisimulation_loss(
 def deterministic_bisimulation_metric(
     rewards: np.ndarray, successors: np.ndarray, gamma: float, *, tol: float = 1e-12
 ) -> np.ndarray:
-    """The on-policy bisimulation metric of a deterministic system under a deterministic policy.
+    """The on-policy bisimulation metric (``def-bisim-metric``) of a deterministic system under a
+    deterministic policy.
 
     With ``s -> succ(s)`` deterministic, ``W_1`` between two point masses is the metric of the
     two successors, so ``eq-bisim-metric`` becomes

@@ -99,6 +99,11 @@ def mppi(
 ) -> Plan:
     """Minimise ``cost_fn`` over action sequences by MPPI with elites, batched.
 
+    The weighted refit of the chapter's eq. ``eq-mppi``:
+
+    .. math::  w_i \\propto \\exp(-(c_i - c_{\\min}) / \\lambda), \\qquad
+               \\mu \\leftarrow \\sum_{i \\in \\mathcal E} w_i a^{(i)}
+
     Parameters
     ----------
     cost_fn : callable

@@ -319,7 +319,8 @@ class BisimWorldModel(LatentWorldModel):
         return latent + self.dynamics(torch.cat([latent, action], dim=-1))
 
     def loss_terms(self, batch: FeatureBatch) -> dict[str, torch.Tensor]:
-        """``{"prediction", "bisimulation", "total"}`` of a batch."""
+        """``{"prediction", "bisimulation", "total"}`` of a batch: eq. ``eq-bisim-loss``, the chapter's
+        form of ``def-bisim-loss``."""
         w = self.embed(batch.z)
         next_w = self.predict(w, batch.action)
         prediction = ((next_w - self.embed(batch.z_next).detach()) ** 2).mean()
