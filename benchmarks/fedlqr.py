@@ -23,8 +23,8 @@ import numpy as np
 
 from harness import best_time, machine, write_results
 from ltijepa.lqr import TaskBatch
-from ltijepa.lqr.fedlqr import FedLQRConfig, run_fedlqr
-from ltijepa.lqr.fedlqr_experiments import INITIAL_GAIN, growing_agents
+from ltijepa.fedlqr.rounds import FedLQRConfig, run_fedlqr
+from ltijepa.chapters.fedlqr import INITIAL_GAIN, growing_agents
 from ltijepa.lqr.zeroth_order import estimate_gradient
 
 #: (M agents, R realisations) measured.

@@ -6,7 +6,7 @@ Measured in one run, on one thread (``OMP_NUM_THREADS=1``, as the book build), o
 1. **dataset generation**: transitions per second of ``make_transitions`` (vectorised
    rendering) at 32 and 64 pixels, against the baseline of stepping one ``CountingEnv`` frame
    by frame (the authors' way); prints the ratio;
-2. **training speed**: steps per second of ``train`` for the ``ci`` model and for the paper's
+2. **training speed**: steps per second of ``train_pjepa`` for the ``ci`` model and for the paper's
    ``full`` model (ResNet encoder, 64-pixel frames, batch 256; a few steps only), the ratio
    of their step times, and the extrapolated time of the ``full`` profile (4 ablations x 5
    seeds x 300k steps) on this device;
@@ -35,9 +35,10 @@ import torch  # noqa: E402
 
 from harness import machine, write_results  # noqa: E402
 from ltijepa.envs.counting import CountingEnv, make_transitions  # noqa: E402
-from ltijepa.jepa import counting, metrics  # noqa: E402
-from ltijepa.jepa.model import build_world_model  # noqa: E402
-from ltijepa.jepa.train import train  # noqa: E402
+from ltijepa.chapters import p_jepa_counting  # noqa: E402
+from ltijepa.jepa import metrics  # noqa: E402
+from ltijepa.jepa.model import build_pjepa  # noqa: E402
+from ltijepa.jepa.training import train_pjepa  # noqa: E402
 
 
 
@@ -58,32 +59,32 @@ def generation_rate(size: int, radius: int, n_episodes: int) -> dict:
             "stepped_per_s": stepped, "ratio": vectorised / stepped}
 
 
-def steps_per_second(experiment: counting.CountingExperiment, data, device: str, steps: int) -> float:
+def steps_per_second(experiment: p_jepa_counting.Config, data, device: str, steps: int) -> float:
     """Training steps per second of the P-JEPA ablation (after one warm-up step)."""
-    buffer = counting.buffer_of(data, device=device)
-    model = build_world_model(experiment.model_config("pjepa"), seed=0, device=device)
+    buffer = p_jepa_counting.buffer_of(data, device=device)
+    model = build_pjepa(experiment.model_config("pjepa"), seed=0, device=device)
     config = replace(experiment.train_config("pjepa"), steps=1)
-    train(model, buffer, config, seed=0, progress=False)
+    train_pjepa(model, buffer, config, seed=0, progress=False)
     if device == "cuda":
         torch.cuda.synchronize()
-    info = train(model, buffer, replace(config, steps=steps), seed=1, progress=False)
+    info = train_pjepa(model, buffer, replace(config, steps=steps), seed=1, progress=False)
     return info["steps_per_second"]
 
 
 def time_to_accuracy(experiment, data, probes, device: str, seed: int, threshold: float = 0.9) -> dict:
     """Wall time and step at which the in-sample NC accuracy of P-JEPA first reaches 0.9."""
-    buffer = counting.buffer_of(data, device=device)
-    model = build_world_model(experiment.model_config("pjepa"), seed=seed, device=device)
+    buffer = p_jepa_counting.buffer_of(data, device=device)
+    model = build_pjepa(experiment.model_config("pjepa"), seed=seed, device=device)
     fit = probes[0]
     seconds: list[float] = []  # wall time of each evaluation, in the order of info["eval_step"]
     start = time.perf_counter()
 
     def evaluate(m):
-        accuracy = metrics.nearest_centroid_accuracy(counting.encode_frames(m, fit.frames), fit.counts)
+        accuracy = metrics.nearest_centroid_accuracy(p_jepa_counting.encode_frames(m, fit.frames), fit.counts)
         seconds.append(time.perf_counter() - start)
         return {"nc_accuracy": accuracy}
 
-    info = train(model, buffer, experiment.train_config("pjepa"), seed=seed, evaluate=evaluate, progress=False)
+    info = train_pjepa(model, buffer, experiment.train_config("pjepa"), seed=seed, evaluate=evaluate, progress=False)
     accuracy = info["eval"]["nc_accuracy"]
     reached = [(int(s), t) for s, t, acc in zip(info["eval_step"], seconds, accuracy) if acc >= threshold]
     return {"seed": seed, "steps_per_second": info["steps_per_second"], "final_accuracy": float(accuracy[-1]),
@@ -97,7 +98,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=1, help="ci P-JEPA runs for the time to 0.9")
     parser.add_argument("--full-steps", type=int, default=3, help="timed steps of the full model")
     args = parser.parse_args()
-    ci, full = counting.CountingExperiment.for_profile("ci"), counting.CountingExperiment.for_profile("full")
+    ci, full = p_jepa_counting.Config.for_profile("ci"), p_jepa_counting.Config.for_profile("full")
     out = {"device": args.device, "machine": machine(torch=torch.__version__, torch_threads=torch.get_num_threads())}
 
     out["generation"] = [generation_rate(32, 2, 25_000), generation_rate(64, 3, 25_000)]
@@ -109,7 +110,7 @@ def main() -> None:
     full_data = make_transitions(full.env, 500, 4, rng=0)
     ci_rate = steps_per_second(ci, ci_data, args.device, 300)
     full_rate = steps_per_second(full, full_data, args.device, args.full_steps)
-    runs = len(counting.ABLATIONS) * full.seeds
+    runs = len(p_jepa_counting.ABLATIONS) * full.seeds
     full_hours = runs * full.train.steps / full_rate / 3600
     out["training"] = {"ci_steps_per_s": ci_rate, "full_steps_per_s": full_rate,
                        "full_step_time_ratio": ci_rate / full_rate, "full_profile_hours_here": full_hours}
@@ -118,7 +119,7 @@ def main() -> None:
           f"{full.train.batch_size}); a full step costs {ci_rate / full_rate:.0f}x a ci step")
     print(f"full profile ({runs} runs x {full.train.steps:,} steps) on this device: ~{full_hours:,.0f} h")
 
-    probes = counting.make_probes(ci, 1)
+    probes = p_jepa_counting.make_probes(ci, 1)
     out["time_to_0.9"] = [time_to_accuracy(ci, ci_data, probes, args.device, seed) for seed in range(args.seeds)]
     for r in out["time_to_0.9"]:
         print(f"ci P-JEPA seed {r['seed']}: NC >= 0.9 at step {r['step_to_threshold']} after "

@@ -86,6 +86,22 @@ def test_to_jsonable_converts_numpy_and_non_finite_values():
     assert claims.to_jsonable({"a": (np.bool_(True), None)}) == {"a": [True, None]}
 
 
+@pytest.mark.parametrize("value", [object(), 1 + 2j, {1, 2}, [1, object()], {"x": (2.0, 3j)}],
+                         ids=["object", "complex", "set", "nested-object", "nested-complex"])
+def test_a_claim_value_that_is_not_data_is_rejected_naming_claim_and_field(value):
+    with pytest.raises(ClaimError, match=r"claim 'fazel2018\.x', spread: a claim value of type \w+"):
+        claims.theorem("fazel2018.x", True, source="Fazel et al. 2018, Lemma 1", spread=value)
+    with pytest.raises(ClaimError, match=r"claim 'fazel2018\.y', ours: a claim value"):
+        claims.reproduce("fazel2018.y", paper="words", ours=value, matches=True, source="Fazel et al. 2018, Lemma 1")
+
+
+def test_array_likes_such_as_tensors_are_converted_like_arrays():
+    torch = pytest.importorskip("torch")
+    assert claims.to_jsonable(torch.tensor(1.5)) == 1.5
+    assert claims.to_jsonable(torch.arange(3)) == [0, 1, 2]
+
+
+
 @pytest.mark.parametrize(
     "source, match",
     [("000, slide 'Observation'", "internal file number"), ("Thm. 1", "names no year"), ("", "names no year")],

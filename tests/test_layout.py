@@ -31,8 +31,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 #: Notebooks whose code has not yet moved to the layout of issue 12 ("Layout: one module per
 #: chapter, one folder per topic"); their layout tests are expected to fail until it lands, and a
 #: strict xfail turns into a failure the moment one of them passes, so this list must shrink.
-NOT_YET_MOVED = {"fedlqr", "lqr_policy_gradient", "multitask_lqr",
-                 "p_jepa_counting", "planning_world_models", "reading_this_book"}
+NOT_YET_MOVED = {"planning_world_models"}
 PENDING = pytest.mark.xfail(strict=True, reason="issue 12 (layout) is open: this rule does not hold yet")
 TOPICS = ("lqr", "multitask", "fedlqr", "bisim", "envs", "jepa", "planning", "chapters", "book")
 PROFILE_MODULES = {SRC / "profiles.py"}
@@ -94,7 +93,6 @@ def test_profile_sizes_live_only_in_chapter_modules():
     assert not offenders, f"for_profile/by_profile outside src/ltijepa/chapters/: {offenders}"
 
 
-@PENDING
 def test_topics_are_folders_mirrored_by_tests():
     for topic in TOPICS:
         assert (SRC / topic / "__init__.py").exists(), f"src/ltijepa/{topic}/ is not a package"

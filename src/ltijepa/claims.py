@@ -167,7 +167,7 @@ def theorem(
         status="holds" if bool(holds) else "fails",
         source=source,
         statement=statement,
-        values={k: to_jsonable(v) for k, v in values.items()},
+        values={k: _converted(id, k, v) for k, v in values.items()},
     )
     _publish(claim)
     if not claim.ok:
@@ -261,10 +261,10 @@ def reproduce(
         status="reproduced" if ok else "deviates",
         source=source,
         statement=statement,
-        paper=to_jsonable(paper),
-        ours=to_jsonable(ours),
+        paper=_converted(id, "paper", paper),
+        ours=_converted(id, "ours", ours),
         tolerance=tolerance,
-        values={k: to_jsonable(v) for k, v in values.items()},
+        values={k: _converted(id, k, v) for k, v in values.items()},
     )
     _publish(claim)
     return claim
@@ -274,7 +274,14 @@ def to_jsonable(value: Any) -> Any:
     """Convert ``value`` -- numpy scalars and arrays, nested containers -- to JSON-serialisable values.
 
     Non-finite floats become the strings ``"inf"``, ``"-inf"`` and ``"nan"`` (strict JSON has
-    no such numbers); arrays longer than 16 entries become ``{"shape", "min", "max"}``.
+    no such numbers); arrays (numpy, or anything with ``__array__`` such as a CPU tensor) longer
+    than 16 entries become ``{"shape", "min", "max"}``.
+
+    Raises
+    ------
+    ClaimError
+        For anything else (an ``object()``, a complex number, a set): it would be stored as a
+        meaningless string such as its memory address.
     """
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
@@ -297,7 +304,20 @@ def to_jsonable(value: Any) -> Any:
         return [to_jsonable(v) for v in value]
     if value is None or isinstance(value, str):
         return value
-    return str(value)
+    if hasattr(value, "__array__") and not isinstance(value, type):
+        return to_jsonable(np.asarray(value))
+    raise ClaimError(
+        f"a claim value of type {type(value).__name__} ({repr(value)[:60]}) is not a real number, "
+        "string, bool, None or a list/dict/array of those"
+    )
+
+
+def _converted(id: str, name: str, value: Any) -> Any:
+    """:func:`to_jsonable` of claim ``id``'s field ``name``; a :class:`ClaimError` names both."""
+    try:
+        return to_jsonable(value)
+    except ClaimError as exc:
+        raise ClaimError(f"claim {id!r}, {name}: {exc}", claim_id=id) from None
 
 
 def _check_id(id: str) -> None:

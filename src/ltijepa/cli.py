@@ -2,7 +2,10 @@
 
 ::
 
-    ltijepa book build --profile ci|full [--seed N] [--only NAME ...] [--jobs N] [--force]
+    ltijepa book build --profile ci|full [--seed N] [--only NAME ...] [--jobs N] [--force] [--no-wait]
+
+Exit status: 0 built (or up to date), 1 the build failed (nothing published changed), 2 bad
+arguments, 130 interrupted (Ctrl-C; nothing published changed).
 """
 
 from __future__ import annotations
@@ -37,15 +40,17 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--jobs", type=int, default=None, help="parallel workers (default: number of cores)")
     b.add_argument("--force", action="store_true", help="ignore the cache: execute every notebook again")
     b.add_argument("--timeout", type=int, default=None, help="seconds one cell may run (default 4 h)")
+    b.add_argument("--no-wait", action="store_true",
+                   help="if another build of this book folder is running, exit at once instead of waiting for it")
     b.add_argument("--root", default=None, help="project folder (default: found from the current directory)")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
 
 def _book_build(args: argparse.Namespace) -> int:
-    from ltijepa.book.build import DEFAULT_TIMEOUT, BuildError, build, format_table
-    from ltijepa.book.project import Project, ProjectError
-    from ltijepa.book.site import SiteError
+    from ltijepa.book.build import DEFAULT_TIMEOUT, build, format_table
+    from ltijepa.book.project import Project
+    from ltijepa.errors import BuildError
 
     for flag, value in (("--jobs", args.jobs), ("--timeout", args.timeout)):
         if value is not None and value < 1:
@@ -56,11 +61,14 @@ def _book_build(args: argparse.Namespace) -> int:
         result = build(
             project, profile=args.profile, seed=args.seed, only=args.only, jobs=args.jobs,
             force=args.force, timeout=DEFAULT_TIMEOUT if args.timeout is None else args.timeout,
-            progress=not args.quiet,
+            progress=not args.quiet, wait=not args.no_wait,
         )
-    except (BuildError, SiteError, ProjectError) as exc:
+    except BuildError as exc:
         print(f"\nltijepa book build: FAILED\n{exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("\nltijepa book build: interrupted; nothing published changed", file=sys.stderr)
+        return 130
     print()
     print(format_table(result.runs))
     executed = sum(not r.cache_hit for r in result.runs)
@@ -77,7 +85,8 @@ def _book_build(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ltijepa`` command; ``argv`` defaults to ``sys.argv[1:]``.
 
-    Returns the exit status: 0 on success, 1 when the build failed, 2 on bad arguments.
+    Returns the exit status: 0 on success, 1 when the build failed, 2 on bad arguments, 130
+    when interrupted.
     """
     args = _parser().parse_args(argv)
     return _book_build(args)  # the only command so far: argparse requires `book build`

@@ -25,6 +25,9 @@ class                      raised when                                 attribute
                            answer (solver status, no convergence, a    ``residual``, ``step``,
                            non-finite loss)                            ``term``
 :class:`ClaimError`        a claim is recorded with bad arguments      ``claim_id``
+:class:`BuildError`        the book cannot be built or published: a    ``notebook``, ``cell``
+                           notebook failed or breaks the conventions,
+                           the toc, project or lock is wrong
 :class:`TheoremFailed`     a theorem claim does not hold               ``claim_id``
 =========================  ==========================================  =========================
 """
@@ -43,6 +46,7 @@ __all__ = [
     "SolverError",
     "ClaimError",
     "TheoremFailed",
+    "BuildError",
 ]
 
 
@@ -213,3 +217,24 @@ class TheoremFailed(LtijepaError, AssertionError):
     def __init__(self, message: str, *, claim_id: str | None = None):
         super().__init__(message)
         self.claim_id = claim_id
+
+
+class BuildError(LtijepaError, RuntimeError):
+    """The book cannot be built or published (``ltijepa book build`` exits 1 with the message).
+
+    A notebook failed or timed out, a source notebook breaks the book's conventions, the table of
+    contents and ``notebooks/`` disagree, the folder is not a book project, another build holds
+    the lock, or Jupyter Book failed.
+
+    Attributes
+    ----------
+    notebook : str or None
+        The notebook concerned (its file name), when there is one.
+    cell : int or None
+        The number (1-based, as messages print it) of the source cell that failed, when known.
+    """
+
+    def __init__(self, message: str, *, notebook: str | None = None, cell: int | None = None):
+        super().__init__(message)
+        self.notebook = notebook
+        self.cell = cell

@@ -55,7 +55,8 @@ def make_mini_project(tmp_path: Path) -> Project:
     root = tmp_path / "project"
     (root / "notebooks").mkdir(parents=True)
     (root / "book").mkdir()
-    (root / "src" / "ltijepa").mkdir(parents=True)
+    # a clone's own package: the kernels must import this copy, not the installed ltijepa
+    shutil.copytree(ROOT / "src" / "ltijepa", root / "src" / "ltijepa", ignore=shutil.ignore_patterns("__pycache__"))
     (root / "src" / "ltijepa" / "module.py").write_text("x = 1\n")
     (root / "requirements").mkdir()
     (root / "requirements" / "lock.txt").write_text("numpy==2.4.6\n")

@@ -1,10 +1,12 @@
 """The pipeline end to end on a miniature book: cache hits, failures, the old site kept."""
 
+import re
+
 import pytest
 
-from ltijepa.book.build import BuildError, build
+from ltijepa.book.build import build
+from ltijepa.errors import BuildError
 from ltijepa.book.cache import NotebookCache
-from ltijepa.book.site import SiteError
 
 from minibook import GOOD_CELLS, read_json, set_toc, tree_digest, write_notebook
 
@@ -32,6 +34,10 @@ def test_build_executes_reports_and_publishes(mini_project):
     assert "profile <code" in page and "seed <code" in page  # the stamp names profile, seed, commit
     assert "fazel2018.mini.holds" in (mini_project.html_dir / "claims.html").read_text()
     assert "good" in (mini_project.html_dir / "report.html").read_text()
+    for page in mini_project.html_dir.rglob("*.html"):
+        text = page.read_text()
+        assert "THEBE_JS_URL" not in text and "sphinx-thebe.js" not in text, f"{page.name} embeds thebe (a CDN script)"
+        assert not re.search(r'<script[^>]*src="https?://', text), f"{page.name} loads a script from another site"
 
 
 def test_second_build_executes_nothing_and_keeps_the_site(mini_project):
@@ -54,16 +60,22 @@ def test_force_re_executes(mini_project):
     assert [r.cache_hit for r in quiet_build(mini_project, force=True).runs] == [False]
 
 
+def published(project):
+    """What readers see: the HTML tree and the claims and report the build folder links to."""
+    return tree_digest(project.html_dir), *((project.build_dir / n).read_bytes() for n in ("claims.json", "report.json"))
+
+
 def add_notebook_and_build(project, name, *cells, notebook_fails=True):
     """Build the good book, then add notebook ``name`` and build again; return the error."""
     quiet_build(project)
-    before = tree_digest(project.html_dir)
+    before = published(project)
     write_notebook(project.notebooks_dir / f"{name}.ipynb", *cells)
     set_toc(project, ["good", name])
     with pytest.raises(BuildError) as info:
         quiet_build(project)
-    assert tree_digest(project.html_dir) == before, "a failed build must leave the old site untouched"
-    report = {row["notebook"]: row for row in read_json(project.build_dir / "report.json")}
+    assert published(project) == before, "a failed build must leave the site, claims and report untouched"
+    assert str(project.failed_report_file) in str(info.value), "the message names the failed run's report"
+    report = {row["notebook"]: row for row in read_json(project.failed_report_file)}
     assert report[name]["status"] == ("failed" if notebook_fails else "passed")
     assert report["good"]["status"] == "passed"
     return str(info.value)
@@ -112,7 +124,8 @@ def test_an_error_output_left_in_a_notebook_fails_the_build(mini_project):
 
 def test_duplicate_claim_ids_fail_the_build(mini_project):
     message = add_notebook_and_build(mini_project, "copy", *GOOD_CELLS, notebook_fails=False)
-    assert "recorded more than once" in message and "fazel2018.mini.holds" in message
+    assert "recorded more than once" in message
+    assert "fazel2018.mini.holds (in notebooks/copy.ipynb, notebooks/good.ipynb)" in message, "both notebooks are named"
 
 
 @pytest.mark.parametrize(
@@ -128,7 +141,7 @@ def test_notebooks_breaking_conventions_are_refused_before_executing(mini_projec
 
 def test_a_notebook_missing_from_the_toc_is_refused(mini_project):
     write_notebook(mini_project.notebooks_dir / "orphan.ipynb", "x = 1")
-    with pytest.raises(SiteError, match=r"not in the toc: \['orphan'\]"):
+    with pytest.raises(BuildError, match=r"not in the toc: \['orphan'\]"):
         quiet_build(mini_project)
 
 
@@ -136,7 +149,7 @@ def test_a_sphinx_warning_fails_the_build_and_keeps_the_site(mini_project):
     quiet_build(mini_project)
     before = tree_digest(mini_project.html_dir)
     (mini_project.book_dir / "intro.md").write_text("# Mini book\n\nSee {cite:p}`no-such-key`.\n")
-    with pytest.raises(SiteError, match="no-such-key"):
+    with pytest.raises(BuildError, match="no-such-key"):
         quiet_build(mini_project)
     assert tree_digest(mini_project.html_dir) == before
 
@@ -162,3 +175,21 @@ def test_a_corrupt_cache_entry_is_discarded_and_the_notebook_re_executed(mini_pr
     assert read_json(mini_project.build_dir / "claims.json")[0]["chapter"] == "good"
     hit, problem = NotebookCache(mini_project.cache_dir).get(result.runs[0].key)
     assert problem is None and hit is not None, "the re-executed notebook is cached again, soundly"
+
+
+def test_html_claims_and_report_are_published_together(mini_project):
+    """claims.json and report.json live inside the published HTML folder, and book/_build/NAME
+    links there: one swap of the folder changes all three."""
+    quiet_build(mini_project)
+    for name in ("claims.json", "report.json"):
+        link = mini_project.build_dir / name
+        assert link.is_symlink() and link.resolve() == (mini_project.html_dir / name).resolve()
+    assert read_json(mini_project.html_dir / "claims.json")[0]["chapter"] == "good"
+
+
+def test_leftovers_of_a_killed_build_are_removed_by_the_next(mini_project):
+    quiet_build(mini_project)
+    for leftover in (".staging-dead/src", ".html-old-99/notebooks"):
+        (mini_project.build_dir / leftover).mkdir(parents=True)
+    quiet_build(mini_project)
+    assert not list(mini_project.build_dir.glob(".staging-*")) and not list(mini_project.build_dir.glob(".html-old-*"))

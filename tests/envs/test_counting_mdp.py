@@ -150,3 +150,9 @@ def test_the_same_fault_raises_the_same_type_in_bisim_and_envs(mdp):
             with pytest.raises(error) as info:
                 call()
             assert type(info.value) is error  # not a subclass: one class per fault
+
+
+def test_a_max_count_the_renderer_cannot_place_apart_is_rejected():
+    """40 stamps of 7x7 pixels do not fit apart in the 10x10 square of centres of a 16-pixel frame."""
+    with pytest.raises(ParameterError, match="max_count == 40 objects of radius 3 cannot be kept apart"):
+        cm.CountingConfig(n_appearances=1, layouts_per_count=1, max_count=40, size=16, radius=3)

@@ -153,3 +153,9 @@ def test_errors_name_the_offending_value():
         random_dataset(0, 5, 0)
     with pytest.raises(ParameterError, match=r"randomise_fraction == 2"):
         random_dataset(1, 5, 0, randomise_fraction=2)
+
+
+@pytest.mark.parametrize("count", [-1, 2.5, True])
+def test_sample_free_rejects_a_count_that_is_not_a_natural_number(count):
+    with pytest.raises(ParameterError, match=r"count == .*, must be an integer >= 0"):
+        sample_free(count, rng=0)

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from ltijepa.lqr import Task, TaskBatch
-from ltijepa.lqr.fedlqr_experiments import INITIAL_GAIN, nominal_task
+from ltijepa.chapters.fedlqr import INITIAL_GAIN, nominal_task
 from ltijepa.lqr.zeroth_order import estimate_gradient
 
 Z = 4.5

@@ -7,15 +7,14 @@ import pytest
 
 from ltijepa.errors import NotStabilizingError, ParameterError, ShapeError
 from ltijepa.lqr import Task, TaskBatch
-from ltijepa.lqr.fedlqr import (
+from ltijepa.fedlqr.rounds import (
     FedLQRConfig,
     FedLQRHistory,
-    FedLQRStabilityError,
     agent_costs,
     run_fedlqr,
 )
-from ltijepa.lqr.fedlqr_experiments import INITIAL_GAIN, growing_agents, nominal_task
-from ltijepa.lqr.multitask import common_optimum
+from ltijepa.chapters.fedlqr import INITIAL_GAIN, growing_agents, nominal_task
+from ltijepa.multitask.objective import common_optimum
 from ltijepa.lqr.policy_gradient import model_free_gradient_descent
 
 #: A constant-step config: eta_l eta_g = 2.5e-5, no decay, 40 rounds of the authors' estimator.
@@ -108,7 +107,7 @@ def test_history_shapes_rollouts_and_reproducibility():
 
 
 def test_costs_evaluated_in_blocks_of_rounds_match_round_by_round(monkeypatch):
-    import ltijepa.lqr.fedlqr as module
+    import ltijepa.fedlqr.rounds as module
 
     monkeypatch.setattr(module, "COST_BLOCK", 20)  # 3 rounds of 2 x 3 agents per block: 3 + 3 + 2
     tasks = growing_agents(30)[24:27]  # agents 25..27: K_0 leaves the last unstable at first
@@ -147,7 +146,7 @@ def test_report_flags_a_destabilizing_round_and_records_inf_costs_not_nan():
 
 def test_raise_names_round_agent_and_radius():
     config = dataclasses.replace(UNSAFE, safety="raise", local_step=2.0)
-    with pytest.raises(FedLQRStabilityError, match=r"round 0: the averaged gain destabilizes agent \d") as info:
+    with pytest.raises(NotStabilizingError, match=r"round 0: the averaged gain destabilizes agent \d") as info:
         run_fedlqr(UNSAFE_TASKS, [[0.5]], config)
     assert info.value.round == 0 and info.value.rho >= 1 and isinstance(info.value, NotStabilizingError)
 
@@ -162,12 +161,12 @@ def test_halve_retries_with_half_the_global_step_until_every_agent_stays_stable(
 
 def test_halve_gives_up_after_max_halvings():
     config = dataclasses.replace(UNSAFE, safety="halve", local_step=2.0, max_halvings=0)
-    with pytest.raises(FedLQRStabilityError, match="after 0 halvings"):
+    with pytest.raises(NotStabilizingError, match="after 0 halvings"):
         run_fedlqr(UNSAFE_TASKS, [[0.5]], config)
 
 
 def test_exact_mode_refuses_a_gain_that_does_not_stabilize_an_agent():
-    with pytest.raises(FedLQRStabilityError, match=r"round 0: agent 1 \(replica 0\): K does not stabilize") as info:
+    with pytest.raises(NotStabilizingError, match=r"round 0: agent 1 \(replica 0\): K does not stabilize") as info:
         run_fedlqr([scalar(1.2), scalar(3.0)], [[1.0]], UNSAFE)
     assert info.value.agent == 1 and info.value.rho == pytest.approx(2.0)
 
@@ -235,6 +234,6 @@ def test_bad_inputs_of_a_run():
 
 def test_overflowing_rollouts_are_an_error_naming_the_round():
     config = dataclasses.replace(CONSTANT, horizon=400, rounds=2)
-    with pytest.raises(FedLQRStabilityError, match=r"round 0: agent 0 \(replica 0\): rollout cost overflowed") as info:
+    with pytest.raises(NotStabilizingError, match=r"round 0: agent 0 \(replica 0\): rollout cost overflowed") as info:
         run_fedlqr([scalar(40.0)], [[0.0]], config, rng=0)
     assert (info.value.agent, info.value.replica) == (0, 0) and info.value.rho > 1

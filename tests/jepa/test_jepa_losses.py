@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 from ltijepa.errors import ParameterError, ShapeError
 from ltijepa.jepa.losses import (
     TwoHot,
-    TwoHotError,
     consistency_loss,
     mse_loss,
     reconstruction_loss,
@@ -72,7 +71,7 @@ def test_mse_terms():
 def test_errors_name_the_shapes():
     with pytest.raises(ParameterError, match="num_bins == 1, must be an integer >= 2"):
         TwoHot(1)
-    with pytest.raises(TwoHotError, match="vmin == 1.0 and vmax == 1.0"):
+    with pytest.raises(ParameterError, match="vmin == 1.0 and vmax == 1.0"):
         TwoHot(5, 1.0, 1.0)
     with pytest.raises(ShapeError, match="expected scalars"):
         TH.encode(torch.zeros(2, 2))

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ltijepa.errors import ShapeError
+from ltijepa.errors import DataError, ParameterError, ShapeError
 from ltijepa.jepa import metrics as m
 
 
@@ -93,15 +93,15 @@ def test_errors():
         m.mean_pairwise_distance(np.zeros(3))
     with pytest.raises(ShapeError, match=r"expected integer labels \(6,\)"):
         m.nearest_centroid_accuracy(z, y[:5])
-    with pytest.raises(m.MetricError, match="evaluation label 7 has no point"):
+    with pytest.raises(DataError, match="evaluation label 7 has no point"):
         m.nearest_centroid_accuracy(z, y, z, np.full(6, 7))
-    with pytest.raises(m.MetricError, match="give both"):
+    with pytest.raises(ParameterError, match="give both"):
         m.nearest_centroid_accuracy(z, y, z)
-    with pytest.raises(m.MetricError, match="non-finite"):
+    with pytest.raises(DataError, match="non-finite"):
         m.effective_rank(np.full((3, 2), np.nan))
-    with pytest.raises(m.MetricError, match="every between-label distance is 0"):
+    with pytest.raises(DataError, match="every between-label distance is 0"):
         m.within_between_ratio(np.zeros((6, 2)), y)
-    with pytest.raises(m.MetricError, match="k == 5, must be an integer in \\[1, 2\\]"):
+    with pytest.raises(ParameterError, match="k == 5, must be an integer in \\[1, 2\\]"):
         m.pca(np.ones((6, 2)), 5)
-    with pytest.raises(m.MetricError, match="all-zero"):
+    with pytest.raises(DataError, match="all-zero"):
         m.effective_rank(np.zeros((4, 2)))

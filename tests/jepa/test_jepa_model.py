@@ -7,21 +7,19 @@ from ltijepa.errors import ParameterError, ShapeError
 from ltijepa.jepa.layers import (
     ConvDecoder,
     ConvEncoder,
-    LayerSizeError,
     ResNetEncoder,
     count_parameters,
     mlp,
 )
 from ltijepa.jepa.model import (
     Batch,
-    ModelConfig,
-    ModelConfigError,
-    build_world_model,
+    PJepaConfig,
+    build_pjepa,
     load_checkpoint,
     save_checkpoint,
 )
 
-SMALL = ModelConfig(image_size=16, latent_dim=8, encoder="cnn", encoder_channels=4, encoder_depth=2,
+SMALL = PJepaConfig(image_size=16, latent_dim=8, encoder="cnn", encoder_channels=4, encoder_depth=2,
                     dynamics_hidden=(16,), head_hidden=(16,), aux_dim=5, num_bins=11)
 
 
@@ -46,8 +44,8 @@ def test_zero_initialised_last_layer():
 
 def test_build_is_seeded_and_leaves_the_global_generator_alone():
     state = torch.random.get_rng_state()
-    a, b = build_world_model(SMALL, seed=3), build_world_model(SMALL, seed=3)
-    c = build_world_model(SMALL, seed=4)
+    a, b = build_pjepa(SMALL, seed=3), build_pjepa(SMALL, seed=3)
+    c = build_pjepa(SMALL, seed=4)
     assert torch.equal(torch.random.get_rng_state(), state)
     for (name, pa), pb, pc in zip(a.state_dict().items(), b.state_dict().values(), c.state_dict().values()):
         assert torch.equal(pa, pb), name
@@ -55,7 +53,7 @@ def test_build_is_seeded_and_leaves_the_global_generator_alone():
 
 
 def test_random_projection_is_frozen_and_saved(tmp_path):
-    model = build_world_model(ModelConfig(**{**SMALL.__dict__, "aux": "random"}), seed=0)
+    model = build_pjepa(PJepaConfig(**{**SMALL.__dict__, "aux": "random"}), seed=0)
     names = {n for n, _ in model.named_parameters()}
     assert "aux.weight" not in names and "aux.weight" in model.state_dict()
     obs = torch.randint(0, 256, (3, 3, 16, 16), dtype=torch.uint8)
@@ -68,7 +66,7 @@ def test_random_projection_is_frozen_and_saved(tmp_path):
 
 
 def test_role_methods_and_aux_loss():
-    model = build_world_model(SMALL, seed=0)
+    model = build_pjepa(SMALL, seed=0)
     obs = torch.randint(0, 256, (4, 3, 16, 16), dtype=torch.uint8)
     z = model.encode(obs)
     assert z.shape == (4, 8) and model.predict(z, torch.ones(4, 1)).shape == (4, 8)
@@ -79,17 +77,19 @@ def test_role_methods_and_aux_loss():
 
 
 def test_errors():
-    with pytest.raises(ModelConfigError, match="encoder == 'vit'"):
-        ModelConfig(encoder="vit")
-    with pytest.raises(ModelConfigError, match="aux == 'none'"):
-        ModelConfig(aux="none")
+    with pytest.raises(ParameterError, match="encoder == 'vit', must be one of"):
+        PJepaConfig(encoder="vit")
+    with pytest.raises(ParameterError, match="aux == 'none', must be one of"):
+        PJepaConfig(aux="none")
+    with pytest.raises(ParameterError, match="aux_coef == -2"):
+        PJepaConfig(aux_coef=-2)
     with pytest.raises(ParameterError, match="seed == -1, must be an integer >= 0"):
-        build_world_model(SMALL, seed=-1)
+        build_pjepa(SMALL, seed=-1)
     with pytest.raises(ParameterError, match="latent_dim == 0, must be an integer >= 1"):
         ConvEncoder(16, 0)
-    with pytest.raises(LayerSizeError, match="image_size == 20, must be a multiple of 2\\^depth = 8"):
+    with pytest.raises(ParameterError, match="image_size == 20, must be a multiple of 2\\^depth = 8"):
         ConvDecoder(4, 20)
-    model = build_world_model(SMALL, seed=0)
+    model = build_pjepa(SMALL, seed=0)
     with pytest.raises(ShapeError, match=r"expected images \(B, 3, 16, 16\), found \(2, 3, 8, 8\)"):
         model.encode(torch.zeros(2, 3, 8, 8, dtype=torch.uint8))
     with pytest.raises(ShapeError, match=r"action \(B, 1\), found \(2, 8\) and \(2, 2\)"):

@@ -6,8 +6,8 @@ import scipy.linalg
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ltijepa.errors import DataError, NotStabilizingError, ShapeError
-from ltijepa.lqr import ParameterError, Task, TaskBatch, TaskNotStabilizedError
+from ltijepa.errors import DataError, NotStabilizingError, ParameterError, ShapeError
+from ltijepa.lqr import Task, TaskBatch
 from ltijepa.lqr import batched
 from ltijepa.lqr.families import random_stabilizable, sample_pendulums, scalar_pair
 from ltijepa.testing import lqr as lqr_st
@@ -145,7 +145,7 @@ def test_non_stabilizing_gain_names_the_first_task(method):
     stable = Task([[0.5]], [[1.0]], [[1.0]], [[1.0]])
     batch = TaskBatch.from_tasks([stable, plus, minus])
     K = [[-0.3]]  # closed loops 0.8, 1.2, -0.6: task 1 fails
-    with pytest.raises(TaskNotStabilizedError, match=r"task 1: rho\(A_1 - B_1 K\) == 1.2, must be < 1 \(1 of 3") as info:
+    with pytest.raises(NotStabilizingError, match=r"task 1: rho\(A_1 - B_1 K\) == 1.2, must be < 1 \(1 of 3") as info:
         getattr(batch, method)(K)
     assert isinstance(info.value, NotStabilizingError)
     assert info.value.task_index == 1 and info.value.rho == pytest.approx(1.2)

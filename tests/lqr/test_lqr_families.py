@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ltijepa.lqr import ParameterError
+from ltijepa.errors import ParameterError
 from ltijepa.lqr.families import (
     GRAVITY,
     PENDULUM_LAW,

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 
-from ltijepa.lqr import ParameterError, Task
+from ltijepa.errors import ParameterError
+from ltijepa.lqr import Task
 from ltijepa.lqr import landscape
 from ltijepa.lqr.families import random_stabilizable, sample_pendulums
 from ltijepa.lqr.policy_gradient import gradient_descent, initial_gain

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from ltijepa.errors import NotStabilizingError
-from ltijepa.lqr import ParameterError, Task, TaskBatch
+from ltijepa.errors import NotStabilizingError, ParameterError
+from ltijepa.lqr import Task, TaskBatch
 from ltijepa.lqr import landscape
 from ltijepa.lqr.families import random_stabilizable, sample_pendulums
 from ltijepa.lqr.policy_gradient import (
@@ -108,6 +108,9 @@ class AverageCost:
     def is_stabilizing(self, K):
         return bool(self.batch.is_stabilizing(K).all())
 
+    def spectral_radius(self, K):
+        return self.batch.spectral_radius(K)
+
 
 def test_gradient_descent_is_generic_over_objectives():
     tasks = sample_pendulums(4, 0)
@@ -116,10 +119,16 @@ def test_gradient_descent_is_generic_over_objectives():
     assert objective.is_stabilizing(K0)
     assert landscape.gradient_error(objective, K0) <= 1e-6
     history = gradient_descent(objective, K0, iterations=2000, tol=1e-8)
-    assert history.rho is None  # the objective has no spectral_radius
+    assert history.rho.shape == history.cost.shape and np.all(history.rho < 1)
     assert np.all(np.diff(history.cost) <= 0)
     assert history.grad_norm[-1] <= 1e-6 * history.grad_norm[0]
     assert all(t.is_stabilizing(history.final) for t in tasks)
+
+
+def test_an_objective_without_the_protocol_is_refused():
+    with pytest.raises(ParameterError, match="must be an Objective") as info:
+        gradient_descent(TaskBatch.from_tasks(sample_pendulums(2, 0)).A, [[0.0, 0.0]], iterations=1)
+    assert info.value.name == "objective"
 
 
 def test_history_fields():

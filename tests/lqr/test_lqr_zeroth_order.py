@@ -8,9 +8,8 @@ seeds they are deterministic.
 import numpy as np
 import pytest
 
-from ltijepa.errors import DataError, NotStabilizingError, ShapeError
-from ltijepa.lqr import ParameterError, Task, TaskBatch
-from ltijepa.lqr.batched import TaskNotStabilizedError
+from ltijepa.errors import DataError, NotStabilizingError, ParameterError, ShapeError
+from ltijepa.lqr import Task, TaskBatch
 from ltijepa.lqr.families import random_stabilizable
 from ltijepa.lqr.zeroth_order import (
     estimate_gradient,
@@ -183,7 +182,7 @@ def test_overflowing_rollouts_raise_not_stabilizing():
     batch = TaskBatch.from_tasks([Task([[3.0]], [[1.0]], [[1.0]], [[1.0]])])
     with pytest.raises(NotStabilizingError, match=r"rollout cost overflowed \(task 0, .* rho\(A - B \(K \+- U\)\) == (3|2\.99)") as info:
         estimate_gradient(batch, [[0.0]], estimator="two_point", radius=1e-3, samples=2, horizon=2000, rng=0)
-    assert isinstance(info.value, TaskNotStabilizedError) and info.value.task_index == 0
+    assert isinstance(info.value, NotStabilizingError) and info.value.task_index == 0
     assert info.value.rho == pytest.approx(3.0, abs=1e-2)
 
 

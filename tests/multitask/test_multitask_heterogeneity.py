@@ -7,15 +7,16 @@ from hypothesis import strategies as st
 
 from ltijepa.errors import NotStabilizingError, ParameterError, ShapeError
 from ltijepa.lqr import Task, TaskBatch
-from ltijepa.lqr.baselines import NORMS, epsilon_bound
+from ltijepa.multitask.epsilon_baseline import NORMS, epsilon_bound
 from ltijepa.lqr.families import sample_pendulums, scalar_pair
-from ltijepa.lqr.heterogeneity import (
+from ltijepa.multitask.heterogeneity import (
     gradient_heterogeneity,
     max_pairwise_distance,
     parameter_heterogeneity,
     shared_gain,
 )
-from ltijepa.lqr.multitask import NoCommonStabilizerError, find_common_stabilizer, random_family
+from ltijepa.errors import NotStabilizableError
+from ltijepa.multitask.objective import find_common_stabilizer, random_family
 
 
 @pytest.mark.parametrize("alpha", [0.5, 1.5, 3.0])
@@ -72,7 +73,7 @@ def families_with_gain(draw):
     tasks = random_family(draw(st.integers(2, 4)), n, m, seed, spread=spread)
     try:
         K = find_common_stabilizer(tasks).K
-    except NoCommonStabilizerError:
+    except NotStabilizableError:
         assume(False)
     return tasks, K
 

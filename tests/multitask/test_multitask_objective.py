@@ -5,12 +5,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ltijepa.errors import NotStabilizingError, ParameterError, ShapeError
+from ltijepa.errors import NotStabilizableError, NotStabilizingError, ParameterError, ShapeError
 from ltijepa.lqr import Task
 from ltijepa.lqr.families import sample_pendulums, sample_unicycles, scalar_pair
-from ltijepa.lqr.multitask import (
+from ltijepa.multitask.objective import (
     MultitaskObjective,
-    NoCommonStabilizerError,
     common_optimum,
     find_common_stabilizer,
     optimality_gaps,
@@ -62,7 +61,7 @@ def test_start_order_picks_the_candidate():
     lmi_first = find_common_stabilizer(tasks, order=("lmi", "mean"))
     assert lmi_first.method == "common Lyapunov LMI" and np.all(lmi_first.rho < 1)
     assert common_optimum(tasks, iterations=1, start_order=("lmi",)).start.method == "common Lyapunov LMI"
-    with pytest.raises(NoCommonStabilizerError, match=r"best candidate tried \(optima\)"):
+    with pytest.raises(NotStabilizableError, match=r"best candidate tried \(optima\)"):
         find_common_stabilizer(scalar_pair(2.0), order=("optima",))
     with pytest.raises(ParameterError, match=r"order == \('mean', 'guess'\), must be distinct names"):
         find_common_stabilizer(tasks, order=("mean", "guess"))
@@ -72,9 +71,9 @@ def test_start_order_picks_the_candidate():
 
 @pytest.mark.parametrize("alpha", [1.01, 1.5, 3.0])
 def test_scalar_counterexample_has_no_common_stabilizer(alpha):
-    with pytest.raises(NoCommonStabilizerError, match="does not prove that no common") as info:
+    with pytest.raises(NotStabilizableError, match="does not prove that no common") as info:
         find_common_stabilizer(scalar_pair(alpha))
-    assert info.value.rho >= 1.0 and info.value.lmi_status == "infeasible"
+    assert info.value.rho >= 1.0 and info.value.status == "infeasible"
     first, second = (scalar_stabilizing_interval(t) for t in scalar_pair(alpha))
     assert second[1] <= first[0]  # disjoint: (-alpha-1, 1-alpha) and (alpha-1, alpha+1)
 

@@ -5,10 +5,10 @@ import pytest
 from hypothesis import given, settings
 
 from ltijepa.errors import ParameterError, ShapeError
-from ltijepa.lqr.bisim_bounds import BisimConfig, pairwise_bisimulation_bounds
+from ltijepa.multitask.gradient_bounds import BisimConfig, pairwise_bisimulation_bounds
 from ltijepa.lqr.families import sample_pendulums, sample_unicycles
-from ltijepa.lqr.multitask import common_optimum, optimality_gaps
-from ltijepa.lqr.performance import (
+from ltijepa.multitask.objective import common_optimum, optimality_gaps
+from ltijepa.multitask.performance import (
     DERIVED_CONSTANT,
     TALK_GENERAL_CONSTANT,
     TALK_PG_CONSTANT,

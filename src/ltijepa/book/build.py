@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
+import sys
 import time
-from collections import Counter
+from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,21 +14,19 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm
 
-from ltijepa.book.cache import NotebookCache, cache_key, write_atomic
+from ltijepa.book.cache import NotebookCache, cache_key, write_atomic, write_json
 from ltijepa.book.execute import Job, NotebookRun, configure_worker, judge, run_job
-from ltijepa.book.outputs import NotebookSourceError, check_source
+from ltijepa.book.outputs import check_source
+from ltijepa.book.processes import build_lock
 from ltijepa.book.project import Project
 from ltijepa.book.site import build_site, check_toc
+from ltijepa.errors import BuildError
 from ltijepa.profiles import check_profile
 
-__all__ = ["BuildError", "BuildResult", "DEFAULT_TIMEOUT", "execute_notebooks", "build", "format_table"]
+__all__ = ["BuildResult", "DEFAULT_TIMEOUT", "execute_notebooks", "build", "format_table"]
 
 #: Seconds one cell may run before the notebook fails (the longest training cell of ``full``).
 DEFAULT_TIMEOUT = 4 * 3600
-
-
-class BuildError(RuntimeError):
-    """The book cannot be published: a notebook failed, a claim failed, or Jupyter Book failed."""
 
 
 @dataclass
@@ -119,7 +117,9 @@ def execute_notebooks(
     if pending:
         workers = max(1, min(jobs or os.cpu_count() or 1, len(pending)))
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=configure_worker) as pool:
+        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=configure_worker,
+                                   initargs=(os.getpid(), str(project.src_dir.parent)))
+        try:
             futures = {pool.submit(run_job, job): job for job in pending}
             running = {job.notebook.stem for job in pending}
             bar.set_postfix_str("running: " + ", ".join(sorted(running)))
@@ -130,8 +130,19 @@ def execute_notebooks(
                 bar.update()
                 bar.write(_line(run))
                 bar.set_postfix_str(("running: " + ", ".join(sorted(running))) if running else "done")
+        except BaseException:  # Ctrl-C or a crash: stop the workers now, do not wait for them
+            _kill_workers(pool)
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
     bar.close()
     return [runs[nb] for nb in notebooks]
+
+
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    """SIGKILL the pool's worker processes (their kernels follow within a second)."""
+    for process in list((pool._processes or {}).values()):  # no public API lists them
+        process.kill()
 
 
 def _line(run: NotebookRun) -> str:
@@ -151,15 +162,13 @@ def format_table(runs: list[NotebookRun]) -> str:
     return "\n".join(rows)
 
 
-def _write_json(path: Path, data) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, (json.dumps(data, indent=1, ensure_ascii=False) + "\n").encode())
-
-
 def _collect_claims(runs: list[NotebookRun]) -> tuple[list[dict], list[str]]:
-    """All claims with their chapter, and the ids recorded more than once."""
+    """All claims with their chapter, and one line per id recorded more than once, naming where."""
     claims = [{**claim, "chapter": run.notebook} for run in runs for claim in run.claims]
-    duplicates = sorted(i for i, n in Counter(c["id"] for c in claims).items() if n > 1)
+    where = defaultdict(list)
+    for claim in claims:
+        where[claim["id"]].append(f"notebooks/{claim['chapter']}.ipynb")
+    duplicates = [f"{i} (in {', '.join(places)})" for i, places in sorted(where.items()) if len(places) > 1]
     return claims, duplicates
 
 
@@ -173,11 +182,16 @@ def build(
     force: bool = False,
     timeout: int = DEFAULT_TIMEOUT,
     progress: bool = True,
+    wait: bool = True,
 ) -> BuildResult:
-    """Execute every notebook, write the report and claims, and build the HTML.
+    """Execute every notebook and publish the HTML with its claims and report, all or nothing.
 
-    With ``only``, the named notebooks are executed and checked but neither the report nor the
-    HTML is written (the book needs every chapter).
+    One build per book folder runs at a time (:func:`~ltijepa.book.processes.build_lock`). What
+    is published -- ``book/_build/html`` with its ``claims.json`` and ``report.json``, which
+    ``book/_build/claims.json`` and ``report.json`` link to -- changes in one rename, and only
+    when every notebook passed and Jupyter Book succeeded; a failed build writes its report to
+    ``book/_build/failed-report.json`` instead. With ``only``, the named notebooks are executed
+    and checked but nothing is published (the book needs every chapter).
 
     Parameters
     ----------
@@ -187,13 +201,15 @@ def build(
         As for :func:`execute_notebooks`.
     only : list of str, optional
         Names (stems) of the notebooks to execute; then no report and no HTML.
+    wait : bool
+        When another build holds the book folder: wait for it (default) or raise at once.
 
     Raises
     ------
     BuildError
         When a source notebook breaks a convention, a notebook fails (message names notebook
-        and cell), a claim id is recorded twice, or Jupyter Book fails. ``book/_build/html``
-        is left as it was.
+        and cell), a claim id is recorded twice (naming both notebooks), Jupyter Book fails, or
+        (``wait=False``) another build runs. Nothing published is changed then.
     """
     start = time.perf_counter()
     notebooks = project.notebooks(only)
@@ -201,30 +217,32 @@ def build(
     for notebook in notebooks:
         try:
             check_source(notebook)
-        except NotebookSourceError as exc:
+        except BuildError as exc:
             problems.append(str(exc))
     if not only:
         check_toc(project, [nb.stem for nb in notebooks])
     if problems:
         raise BuildError("notebooks break the book's conventions:\n  " + "\n  ".join(problems))
 
-    runs = execute_notebooks(
-        project, notebooks, profile=profile, seed=seed, jobs=jobs, force=force, timeout=timeout, progress=progress
-    )
-    claims, duplicates = _collect_claims(runs)
-    if not only:
-        _write_json(project.build_dir / "report.json", [r.report_row() for r in runs])
-        _write_json(project.build_dir / "claims.json", claims)
-    failures = [r.error for r in runs if r.status == "failed"]
-    if duplicates:
-        failures.append(f"claim ids recorded more than once: {duplicates}")
-    if failures:
-        raise BuildError(
-            "the book was not built; previous HTML left untouched:\n  " + "\n  ".join(failures)
+    with build_lock(project.build_lock_file, wait=wait, say=lambda line: print(line, file=sys.stderr, flush=True)):
+        runs = execute_notebooks(
+            project, notebooks, profile=profile, seed=seed, jobs=jobs, force=force, timeout=timeout, progress=progress
         )
-    html_built = False
-    if not only:
-        html_built = build_site(
-            project, runs, claims, commit=project.commit(), profile=profile, seed=seed, force=force
-        )
+        claims, duplicates = _collect_claims(runs)
+        report = [r.report_row() for r in runs]
+        failures = [r.error for r in runs if r.status == "failed"]
+        if duplicates:
+            failures.append("claim ids recorded more than once: " + "; ".join(duplicates))
+        if failures:
+            write_json(project.failed_report_file, report)
+            raise BuildError(
+                "the book was not built; nothing published changed (HTML, claims.json, report.json).\n"
+                f"This run's report: {project.failed_report_file}\n  " + "\n  ".join(failures)
+            )
+        html_built = False
+        if not only:
+            project.failed_report_file.unlink(missing_ok=True)
+            html_built = build_site(
+                project, runs, claims, report, commit=project.commit(), profile=profile, seed=seed, force=force
+            )
     return BuildResult(runs, claims, html_built, time.perf_counter() - start)

@@ -27,7 +27,7 @@ import platform
 import tempfile
 from pathlib import Path
 
-__all__ = ["KEY_VERSION", "cache_key", "NotebookCache", "sha256", "write_atomic"]
+__all__ = ["KEY_VERSION", "cache_key", "NotebookCache", "sha256", "write_atomic", "write_json"]
 
 #: Bump when the pipeline changes what an executed notebook contains.
 KEY_VERSION = "ltijepa-book-cache-2"
@@ -159,3 +159,9 @@ def write_atomic(target: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_json(target: Path, data) -> None:
+    """Write ``data`` as indented UTF-8 JSON to ``target`` atomically (:func:`write_atomic`)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(target, (json.dumps(data, indent=1, ensure_ascii=False) + "\n").encode())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import signal
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -13,7 +14,8 @@ from pathlib import Path
 import nbformat
 
 from ltijepa.book.cache import NotebookCache, write_atomic
-from ltijepa.book.outputs import CellError, extract_claims, find_error
+from ltijepa.book.outputs import CellError, extract_claims, find_error, stopped_cell
+from ltijepa.book.processes import die_with_parent
 
 __all__ = ["WORKER_ENV", "Job", "NotebookRun", "run_job", "configure_worker"]
 
@@ -30,6 +32,10 @@ WORKER_ENV = {
 }
 
 _KERNEL_START_RETRIES = 1  # kernels started in parallel can race for ports (papermill #511)
+
+#: Arguments of every kernel: log only critical messages, so the build log shows the progress
+#: bar, one line per notebook and the errors, not ipykernel's start-up warnings.
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
 
 
 @dataclass(frozen=True)
@@ -75,9 +81,18 @@ class NotebookRun:
         }
 
 
-def configure_worker() -> None:
-    """Process-pool initializer: set :data:`WORKER_ENV` for the worker and its kernels."""
+def configure_worker(parent_pid: int, src_root: str) -> None:
+    """Process-pool initializer: the environment of the worker and of the kernels it starts.
+
+    Sets :data:`WORKER_ENV`; puts the project's ``src_root`` first on ``PYTHONPATH``, so the
+    kernels import the project's own ``ltijepa`` -- the code the cache key hashes -- and not
+    whichever copy is installed; makes the worker die with its parent ``parent_pid``; and
+    leaves Ctrl-C to the parent, which stops the workers itself.
+    """
     os.environ.update(WORKER_ENV)
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (src_root, os.environ.get("PYTHONPATH")) if p)
+    die_with_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def judge(name: str, nb) -> tuple[str | None, list[dict]]:
@@ -110,6 +125,7 @@ def _execute(job: Job, output: Path) -> None:
                 execution_timeout=job.timeout,
                 progress_bar=False,
                 log_output=False,
+                extra_arguments=KERNEL_ARGUMENTS,
             )
             return
         except papermill.PapermillExecutionError:
@@ -120,6 +136,16 @@ def _execute(job: Job, output: Path) -> None:
             )
             if started or attempt == _KERNEL_START_RETRIES:
                 raise
+
+
+def _stopped(name: str, output: Path, exc: Exception) -> str:
+    """The message for an execution that stopped with ``exc``, naming the cell that was running."""
+    ename, evalue = type(exc).__name__, str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    try:
+        cell = stopped_cell(nbformat.read(output, as_version=4), ename, evalue) if output.is_file() else None
+    except Exception:  # the partial output is unreadable: say what we know
+        cell = None
+    return f"notebooks/{name}.ipynb, {cell.describe()}" if cell else f"notebooks/{name}.ipynb: {ename}: {evalue}"
 
 
 def run_job(job: Job) -> NotebookRun:
@@ -139,7 +165,7 @@ def run_job(job: Job) -> NotebookRun:
             _execute(job, output)
             error, claims = judge(name, nbformat.read(output, as_version=4))
         except Exception as exc:  # the kernel died, a timeout, papermill itself failed ...
-            error, claims = f"notebooks/{name}.ipynb: {type(exc).__name__}: {exc}", []
+            error, claims = _stopped(name, output, exc), []
         seconds = time.perf_counter() - start
         failed_copy = job.executed_dir / f"{name}.failed.ipynb"
         if error is not None:

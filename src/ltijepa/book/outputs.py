@@ -9,22 +9,19 @@ from pathlib import Path
 import nbformat
 
 from ltijepa.claims import METADATA_KEY
+from ltijepa.errors import BuildError
 
 __all__ = [
     "REQUIRED_PARAMETERS",
-    "NotebookSourceError",
     "CellError",
     "check_source",
     "find_error",
+    "stopped_cell",
     "extract_claims",
 ]
 
 #: Names every notebook's ``parameters`` cell must define (the README's conventions).
 REQUIRED_PARAMETERS = ("profile", "seed")
-
-
-class NotebookSourceError(ValueError):
-    """A source notebook breaks a convention of the book (e.g. not exactly one parameters cell)."""
 
 
 @dataclass(frozen=True)
@@ -59,21 +56,25 @@ def _tags(cell) -> list[str]:
 
 
 def check_source(path: Path) -> None:
-    """Check that ``path`` has exactly one ``parameters`` cell defining profile and seed.
+    """Check that ``path`` is a notebook with exactly one ``parameters`` cell defining profile and seed.
 
     Raises
     ------
-    NotebookSourceError
-        Naming the notebook and what is wrong.
+    BuildError
+        Naming the notebook (``notebook`` attribute) and what is wrong.
     """
-    nb = nbformat.read(path, as_version=4)
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception as exc:  # nbformat raises NotJSONError, ValidationError, UnicodeDecodeError...
+        raise BuildError(f"{path.name}: not a readable notebook ({type(exc).__name__}: {str(exc)[:200]})",
+                         notebook=path.name) from exc
     cells = [c for c in nb.cells if "parameters" in _tags(c)]
     if len(cells) != 1:
-        raise NotebookSourceError(f"{path.name}: {len(cells)} cells tagged 'parameters', must be exactly 1")
+        raise BuildError(f"{path.name}: {len(cells)} cells tagged 'parameters', must be exactly 1", notebook=path.name)
     try:
         tree = ast.parse(cells[0].source)
     except SyntaxError as exc:
-        raise NotebookSourceError(f"{path.name}: the parameters cell is not valid Python: {exc}") from exc
+        raise BuildError(f"{path.name}: the parameters cell is not valid Python: {exc}", notebook=path.name) from exc
     names = {
         target.id
         for node in tree.body
@@ -82,7 +83,7 @@ def check_source(path: Path) -> None:
     }
     missing = [p for p in REQUIRED_PARAMETERS if p not in names]
     if missing:
-        raise NotebookSourceError(f"{path.name}: the parameters cell does not define {missing}")
+        raise BuildError(f"{path.name}: the parameters cell does not define {missing}", notebook=path.name)
 
 
 _INSERTED_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
@@ -97,12 +98,16 @@ def _source_number(nb, index: int) -> int:
     return index - inserted + 1
 
 
+def _first_line(cell) -> str:
+    return next((line for line in cell.source.splitlines() if line.strip()), "")
+
+
 def find_error(nb) -> CellError | None:
     """The first error output (or cell papermill marked failed) of executed notebook ``nb``."""
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
-        first_line = next((line for line in cell.source.splitlines() if line.strip()), "")
+        first_line = _first_line(cell)
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
                 return CellError(
@@ -116,6 +121,28 @@ def find_error(nb) -> CellError | None:
                 "CellFailed", "papermill marked this cell failed", first_line,
             )
     return None
+
+
+def stopped_cell(nb, ename: str, evalue: str) -> CellError | None:
+    """The cell of ``nb`` at which its execution stopped, reported as ``ename: evalue``.
+
+    For a timeout or a kernel death, which papermill raises instead of recording: the first
+    cell with an error output (nbclient leaves one for a timeout), else the last cell papermill
+    started (it stamps ``start_time`` in the cell's metadata; a kernel that died leaves no output).
+    """
+    started = None
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            started = index
+            break
+        if cell.get("metadata", {}).get("papermill", {}).get("start_time") is not None:
+            started = index
+    if started is None:
+        return None
+    cell = nb.cells[started]
+    return CellError(_source_number(nb, started), cell.get("execution_count"), ename, evalue, _first_line(cell))
 
 
 def extract_claims(nb) -> list[dict]:

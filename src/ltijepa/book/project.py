@@ -6,11 +6,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Project", "ProjectError"]
+from ltijepa.errors import BuildError
 
-
-class ProjectError(RuntimeError):
-    """The directory is not an ltijepa book project, or a notebook asked for does not exist."""
+__all__ = ["Project"]
 
 
 @dataclass(frozen=True)
@@ -34,7 +32,7 @@ class Project:
         for path in [start.resolve(), *start.resolve().parents]:
             if (path / "_config.yml").is_file() and (path / "notebooks").is_dir():
                 return cls(path, output)
-        raise ProjectError(
+        raise BuildError(
             f"no book project (a folder with _config.yml and notebooks/) at or above {start}"
         )
 
@@ -74,6 +72,16 @@ class Project:
     def html_dir(self) -> Path:
         return self.build_dir / "html"
 
+    @property
+    def build_lock_file(self) -> Path:
+        """The lock one build of this book folder holds while it runs."""
+        return self.cache_dir / "build.lock"
+
+    @property
+    def failed_report_file(self) -> Path:
+        """Where a failed build writes its report (the published ``report.json`` stays)."""
+        return self.build_dir / "failed-report.json"
+
     def notebooks(self, only: list[str] | None = None) -> list[Path]:
         """The source notebooks, sorted by name; ``only`` restricts to these names (stems)."""
         found = sorted(self.notebooks_dir.glob("*.ipynb"))
@@ -83,7 +91,7 @@ class Project:
         wanted = [name.removesuffix(".ipynb").split("/")[-1] for name in only]
         missing = [name for name in wanted if name not in by_name]
         if missing:
-            raise ProjectError(f"no notebook named {missing} in {self.notebooks_dir}; have {sorted(by_name)}")
+            raise BuildError(f"no notebook named {missing} in {self.notebooks_dir}; have {sorted(by_name)}")
         return [by_name[name] for name in wanted]
 
     def commit(self) -> str:

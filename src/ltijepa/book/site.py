@@ -26,18 +26,20 @@ import nbformat
 import yaml
 
 from ltijepa.book.execute import NotebookRun
+from ltijepa.book.cache import write_json
 from ltijepa.book.pages import claims_markdown, report_markdown, stamp_notebook
+from ltijepa.book.processes import die_with_parent
 from ltijepa.book.project import Project
+from ltijepa.errors import BuildError
 
-__all__ = ["SiteError", "toc_files", "site_key", "build_site", "SITE_KEY_FILE"]
+__all__ = ["PUBLISHED_JSON", "toc_files", "site_key", "build_site", "SITE_KEY_FILE"]
 
 SITE_KEY_FILE = ".ltijepa-site-key"
 _GENERATED = {"_build", "executed", ".cache"}
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-class SiteError(RuntimeError):
-    """Jupyter Book failed, or the table of contents does not match the notebooks."""
+#: The scripts sphinx-thebe (loaded by every Jupyter Book 1) puts on every page: a constant
+#: holding a CDN URL (unpkg.com) and its loader. The book has no thebe button, so they go.
+_THEBE_SCRIPTS = re.compile(r'<script>const THEBE_JS_URL = [^<]*</script>\s*|<script [^>]*src="[^"]*_static/sphinx-thebe\.js[^"]*"></script>\s*')
 
 
 def toc_files(toc: Path) -> list[str]:
@@ -62,13 +64,13 @@ def toc_files(toc: Path) -> list[str]:
 
 
 def check_toc(project: Project, notebooks: list[str]) -> None:
-    """Raise :class:`SiteError` unless the toc lists exactly the notebooks of ``notebooks/``."""
+    """Raise :class:`BuildError` unless the toc lists exactly the notebooks of ``notebooks/``."""
     listed = {f.removesuffix(".ipynb") for f in toc_files(project.book_dir / "_toc.yml")}
     listed_nbs = {f.split("/", 1)[1] for f in listed if f.startswith("notebooks/")}
     missing = sorted(set(notebooks) - listed_nbs)
     extra = sorted(listed_nbs - set(notebooks))
     if missing or extra:
-        raise SiteError(
+        raise BuildError(
             "book/_toc.yml and notebooks/ disagree: "
             + (f"not in the toc: {missing}; " if missing else "")
             + (f"in the toc but no notebook: {extra}" if extra else "")
@@ -141,24 +143,63 @@ def _assemble(project: Project, runs: list[NotebookRun], source: Path, *, commit
         path.write_text(head.rstrip() + "\n\n" + body)
 
 
+def _drop_thebe(html_dir: Path) -> None:
+    """Remove sphinx-thebe's scripts (:data:`_THEBE_SCRIPTS`) from every page of ``html_dir``."""
+    for page in html_dir.rglob("*.html"):
+        text = page.read_text()
+        stripped = _THEBE_SCRIPTS.sub("", text)
+        if stripped != text:
+            page.write_text(stripped)
+
+
 def _jupyter_book(source: Path, output: Path) -> None:
     executable = Path(sys.executable).with_name("jupyter-book")
     command = [str(executable) if executable.is_file() else "jupyter-book"]
     command += ["build", str(source), "--path-output", str(output), "--all", "-W", "-n", "--keep-going"]
     env = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
-    proc = subprocess.run(command, capture_output=True, text=True, env=env)
+    proc = subprocess.run(command, capture_output=True, text=True, env=env, preexec_fn=die_with_parent)
     log = _ANSI.sub("", proc.stdout + proc.stderr)
     (output / "jupyter-book.log").write_text(log)
     if proc.returncode != 0:
         tail = "\n".join(line for line in log.splitlines() if "WARNING" in line or "ERROR" in line)
-        raise SiteError(
+        raise BuildError(
             f"jupyter-book build failed (exit {proc.returncode}); the previous HTML is untouched.\n"
             + (tail or log[-3000:])
         )
 
 
-def build_site(project: Project, runs: list[NotebookRun], claims: list[dict], *, commit: str, profile: str, seed: int, force: bool = False) -> bool:
-    """Build ``book/_build/html``; returns False when it was already up to date.
+#: The ledger files published inside the HTML; ``book/_build/NAME`` links to ``html/NAME``.
+PUBLISHED_JSON = ("claims.json", "report.json")
+
+
+def _remove_stale(build_dir: Path) -> None:
+    """Remove what a killed build left: staging folders and the swapped-out old HTML.
+
+    Called under the build lock, so no other build is using them.
+    """
+    for leftover in [*build_dir.glob(".staging-*"), *build_dir.glob(".html-old-*")]:
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _link_published(build_dir: Path) -> None:
+    """Make ``book/_build/claims.json`` and ``report.json`` links into ``html/`` (atomically)."""
+    for name in PUBLISHED_JSON:
+        link = build_dir / name
+        if link.is_symlink() and os.readlink(link) == f"html/{name}":
+            continue
+        tmp = build_dir / f".{name}.link-{os.getpid()}"
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(f"html/{name}")
+        os.replace(tmp, link)
+
+
+def build_site(project: Project, runs: list[NotebookRun], claims: list[dict], report: list[dict], *, commit: str, profile: str, seed: int, force: bool = False) -> bool:
+    """Build and publish ``book/_build/html`` with its claims and report; False when up to date.
+
+    The new HTML, ``claims.json`` and ``report.json`` are staged together in one folder that
+    takes the place of ``book/_build/html`` (the old folder is renamed aside, the new one into
+    place), so the three always describe the same build; ``book/_build/claims.json`` and
+    ``report.json`` are links into it. Leftovers of a killed build are removed first.
 
     Parameters
     ----------
@@ -168,6 +209,8 @@ def build_site(project: Project, runs: list[NotebookRun], claims: list[dict], *,
         The executed notebooks, in book order (their copies are in ``project.executed_dir``).
     claims : list of dict
         The claims of ``claims.json``, rendered on the claims page.
+    report : list of dict
+        The rows of ``report.json`` (one per notebook).
     commit, profile, seed
         Stamped on the intro page and on every chapter.
     force : bool
@@ -175,14 +218,16 @@ def build_site(project: Project, runs: list[NotebookRun], claims: list[dict], *,
 
     Raises
     ------
-    SiteError
+    BuildError
         When Jupyter Book fails; ``book/_build/html`` is then left as it was.
     """
     key = site_key(project, runs, commit=commit, profile=profile, seed=seed)
     key_file = project.html_dir / SITE_KEY_FILE
-    if not force and key_file.is_file() and key_file.read_text() == key:
-        return False
     project.build_dir.mkdir(parents=True, exist_ok=True)
+    _remove_stale(project.build_dir)
+    if not force and key_file.is_file() and key_file.read_text() == key:
+        _link_published(project.build_dir)
+        return False
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=project.build_dir))
     try:
         source, output = staging / "src", staging / "out"
@@ -192,13 +237,18 @@ def build_site(project: Project, runs: list[NotebookRun], claims: list[dict], *,
         try:
             _jupyter_book(source, output)
         finally:
-            shutil.copyfile(output / "jupyter-book.log", project.build_dir / "jupyter-book.log")
+            if (output / "jupyter-book.log").is_file():  # not when interrupted before it ran
+                shutil.copyfile(output / "jupyter-book.log", project.build_dir / "jupyter-book.log")
         new_html = output / "_build" / "html"
+        _drop_thebe(new_html)
+        write_json(new_html / "claims.json", claims)
+        write_json(new_html / "report.json", report)
         (new_html / SITE_KEY_FILE).write_text(key)
         old = project.build_dir / f".html-old-{os.getpid()}"
         if project.html_dir.exists():
             os.replace(project.html_dir, old)
         os.replace(new_html, project.html_dir)
+        _link_published(project.build_dir)
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

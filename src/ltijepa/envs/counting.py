@@ -46,6 +46,7 @@ __all__ = [
     "shape_stamp",
     "render",
     "place_centres",
+    "check_placeable",
     "make_transitions",
     "make_probe",
 ]
@@ -224,6 +225,22 @@ class Episode:
     """the source of the object positions"""
 
 
+def check_placeable(max_count: int, *, radius: int, size: int) -> None:
+    """Raise :class:`ParameterError` unless ``max_count`` stamps fit apart in the frame.
+
+    Centres lie in a ``(size - 2r)``-pixel square and each stamp covers ``(2r + 1)^2`` pixels, so
+    ``max_count (2r + 1)^2 <= (size - 2r)^2`` is necessary for :func:`place_centres` to keep
+    the objects apart (beyond it the renderer overlaps them and the count is not visible).
+    """
+    side = size - 2 * radius
+    if max_count * (2 * radius + 1) ** 2 > side**2:
+        raise ParameterError(
+            f"max_count == {max_count} objects of radius {radius} cannot be kept apart in a "
+            f"{size}-pixel frame; use a larger size or a smaller radius",
+            name="max_count", value=max_count,
+        )
+
+
 @dataclass(frozen=True)
 class CountingEnv:
     """The counting environment: sizes, dynamics and reward.
@@ -252,13 +269,7 @@ class CountingEnv:
         check_count("max_count", self.max_count, minimum=0)
         check_count("target", self.target, minimum=0, maximum=self.max_count)
         check_count("size", self.size, minimum=2 * self.radius + 2)
-        side = self.size - 2 * self.radius  # centres lie in a side x side square
-        if self.max_count * (2 * self.radius + 1) ** 2 > side**2:
-            raise ParameterError(
-                f"max_count == {self.max_count} objects of radius {self.radius} cannot be kept "
-                f"apart in a {self.size}-pixel frame; use a larger size or a smaller radius",
-                name="max_count", value=self.max_count,
-            )
+        check_placeable(self.max_count, radius=self.radius, size=self.size)
 
     def next_count(self, count, action) -> np.ndarray:
         """``clip(k + sign(a), 0, k_max)`` with ``sign(a) = +1`` for ``a >= 0`` (inc), else -1.

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ltijepa.checks import check_count
-from ltijepa.envs.counting import COLOUR_RANGE, SHAPES, place_centres
+from ltijepa.envs.counting import COLOUR_RANGE, SHAPES, check_placeable, place_centres
 from ltijepa.errors import DataError, ParameterError
 
 __all__ = [
@@ -66,7 +66,8 @@ class CountingConfig:
     Raises
     ------
     ParameterError
-        If a field is not an integer in its range.
+        If a field is not an integer in its range, or ``max_count`` objects cannot be kept apart
+        in the frame (:func:`~ltijepa.envs.counting.check_placeable`).
     """
 
     n_appearances: int
@@ -86,6 +87,7 @@ class CountingConfig:
         check_count("max_count", self.max_count, minimum=1)
         check_count("radius", self.radius, minimum=1)
         check_count("size", self.size, minimum=2 * self.radius + 1)
+        check_placeable(self.max_count, radius=self.radius, size=self.size)
 
     @property
     def n_states(self) -> int:

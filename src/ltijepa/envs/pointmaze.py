@@ -223,7 +223,13 @@ def sample_free(count: int, rng) -> np.ndarray:
     -------
     numpy.ndarray, shape (count, 2)
         Agent centres in F, in arena units.
+
+    Raises
+    ------
+    ParameterError
+        If ``count`` is not an integer >= 0.
     """
+    count = check_count("count", count, minimum=0)
     rng = np.random.default_rng(rng)
     out = np.empty((0, 2))
     while len(out) < count:

@@ -26,10 +26,9 @@ import torch
 from torch import nn
 
 from ltijepa.checks import check_count
-from ltijepa.errors import LtijepaError, ShapeError
+from ltijepa.errors import ParameterError, ShapeError
 
 __all__ = [
-    "LayerSizeError",
     "PixelPreprocess",
     "NormedLinear",
     "mlp",
@@ -39,13 +38,6 @@ __all__ = [
     "ConvDecoder",
     "count_parameters",
 ]
-
-
-class LayerSizeError(LtijepaError, ValueError):
-    """An image is too small for a network, or its size does not suit the network's strides.
-
-    (A size that is not a positive integer is a :class:`~ltijepa.errors.ParameterError`.)
-    """
 
 
 def _check_images(x: torch.Tensor, channels: int, size: int) -> None:
@@ -282,9 +274,8 @@ class ConvDecoder(nn.Module):
     Raises
     ------
     ParameterError
-        If a size is not a positive integer.
-    LayerSizeError
-        If ``image_size`` is not ``s * 2^depth`` with ``s >= 2``.
+        If a size is not a positive integer, or ``image_size`` is not ``s * 2^depth`` with
+        ``s >= 2``.
     """
 
     def __init__(self, latent_dim: int, image_size: int, *, channels: int = 32, depth: int = 3, out_channels: int = 3):
@@ -294,9 +285,9 @@ class ConvDecoder(nn.Module):
         check_count("out_channels", out_channels)
         side, rest = divmod(check_count("image_size", image_size), 2 ** check_count("depth", depth))
         if rest or side < 2:
-            raise LayerSizeError(
+            raise ParameterError(
                 f"image_size == {image_size}, must be a multiple of 2^depth = {2**depth} "
-                "(and at least twice that)"
+                "(and at least twice that)", name="image_size", value=image_size,
             )
         self.channels, self.side = channels, side
         self.fc = nn.Linear(latent_dim, channels * side * side)

@@ -22,10 +22,9 @@ import torch
 import torch.nn.functional as F
 
 from ltijepa.checks import check_count
-from ltijepa.errors import LtijepaError, ShapeError
+from ltijepa.errors import ParameterError, ShapeError
 
 __all__ = [
-    "TwoHotError",
     "TwoHot",
     "symlog",
     "symexp",
@@ -34,13 +33,6 @@ __all__ = [
     "soft_cross_entropy",
     "reconstruction_loss",
 ]
-
-
-class TwoHotError(LtijepaError, ValueError):
-    """A two-hot support has an empty interval, ``vmin >= vmax``.
-
-    (Too few bins is a :class:`~ltijepa.errors.ParameterError`.)
-    """
 
 
 def symlog(x: torch.Tensor) -> torch.Tensor:
@@ -71,9 +63,7 @@ class TwoHot:
     Raises
     ------
     ParameterError
-        If ``num_bins`` is not an integer >= 2.
-    TwoHotError
-        If ``vmin >= vmax``.
+        If ``num_bins`` is not an integer >= 2, or ``vmin >= vmax``.
 
     Examples
     --------
@@ -85,7 +75,8 @@ class TwoHot:
     def __init__(self, num_bins: int = 101, vmin: float = -10.0, vmax: float = 10.0):
         num_bins = check_count("num_bins", num_bins, minimum=2)
         if not vmin < vmax:
-            raise TwoHotError(f"vmin == {vmin!r} and vmax == {vmax!r}, must satisfy vmin < vmax")
+            raise ParameterError(f"vmin == {vmin!r} and vmax == {vmax!r}, must satisfy vmin < vmax",
+                                 name="vmin", value=vmin)
         self.num_bins, self.vmin, self.vmax = num_bins, float(vmin), float(vmax)
         self.bin_size = (self.vmax - self.vmin) / (num_bins - 1)
 

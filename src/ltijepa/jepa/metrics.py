@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ltijepa.errors import LtijepaError, ShapeError
+from ltijepa.checks import check_count
+from ltijepa.errors import DataError, ParameterError, ShapeError
 
 __all__ = [
-    "MetricError",
     "nearest_centroid_predict",
     "nearest_centroid_accuracy",
     "confusion_matrix",
@@ -39,22 +39,26 @@ __all__ = [
 ]
 
 
-class MetricError(LtijepaError, ValueError):
-    """Embeddings or labels unfit for a metric (a missing class, a single point, NaN)."""
-
-
 def _check(z, labels=None) -> tuple[np.ndarray, np.ndarray | None]:
     z = np.asarray(z, dtype=np.float64)
     if z.ndim != 2 or len(z) < 2:
         raise ShapeError(f"expected embeddings (n, d) with n >= 2, found {z.shape}")
     if not np.isfinite(z).all():
-        raise MetricError(f"embeddings contain {np.count_nonzero(~np.isfinite(z))} non-finite values")
+        raise DataError(f"embeddings contain {np.count_nonzero(~np.isfinite(z))} non-finite values", name="z",
+                        index=tuple(int(i) for i in np.argwhere(~np.isfinite(z))[0]))
     if labels is None:
         return z, None
     labels = np.asarray(labels)
     if labels.shape != (len(z),) or not np.issubdtype(labels.dtype, np.integer):
         raise ShapeError(f"expected integer labels ({len(z)},), found {labels.dtype} {labels.shape}")
     return z, labels
+
+
+def _evaluation_set(z, labels, z_eval, labels_eval):
+    """``(z_eval, labels_eval)``, the fit set itself when both are ``None``."""
+    if (z_eval is None) != (labels_eval is None):
+        raise ParameterError("give both z_eval and labels_eval, or neither", name="z_eval", value=z_eval)
+    return (z, labels) if z_eval is None else (z_eval, labels_eval)
 
 
 def pairwise_distances(z) -> np.ndarray:
@@ -114,9 +118,10 @@ def nearest_centroid_accuracy(z, labels, z_eval=None, labels_eval=None) -> float
 
     Raises
     ------
-    MetricError
-        If only one of ``z_eval``/``labels_eval`` is given, or an evaluation label has no
-        centroid.
+    ParameterError
+        If only one of ``z_eval``/``labels_eval`` is given.
+    DataError
+        If an evaluation label has no centroid, or an embedding is not finite.
 
     Examples
     --------
@@ -124,14 +129,12 @@ def nearest_centroid_accuracy(z, labels, z_eval=None, labels_eval=None) -> float
     >>> nearest_centroid_accuracy(z, np.array([0, 0, 1, 1]))
     1.0
     """
-    if (z_eval is None) != (labels_eval is None):
-        raise MetricError("give both z_eval and labels_eval, or neither")
-    if z_eval is None:
-        z_eval, labels_eval = z, labels
+    z_eval, labels_eval = _evaluation_set(z, labels, z_eval, labels_eval)
     _, labels_eval = _check(z_eval, labels_eval)
     missing = np.setdiff1d(labels_eval, labels)
     if missing.size:
-        raise MetricError(f"evaluation label {missing[0]} has no point in the fit set")
+        raise DataError(f"evaluation label {missing[0]} has no point in the fit set", name="labels_eval",
+                        index=int(missing[0]))
     return float(np.mean(nearest_centroid_predict(z, labels, z_eval) == labels_eval))
 
 
@@ -153,10 +156,7 @@ def confusion_matrix(z, labels, z_eval=None, labels_eval=None) -> tuple[np.ndarr
         ``matrix[i, j]`` = fraction of evaluation points of label ``classes[i]`` assigned to
         ``classes[j]`` (rows of absent labels are zero); the diagonal is the per-label recall.
     """
-    if (z_eval is None) != (labels_eval is None):
-        raise MetricError("give both z_eval and labels_eval, or neither")
-    if z_eval is None:
-        z_eval, labels_eval = z, labels
+    z_eval, labels_eval = _evaluation_set(z, labels, z_eval, labels_eval)
     _, labels = _check(z, labels)
     _, labels_eval = _check(z_eval, labels_eval)
     classes = np.unique(labels)
@@ -191,7 +191,7 @@ def within_between_ratio(z, labels) -> float:
 
     Raises
     ------
-    MetricError
+    DataError
         If no label occurs twice, all labels are equal, or every distance is zero.
     """
     z, labels = _check(z, labels)
@@ -199,10 +199,11 @@ def within_between_ratio(z, labels) -> float:
     same = labels[:, None] == labels[None, :]
     off = ~np.eye(len(z), dtype=bool)
     if not (same & off).any() or same.all():
-        raise MetricError("within_between_ratio needs a label that occurs twice and two distinct labels")
+        raise DataError("within_between_ratio needs a label that occurs twice and two distinct labels",
+                        name="labels")
     between = d[~same].mean()
     if between == 0:
-        raise MetricError("every between-label distance is 0: the ratio is undefined (complete collapse)")
+        raise DataError("every between-label distance is 0: the ratio is undefined (complete collapse)", name="z")
     return float(d[same & off].mean() / between)
 
 
@@ -212,13 +213,13 @@ def effective_rank(z) -> float:
 
     Raises
     ------
-    MetricError
+    DataError
         If ``z`` is all zeros.
     """
     z, _ = _check(z)
     sigma = np.linalg.svd(z, compute_uv=False)
     if sigma.sum() == 0:
-        raise MetricError("effective rank of an all-zero embedding matrix is undefined")
+        raise DataError("effective rank of an all-zero embedding matrix is undefined", name="z")
     p = sigma / sigma.sum()
     p = p[p > 0]
     return float(np.exp(-(p * np.log(p)).sum()))
@@ -235,12 +236,11 @@ def pca(z, k: int = 2) -> tuple[np.ndarray, np.ndarray]:
 
     Raises
     ------
-    MetricError
-        If ``k`` is not in ``[1, min(n, d)]``.
+    ParameterError
+        If ``k`` is not an integer in ``[1, min(n, d)]``.
     """
     z, _ = _check(z)
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= min(z.shape):
-        raise MetricError(f"k == {k!r}, must be an integer in [1, {min(z.shape)}]")
+    check_count("k", k, maximum=min(z.shape))
     centred = z - z.mean(0)
     u, s, vt = np.linalg.svd(centred, full_matrices=False)
     total = (s**2).sum()
@@ -287,7 +287,7 @@ def summary(z, labels, z_eval=None, labels_eval=None) -> dict[str, float]:
 
     Raises
     ------
-    MetricError
+    DataError, ParameterError
         As the metrics it calls (e.g. every distance exactly zero).
     """
     z, labels = _check(z, labels)

@@ -13,8 +13,10 @@ any action dimension, and an auxiliary task that owns its head and its loss:
 - :class:`RandomProjectionAux`: ``P`` is an MLP regressing a *frozen* random linear map of
   the raw pixels (values 0..255, not normalised, as in the authors' code) with the MSE.
 
-Networks are initialised from a seed without touching torch's global generator
-(:func:`build_world_model` forks the RNG state), on the CPU, then moved to ``device``.
+The model names its training losses (:meth:`WorldModel.loss_terms`, the objective
+:func:`ltijepa.train.train` minimises). Networks are initialised from a seed without touching
+torch's global generator (:func:`build_pjepa` forks the RNG state), on the CPU, then moved to
+``device``.
 Checkpoints are state dicts: :func:`save_checkpoint` writes one with ``torch.save``,
 :func:`load_checkpoint` reads it back with ``weights_only=True``.
 """
@@ -29,26 +31,21 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from ltijepa.checks import check_count
-from ltijepa.errors import LtijepaError, ShapeError
+from ltijepa.checks import check_count, check_positive
+from ltijepa.errors import ParameterError, ShapeError
 from ltijepa.jepa.layers import ConvEncoder, ResNetEncoder, mlp
-from ltijepa.jepa.losses import TwoHot, mse_loss, soft_cross_entropy
+from ltijepa.jepa.losses import TwoHot, consistency_loss, mse_loss, soft_cross_entropy
 
 __all__ = [
-    "ModelConfigError",
     "Batch",
-    "ModelConfig",
+    "PJepaConfig",
     "RewardAux",
     "RandomProjectionAux",
     "WorldModel",
-    "build_world_model",
+    "build_pjepa",
     "save_checkpoint",
     "load_checkpoint",
 ]
-
-
-class ModelConfigError(LtijepaError, ValueError):
-    """A model configuration names an unknown part or an impossible size."""
 
 
 class Batch(NamedTuple):
@@ -65,8 +62,9 @@ class Batch(NamedTuple):
 
 
 @dataclass(frozen=True)
-class ModelConfig:
-    """Sizes and parts of a :class:`WorldModel`. Defaults are the paper's (Appendix D)."""
+class PJepaConfig:
+    """Sizes, parts and loss weights of a P-JEPA :class:`WorldModel`. Defaults are the paper's
+    (Appendix D)."""
 
     image_size: int = 64
     """height and width of the observations in pixels"""
@@ -92,12 +90,22 @@ class ModelConfig:
     """two-hot bins of the reward head on [-10, 10] in symlog space (aux = 'reward')"""
     in_channels: int = 3
     """channels of the observations"""
+    consistency_coef: float = 2.0
+    """c_dyn, weight of the latent transition loss"""
+    aux_coef: float = 10.0
+    """c_p, weight of the auxiliary loss"""
+    dynamics_to_encoder: bool = True
+    """whether the transition loss trains the encoder (else T learns on detached latents)"""
+    aux_to_encoder: bool = True
+    """whether the auxiliary loss trains the encoder (else P learns on detached latents)"""
 
     def __post_init__(self):
-        if self.encoder not in ("resnet", "cnn"):
-            raise ModelConfigError(f"encoder == {self.encoder!r}, must be 'resnet' or 'cnn'")
-        if self.aux not in ("reward", "random"):
-            raise ModelConfigError(f"aux == {self.aux!r}, must be 'reward' or 'random'")
+        for name, options in (("encoder", ("resnet", "cnn")), ("aux", ("reward", "random"))):
+            value = getattr(self, name)
+            if value not in options:
+                raise ParameterError(f"{name} == {value!r}, must be one of {options}", name=name, value=value)
+        for name in ("consistency_coef", "aux_coef"):
+            check_positive(name, getattr(self, name), allow_zero=True)
 
 
 class RewardAux(nn.Module):
@@ -184,12 +192,13 @@ class RandomProjectionAux(nn.Module):
 class WorldModel(nn.Module):
     """Encoder, latent dynamics and auxiliary task, with role-named methods.
 
-    Use :func:`build_world_model` to make one from a :class:`ModelConfig` and a seed.
+    Use :func:`build_pjepa` to make one from a :class:`PJepaConfig` and a seed.
 
     Parameters
     ----------
-    config : ModelConfig
-        The sizes; kept as ``self.config`` (:meth:`predict` checks shapes against it).
+    config : PJepaConfig
+        The sizes and loss weights; kept as ``self.config`` (:meth:`predict` checks shapes
+        against it, :meth:`loss_terms` reads the weights and the stop-gradients).
     encoder : torch.nn.Module
         ``E``: uint8 images ``(B, C, H, W)`` to latents ``(B, latent_dim)``.
     dynamics : torch.nn.Module
@@ -200,7 +209,7 @@ class WorldModel(nn.Module):
         :class:`RandomProjectionAux`).
     """
 
-    def __init__(self, config: ModelConfig, encoder: nn.Module, dynamics: nn.Module, aux: nn.Module):
+    def __init__(self, config: PJepaConfig, encoder: nn.Module, dynamics: nn.Module, aux: nn.Module):
         super().__init__()
         self.config = config
         self.encoder, self.dynamics, self.aux = encoder, dynamics, aux
@@ -235,14 +244,52 @@ class WorldModel(nn.Module):
         """The auxiliary loss ``L_p`` of the latents ``z = E(batch.obs)``."""
         return self.aux.loss(z, batch)
 
+    def loss_terms(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """The loss terms of one batch, each detached from the encoder where the config says.
 
-def build_world_model(config: ModelConfig, *, seed: int, device: str | torch.device = "cpu") -> WorldModel:
+        .. math::
+
+            \\mathcal L_{\\text{total}} = c_{\\text{dyn}}\\,\\|T(z_t, a_t) - z_{t+1}\\|^2
+                + c_p\\,\\mathcal L_p(P(z_t), p(o_t)), \\qquad z = E(o),
+
+        the P-JEPA objective ``eq-pjepa-loss`` (Yu et al. 2025, §2.1, coefficients of
+        Appendix D). A term whose ``*_to_encoder`` flag is false is computed on ``z.detach()``:
+        its head still learns, the gradient with respect to the encoder's parameters is exactly
+        zero. When the dynamics term reaches the encoder it does so through the prediction *and*
+        the target ``z_{t+1}`` (no stop-gradient).
+
+        Parameters
+        ----------
+        batch : Batch
+            The transitions; ``obs`` and ``next_obs`` are encoded in one forward pass.
+
+        Returns
+        -------
+        dict
+            ``"consistency"``: ``mean (T(z_t, a_t) - z_{t+1})^2``; ``"aux"``: ``L_p(P(z_t))``;
+            ``"total"``: ``consistency_coef * consistency + aux_coef * aux``.
+        """
+        cfg = self.config
+        z_both = self.encode(torch.cat([batch.obs, batch.next_obs]))
+        z, z_next = z_both[: len(batch.obs)], z_both[len(batch.obs) :]
+        if not cfg.dynamics_to_encoder:
+            z_dyn, z_next = z.detach(), z_next.detach()
+        else:
+            z_dyn = z
+        z_aux = z if cfg.aux_to_encoder else z.detach()
+        consistency = consistency_loss(self.predict(z_dyn, batch.action), z_next)
+        aux = self.aux_loss(z_aux, batch)
+        return {"consistency": consistency, "aux": aux,
+                "total": cfg.consistency_coef * consistency + cfg.aux_coef * aux}
+
+
+def build_pjepa(config: PJepaConfig, *, seed: int, device: str | torch.device = "cpu") -> WorldModel:
     """Build a :class:`WorldModel` with weights drawn from ``seed``.
 
     Parameters
     ----------
-    config : ModelConfig
-        Sizes and parts.
+    config : PJepaConfig
+        Sizes, parts and loss weights.
     seed : int
         Seed of the initial weights (and of the frozen random projection). Torch's global
         generator is left as it was.
@@ -290,14 +337,14 @@ def save_checkpoint(model: nn.Module, path: str | Path) -> Path:
     return path
 
 
-def load_checkpoint(config: ModelConfig, path: str | Path, *, device: str | torch.device = "cpu") -> WorldModel:
+def load_checkpoint(config: PJepaConfig, path: str | Path, *, device: str | torch.device = "cpu") -> WorldModel:
     """A :class:`WorldModel` of ``config`` with the weights of ``path``.
 
     The file is read with ``torch.load(..., weights_only=True)``: tensors only, no pickled code.
 
     Parameters
     ----------
-    config : ModelConfig
+    config : PJepaConfig
         Sizes and parts of the saved model.
     path : str or Path
         A state dict written by :func:`save_checkpoint`.
@@ -311,7 +358,7 @@ def load_checkpoint(config: ModelConfig, path: str | Path, *, device: str | torc
     RuntimeError
         If the weights do not fit ``config`` (missing or unexpected keys, wrong shapes).
     """
-    model = build_world_model(config, seed=0, device=device)
+    model = build_pjepa(config, seed=0, device=device)
     state = torch.load(Path(path), map_location=device, weights_only=True)
     model.load_state_dict(state)
     return model

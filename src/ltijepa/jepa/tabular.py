@@ -15,8 +15,9 @@ which for a lookup table holds iff the labelling is *consistent*: ``c(o) = c(o')
 label ``c``. On a dataset ``D`` (Thm. 3, Eq. (1) of the paper) the same holds with the
 conditions required only on the transitions of ``D`` (sources that share an action).
 
-Thm. 1 then says: a consistent labelling never merges a pair of ``R*`` (the least fixed point
-of Def. 1), i.e. it refines the largest bisimulation ``B*``; and the classes of ``B*``
+Thm. 1 (``thm-pjepa-no-collapse`` in the book) then says: a consistent labelling never merges a
+pair of ``R*`` (the least fixed point of Def. 1, ``def-pjepa-largest-bisim``), i.e. it refines
+the largest bisimulation ``B*``; and the classes of ``B*``
 themselves are consistent, so they give the *coarsest* well-trained tabular model. This module
 builds that model (:func:`tabular_model`), finds the witness of an inconsistency
 (:func:`violation`, :func:`dataset_violation`), checks that merging any two classes breaks
@@ -33,10 +34,9 @@ from itertools import combinations
 import numpy as np
 
 from ltijepa.bisim._validation import canonical_labels, check_next_state
-from ltijepa.errors import LtijepaError, ShapeError
+from ltijepa.errors import DataError, ShapeError
 
 __all__ = [
-    "NotWellTrainedError",
     "Violation",
     "TabularModel",
     "violation",
@@ -50,20 +50,6 @@ __all__ = [
 
 #: Largest system :func:`well_trained_labellings` enumerates (Bell(10) = 115,975 labellings).
 MAX_ENUMERATED_STATES = 10
-
-
-class NotWellTrainedError(LtijepaError, ValueError):
-    """A labelling admits no ``T`` or no ``P``: the tabular model cannot be well-trained.
-
-    Attributes
-    ----------
-    violation : Violation
-        The witness.
-    """
-
-    def __init__(self, message: str, *, violation: "Violation"):
-        super().__init__(message)
-        self.violation = violation
 
 
 @dataclass(frozen=True)
@@ -160,7 +146,8 @@ def tabular_model(next_state, aux, labels) -> TabularModel:
 
     With ``labels`` the classes of the largest bisimulation
     (:func:`ltijepa.bisim.largest_bisimulation`) this is the coarsest well-trained tabular
-    model of Thm. 1.
+    model of Thm. 1 (``thm-pjepa-no-collapse``): building it is the first half of the book's
+    check of ``cor-pjepa-nine`` on the counting MDP, where it has one latent per count.
 
     Parameters
     ----------
@@ -178,17 +165,18 @@ def tabular_model(next_state, aux, labels) -> TabularModel:
 
     Raises
     ------
-    NotWellTrainedError
-        If ``labels`` is not consistent (the message names the two observations).
+    DataError
+        If ``labels`` is not consistent: no ``T`` or no ``P`` exists (the message names the two
+        observations, ``index`` is the pair).
     ShapeError, DataError
         As :func:`violation`.
     """
     witness = violation(next_state, aux, labels)
     if witness is not None:
-        raise NotWellTrainedError(
+        raise DataError(
             f"labels are not well-trained: observations {witness.first} and {witness.second} share a "
             f"latent but {'their auxiliary values differ' if witness.kind == 'P' else f'action {witness.action} leads them to different latents'}",
-            violation=witness,
+            name="labels", index=(witness.first, witness.second),
         )
     next_state, aux, labels = _check_system(next_state, aux, labels)
     encoder = canonical_labels(labels)  # classes renumbered by first appearance
@@ -199,8 +187,10 @@ def tabular_model(next_state, aux, labels) -> TabularModel:
 def merge_violations(next_state, aux, labels) -> dict[tuple[int, int], Violation | None]:
     """For every two classes ``c < c'`` of ``labels``, the violation after merging them.
 
-    Thm. 1 with ``labels`` the classes of ``B*``: every merge of two non-bisimilar classes
-    must break ``T`` or ``P``, i.e. every value is a :class:`Violation`.
+    Thm. 1 (``thm-pjepa-no-collapse``) with ``labels`` the classes of ``B*``: every merge of
+    two non-bisimilar classes must break ``T`` or ``P``, i.e. every value is a
+    :class:`Violation`. On the counting MDP with ``p = 1{k = 4}`` this is the second half of
+    the check of ``cor-pjepa-nine``: nine classes, each of the 36 merges broken.
 
     Parameters
     ----------
@@ -229,7 +219,7 @@ def _index_transitions(transitions: Iterable, labels: Mapping):
             raise ShapeError(f"expected transitions (o, a, o_next, p), found an element of length {len(row)}")
     missing = [o for row in rows for o in (row[0], row[2]) if o not in labels]
     if missing:
-        raise KeyError(f"observation {missing[0]!r} of the dataset has no label")
+        raise DataError(f"observation {missing[0]!r} of the dataset has no label", name="labels", index=missing[0])
     return rows
 
 
@@ -239,6 +229,7 @@ def dataset_violation(transitions: Iterable, labels: Mapping) -> Violation | Non
     Well-trained on ``D``: for all ``(o, a, o', p) in D``, ``T(E(o), a) = E(o')`` and
     ``P(E(o)) = p``. For a lookup table this holds iff two sources with one label have one
     auxiliary value, and, for every action both were observed with, successors with one label.
+    The hypothesis of Thm. 3 (``thm-pjepa-empirical``), checked on the replay buffer.
 
     Parameters
     ----------
@@ -255,7 +246,7 @@ def dataset_violation(transitions: Iterable, labels: Mapping) -> Violation | Non
     ------
     ShapeError
         If an element is not a 4-tuple.
-    KeyError
+    DataError
         If an observation has no label.
     """
     aux_of: dict = {}
@@ -274,7 +265,7 @@ def dataset_violation(transitions: Iterable, labels: Mapping) -> Violation | Non
 
 def dataset_merge_violations(transitions: Iterable, labels: Mapping) -> dict[tuple, Violation | None]:
     """:func:`merge_violations` on a dataset: for every two labels, the violation after
-    merging them (Thm. 3 with ``labels`` consistent on ``D``).
+    merging them (Thm. 3, ``thm-pjepa-empirical``, with ``labels`` consistent on ``D``).
 
     Parameters
     ----------
@@ -293,7 +284,7 @@ def dataset_merge_violations(transitions: Iterable, labels: Mapping) -> dict[tup
     ------
     ShapeError
         If an element is not a 4-tuple.
-    KeyError
+    DataError
         If an observation has no label.
     """
     rows = _index_transitions(transitions, labels)
@@ -309,7 +300,9 @@ def well_trained_labellings(next_state, aux) -> Iterator[np.ndarray]:
     """Every consistent labelling of a small system, as restricted growth strings.
 
     Enumerates all ``Bell(n)`` partitions of the states (labels ``c(0) = 0`` and
-    ``c(o) <= 1 + max_{o' < o} c(o')``) and yields those that are well-trained.
+    ``c(o) <= 1 + max_{o' < o} c(o')``) and yields those that are well-trained: the
+    exhaustive check of ``thm-pjepa-no-collapse`` asks each of them to separate every pair of
+    ``R*`` (``def-pjepa-largest-bisim``) and none to be coarser than ``B*``.
 
     Raises
     ------

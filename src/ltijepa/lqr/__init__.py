@@ -1,58 +1,21 @@
-"""LQR: tasks, policy gradients, multitask bounds and FedLQR (numpy, scipy, cvxpy only).
+"""LQR: one task, many tasks at once, task families, policy gradient, zeroth-order estimates.
 
-Sign convention throughout: u_t = -K x_t (python-control's).
+Sign convention throughout: u_t = -K x_t (python-control's). Modules:
+:mod:`~ltijepa.lqr.task` (:class:`Task`: cost, gradient, Lyapunov, DARE),
+:mod:`~ltijepa.lqr.batched` (:class:`TaskBatch`), :mod:`~ltijepa.lqr.families`,
+:mod:`~ltijepa.lqr.policy_gradient` (the :class:`Objective` the methods minimise),
+:mod:`~ltijepa.lqr.zeroth_order` and :mod:`~ltijepa.lqr.landscape`. The multitask theory is in
+:mod:`ltijepa.multitask`, FedLQR in :mod:`ltijepa.fedlqr`, the errors in :mod:`ltijepa.errors`.
 """
 
-from ltijepa.errors import NotStabilizableError, NotStabilizingError, ParameterError
-from ltijepa.lqr.batched import TaskBatch, TaskNotStabilizedError
+from ltijepa.lqr.batched import TaskBatch
+from ltijepa.lqr.policy_gradient import History, Objective
 from ltijepa.lqr.task import Task, spectral_radius
-from ltijepa.lqr.baselines import EpsilonBound, epsilon_bound
-from ltijepa.lqr.bisim_bounds import (
-    BisimConfig,
-    BisimulationBound,
-    PairwiseBisimulation,
-    bisimulation_bound,
-    pairwise_bisimulation_bounds,
-)
-from ltijepa.lqr.fedlqr import FedLQRConfig, FedLQRHistory, FedLQRStabilityError, run_fedlqr
-from ltijepa.lqr.heterogeneity import gradient_heterogeneity, parameter_heterogeneity
-from ltijepa.lqr.multitask import (
-    MultitaskObjective,
-    NoCommonStabilizerError,
-    common_optimum,
-    find_common_stabilizer,
-    optimality_gaps,
-    per_task_optima,
-)
-from ltijepa.lqr.performance import check_upper_bound, gap_bound
 
 __all__ = [
     "Task",
     "TaskBatch",
-    "NotStabilizingError",
-    "NotStabilizableError",
-    "TaskNotStabilizedError",
-    "ParameterError",
+    "Objective",
+    "History",
     "spectral_radius",
-    "BisimConfig",
-    "BisimulationBound",
-    "PairwiseBisimulation",
-    "bisimulation_bound",
-    "pairwise_bisimulation_bounds",
-    "gradient_heterogeneity",
-    "parameter_heterogeneity",
-    "EpsilonBound",
-    "epsilon_bound",
-    "MultitaskObjective",
-    "NoCommonStabilizerError",
-    "common_optimum",
-    "find_common_stabilizer",
-    "optimality_gaps",
-    "per_task_optima",
-    "check_upper_bound",
-    "gap_bound",
-    "FedLQRConfig",
-    "FedLQRHistory",
-    "FedLQRStabilityError",
-    "run_fedlqr",
 ]

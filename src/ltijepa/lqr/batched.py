@@ -41,7 +41,6 @@ from ltijepa.lqr.task import Task
 __all__ = [
     "TaskBatch",
     "as_batch",
-    "TaskNotStabilizedError",
     "solve_lyapunov_batch",
     "KRONECKER_MAX_N",
     "CHUNK_BYTES",
@@ -51,22 +50,6 @@ __all__ = [
 KRONECKER_MAX_N = 12
 #: Memory bound, in bytes, of the Kronecker matrices built at once.
 CHUNK_BYTES = 64 * 2**20
-
-
-class TaskNotStabilizedError(NotStabilizingError):
-    """A gain does not stabilize one task of a batch.
-
-    Attributes
-    ----------
-    rho : float
-        The spectral radius of A_i - B_i K_i for the first such task.
-    task_index : int
-        The index i of that task in the batch.
-    """
-
-    def __init__(self, message: str, *, rho: float, task_index: int):
-        super().__init__(message, rho=rho)
-        self.task_index = int(task_index)
 
 
 def _check_symmetric_stack(name: str, stack: np.ndarray) -> None:
@@ -252,7 +235,7 @@ class TaskBatch:
         unstable = np.flatnonzero(~(rho < 1.0))
         if unstable.size:
             i = int(unstable[0])
-            raise TaskNotStabilizedError(
+            raise NotStabilizingError(
                 f"K does not stabilize task {i}: rho(A_{i} - B_{i} K) == {rho[i]:.6g}, must be < 1 "
                 f"({unstable.size} of {self.M} tasks not stabilized)",
                 rho=rho[i],
@@ -273,8 +256,8 @@ class TaskBatch:
 
         Raises
         ------
-        TaskNotStabilizedError
-            (a :class:`NotStabilizingError`) naming the first task with rho(A_K) >= 1.
+        NotStabilizingError
+            Naming the first task (``.task_index``) with rho(A_K) >= 1.
         """
         return self._P(*self._stable_closed_loop(K))
 
@@ -285,8 +268,8 @@ class TaskBatch:
 
         Raises
         ------
-        TaskNotStabilizedError
-            Naming the first task with rho(A_K) >= 1.
+        NotStabilizingError
+            Naming the first task (``.task_index``) with rho(A_K) >= 1.
         """
         _, A_K = self._stable_closed_loop(K)
         return solve_lyapunov_batch(A_K, self.Sigma0)
@@ -296,8 +279,8 @@ class TaskBatch:
 
         Raises
         ------
-        TaskNotStabilizedError
-            Naming the first task with rho(A_K) >= 1.
+        NotStabilizingError
+            Naming the first task (``.task_index``) with rho(A_K) >= 1.
         """
         gains, A_K = self._stable_closed_loop(K)
         return self._E(gains, self._P(gains, A_K))
@@ -307,8 +290,8 @@ class TaskBatch:
 
         Raises
         ------
-        TaskNotStabilizedError
-            Naming the first task with rho(A_K) >= 1 and its spectral radius.
+        NotStabilizingError
+            Naming the first task (``.task_index``) with rho(A_K) >= 1 and its spectral radius.
         """
         return np.einsum("kij,kji->k", self.P(K), self.Sigma0)
 
@@ -320,8 +303,8 @@ class TaskBatch:
 
         Raises
         ------
-        TaskNotStabilizedError
-            Naming the first task with rho(A_K) >= 1.
+        NotStabilizingError
+            Naming the first task (``.task_index``) with rho(A_K) >= 1.
         """
         return self.cost_and_gradient(K)[1]
 
@@ -330,8 +313,8 @@ class TaskBatch:
 
         Raises
         ------
-        TaskNotStabilizedError
-            Naming the first task with rho(A_K) >= 1.
+        NotStabilizingError
+            Naming the first task (``.task_index``) with rho(A_K) >= 1.
         """
         gains, A_K = self._stable_closed_loop(K)
         W = self.Q + np.swapaxes(gains, 1, 2) @ self.R @ gains

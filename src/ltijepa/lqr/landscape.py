@@ -89,6 +89,8 @@ def finite_difference_gradient(cost: Callable[[np.ndarray], float], K, *, h: flo
 def gradient_error(objective, K, *, h: float | None = None) -> float:
     """Relative error ||grad - FD||_F / ||FD||_F of ``objective.gradient`` at K.
 
+    The check of ``lem-pg-gradient`` (Fazel et al. 2018, Lemma 1: grad C(K) = 2 E_K Sigma_K).
+
     FD is :func:`finite_difference_gradient` of ``objective.cost`` with step
     h = 1e-4 max(1, max|K_ij|) unless given. Meaningful away from stationary points: where
     the gradient vanishes both sides are round-off (0 if both are exactly 0, inf if only FD is).
@@ -149,7 +151,7 @@ def domination_constant(task: Task) -> float:
 
 
 def gradient_domination(task: Task, gains, *, constant: float = 1.0, gradient=None) -> Domination:
-    """Evaluate Fazel et al.'s Corollary 5 at every gain of ``gains``.
+    """Evaluate Fazel et al.'s Corollary 5 (``cor-gradient-domination``) at every gain of ``gains``.
 
     .. math::
 
@@ -207,7 +209,8 @@ def gauss_newton_rate(task: Task, step: float = 1.0) -> float:
     ``task`` gives mu = sigma_min(Sigma0) and Sigma_K*; ``step`` is eta.
 
     For K' = K - eta (R + B^T P_K B)^{-1} E_K (Fazel et al. 2018, Theorem 7; eta = 1 is policy
-    iteration): C(K') - C* <= (1 - eta mu / ||Sigma_K*||) (C(K) - C*).
+    iteration): C(K') - C* <= (1 - eta mu / ||Sigma_K*||) (C(K) - C*), the Gauss-Newton case
+    of ``lem-contractions``.
 
     Raises
     ------
@@ -226,7 +229,8 @@ def natural_gradient_rate(task: Task, step: float) -> float:
     ``task`` gives mu, R and Sigma_K*; ``step`` is eta.
 
     For K' = K - eta E_K with eta <= 1 / (||R|| + ||B||^2 C(K_0) / mu), the step of
-    :func:`~ltijepa.lqr.policy_gradient.fazel_natural_step` (Fazel et al. 2018, Theorem 7).
+    :func:`~ltijepa.lqr.policy_gradient.fazel_natural_step` (Fazel et al. 2018, Theorem 7), the
+    natural-gradient case of ``lem-contractions``.
     """
     step = check_positive("step", step)
     return 1.0 - step * float(np.linalg.eigvalsh(task.R)[0]) * _mu_over_sigma_star(task)
@@ -234,6 +238,9 @@ def natural_gradient_rate(task: Task, step: float) -> float:
 
 def step_contractions(cost, optimal_cost: float, *, floor: float = 1e-9) -> np.ndarray:
     """Observed contractions (C(K_{k+1}) - C*) / (C(K_k) - C*) of a run's cost gap.
+
+    The chapter compares them with the guaranteed factors of ``lem-contractions``
+    (:func:`gauss_newton_rate`, :func:`natural_gradient_rate`).
 
     Only steps that start from a gap above ``floor * C*`` are returned: below it the gap is
     round-off (C(K) and C* agree to about 1e-14 relative) and the ratio means nothing.

@@ -39,12 +39,17 @@ decrease is below round-off) the run stops early, with ``History.stop == "no_dec
 
 A constant step (a float) that leaves the stabilizing set raises
 :class:`~ltijepa.errors.NotStabilizingError` naming the iteration.
+
+The exact methods are generic over an :class:`Objective`: a :class:`~ltijepa.lqr.task.Task`,
+the multitask average :class:`~ltijepa.multitask.objective.MultitaskObjective`, FedLQR's
+:class:`~ltijepa.fedlqr.objective.CostWithoutInitialTerm`, ...
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from tqdm import tqdm
@@ -57,6 +62,7 @@ from ltijepa.lqr.zeroth_order import estimate_gradient
 
 __all__ = [
     "ARMIJO",
+    "Objective",
     "History",
     "gradient_descent",
     "natural_gradient",
@@ -68,6 +74,28 @@ __all__ = [
 
 #: Armijo's constant c of the backtracking rule.
 ARMIJO = 1e-4
+
+
+@runtime_checkable
+class Objective(Protocol):
+    """What the exact methods minimise: a cost of a gain K (u = -K x) on the stabilizing set.
+
+    :class:`~ltijepa.lqr.task.Task` is one; so are the multitask average
+    :class:`~ltijepa.multitask.objective.MultitaskObjective` and FedLQR's
+    :class:`~ltijepa.fedlqr.objective.CostWithoutInitialTerm`.
+    """
+
+    def cost(self, K) -> float:
+        """The cost at K (finite on the stabilizing set)."""
+
+    def gradient(self, K) -> np.ndarray:
+        """Its gradient at K, shape (m, n)."""
+
+    def is_stabilizing(self, K):
+        """Whether K stabilizes (every task): a bool, or one per task."""
+
+    def spectral_radius(self, K):
+        """rho(A - B K) (one per task for several tasks)."""
 
 
 @dataclass(frozen=True)
@@ -88,9 +116,9 @@ class History:
     """Frobenius norms ||nabla C(K_k)||_F of the exact gradient, shape (N + 1,)."""
     step: np.ndarray
     """Step sizes eta_0, ..., eta_{N-1} taken, shape (N,)."""
-    rho: np.ndarray | None
+    rho: np.ndarray
     """Spectral radius of every iterate's closed loop (the largest over tasks for a multitask
-    objective), shape (N + 1,); ``None`` if the objective has no ``spectral_radius``."""
+    objective), shape (N + 1,)."""
     stop: str
     """Why the run stopped: ``"iterations"``, ``"tolerance"`` (gradient norm <= tol) or
     ``"no_decrease"`` (backtracking found no acceptable step)."""
@@ -115,7 +143,7 @@ class History:
 class _Recorder:
     """Collects iterates, exact costs, gradient norms and spectral radii of a run."""
 
-    def __init__(self, objective, method: str):
+    def __init__(self, objective: Objective, method: str):
         self.objective, self.method = objective, method
         self.K, self.cost, self.grad_norm, self.step, self.rho = [], [], [], [], []
 
@@ -123,8 +151,7 @@ class _Recorder:
         self.K.append(K)
         self.cost.append(cost)
         self.grad_norm.append(float(np.linalg.norm(gradient)))
-        if hasattr(self.objective, "spectral_radius"):
-            self.rho.append(float(np.max(self.objective.spectral_radius(K))))
+        self.rho.append(_rho(self.objective, K))
 
     def history(self, stop: str, rollouts: int = 0) -> History:
         return History(
@@ -133,20 +160,23 @@ class _Recorder:
             cost=np.array(self.cost),
             grad_norm=np.array(self.grad_norm),
             step=np.array(self.step, dtype=float),
-            rho=np.array(self.rho) if self.rho else None,
+            rho=np.array(self.rho),
             stop=stop,
             rollouts=rollouts,
         )
 
 
-def _rho(objective, K: np.ndarray) -> float:
-    """The largest closed-loop spectral radius, or inf if the objective cannot say."""
-    if hasattr(objective, "spectral_radius"):
-        return float(np.max(objective.spectral_radius(K)))
-    return float("inf")
+def _rho(objective: Objective, K: np.ndarray) -> float:
+    """The largest closed-loop spectral radius (over the tasks of the objective)."""
+    return float(np.max(objective.spectral_radius(K)))
 
 
-def _start(objective, K0) -> np.ndarray:
+def _start(objective: Objective, K0) -> np.ndarray:
+    if not isinstance(objective, Objective):
+        raise ParameterError(
+            f"objective == {objective!r}, must be an Objective (cost, gradient, is_stabilizing, "
+            "spectral_radius)", name="objective", value=objective,
+        )
     K = np.array(K0, dtype=float)
     if K.ndim != 2 or not np.all(np.isfinite(K)):
         raise ParameterError(f"K0 must be a finite 2-D gain (m, n), found shape {K.shape}: {K.tolist()}")
@@ -156,7 +186,7 @@ def _start(objective, K0) -> np.ndarray:
     return K
 
 
-def _not_stabilizing(objective, K: np.ndarray, iteration: int, step: float, advice: str) -> NotStabilizingError:
+def _not_stabilizing(objective: Objective, K: np.ndarray, iteration: int, step: float, advice: str) -> NotStabilizingError:
     rho = _rho(objective, K)
     return NotStabilizingError(
         f"iteration {iteration}: step == {step:.6g} leaves the stabilizing set, "
@@ -166,7 +196,7 @@ def _not_stabilizing(objective, K: np.ndarray, iteration: int, step: float, advi
 
 
 def _descend(
-    objective,
+    objective: Objective,
     K0,
     direction: Callable[[np.ndarray, np.ndarray], np.ndarray],
     *,
@@ -228,7 +258,7 @@ def _backtrack(objective, K, cost, gradient, D, eta, max_backtracks):
 
 
 def gradient_descent(
-    objective,
+    objective: Objective,
     K0,
     *,
     iterations: int,
@@ -240,14 +270,13 @@ def gradient_descent(
 ) -> History:
     """Policy gradient descent K <- K - eta nabla C(K) (Fazel et al. 2018, Sec. 2).
 
-    Generic: ``objective`` is any object with ``cost(K) -> float``, ``gradient(K) -> (m, n)``
-    and ``is_stabilizing(K) -> bool`` (a :class:`Task`, a multitask average, ...); with a
-    ``spectral_radius(K)`` method its values are recorded too.
+    Generic: ``objective`` is any :class:`Objective` (a :class:`Task`, a multitask average,
+    ...); its ``spectral_radius`` is recorded at every iterate.
 
     Parameters
     ----------
-    objective : object
-        The cost to minimise (see above).
+    objective : Objective
+        The cost to minimise.
     K0 : array, (m, n)
         Stabilizing initial gain (u = -K x).
     iterations : int
@@ -273,7 +302,8 @@ def gradient_descent(
     NotStabilizingError
         If K0 is not stabilizing, or a constant step leaves the stabilizing set.
     ParameterError
-        If iterations, step or initial_step are out of range.
+        If iterations, step or initial_step are out of range, or ``objective`` is not an
+        :class:`Objective`.
 
     Examples
     --------

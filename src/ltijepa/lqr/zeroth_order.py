@@ -39,8 +39,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ltijepa.checks import check_count, check_positive
-from ltijepa.errors import ParameterError
-from ltijepa.lqr.batched import TaskBatch, TaskNotStabilizedError
+from ltijepa.errors import NotStabilizingError, ParameterError
+from ltijepa.lqr.batched import TaskBatch
 from ltijepa.lqr.task import Task
 
 __all__ = [
@@ -188,8 +188,8 @@ def estimate_gradient(
         If ``estimator`` is unknown, or radius, samples or horizon are out of range.
     ShapeError, DataError
         If K has the wrong shape or non-finite entries.
-    TaskNotStabilizedError
-        (a ``NotStabilizingError``) If a rollout cost overflows, a perturbed gain K +- U_j
+    NotStabilizingError
+        If a rollout cost overflows, a perturbed gain K +- U_j
         far outside the stabilizing set; ``.task_index`` names the task and ``.rho`` is
         rho(A - B (K +- U_j)) of that task and perturbation.
 
@@ -230,10 +230,10 @@ def estimate_gradient(
 
 
 def _raise_overflow(batch: TaskBatch, perturbed: np.ndarray, costs: np.ndarray) -> None:
-    """Raise :class:`TaskNotStabilizedError` for the first rollout whose cost overflowed."""
+    """Raise :class:`~ltijepa.errors.NotStabilizingError` (with ``task_index``) for the first rollout whose cost overflowed."""
     task, sample = (int(i) for i in np.argwhere(~np.isfinite(costs))[0])
     rho = float(np.max(np.abs(np.linalg.eigvals(batch.A[task] - batch.B[task] @ perturbed[task, sample]))))
-    raise TaskNotStabilizedError(
+    raise NotStabilizingError(
         f"rollout cost overflowed (task {task}, sample {sample}): the perturbed gain K +- U has "
         f"rho(A - B (K +- U)) == {rho:.6g}; decrease radius or start from a stabilizing K",
         rho=rho, task_index=task,

@@ -1,7 +1,7 @@
-"""The experiments of the chapter "LQR by policy gradient": sizes per profile, and the runs.
+"""The driver of ``notebooks/lqr_policy_gradient.ipynb`` ("LQR by policy gradient").
 
-The chapter (``notebooks/lqr_policy_gradient.ipynb``) compares, on one inverted pendulum of
-the talk's family, from one initial gain K0 = c K* with C(K0) = 3 C(K*):
+The chapter compares, on one inverted pendulum of the talk's family, from one initial gain
+K0 = c K* with C(K0) = 3 C(K*):
 
 - the exact methods of Fazel et al. (2018): gradient descent (backtracking, and the constant
   step the model-free runs use), natural gradient with Fazel's step, Gauss-Newton with
@@ -10,8 +10,10 @@ the talk's family, from one initial gain K0 = c K* with C(K0) = 3 C(K*):
   two-point (Malik et al. 2019) estimators, several independent runs each;
 - the error of both estimators against the number of rollouts, at K0;
 
-and checks Lemma 1 and Gauss-Newton's limit on further tasks (unicycles, random systems).
-Everything sized by a profile lives in :class:`ChapterConfig`.
+and checks Lemma 1 and Gauss-Newton's limit on further tasks (unicycles, random systems),
+and Lemma 2's non-convexity on :func:`midpoint_example`. Everything sized by a profile lives
+in :class:`Config`; the methods are :mod:`ltijepa.lqr.policy_gradient`'s, the estimators
+:mod:`ltijepa.lqr.zeroth_order`'s.
 """
 
 from __future__ import annotations
@@ -35,11 +37,19 @@ from ltijepa.lqr.task import Task
 from ltijepa.lqr.zeroth_order import estimation_errors
 from ltijepa.profiles import by_profile
 
-__all__ = ["ChapterConfig", "ModelFreeRuns", "chapter_tasks", "run_exact", "run_model_free", "estimator_errors"]
+__all__ = [
+    "Config",
+    "ModelFreeRuns",
+    "midpoint_example",
+    "chapter_tasks",
+    "run_exact",
+    "run_model_free",
+    "estimator_errors",
+]
 
 
 @dataclass(frozen=True)
-class ChapterConfig:
+class Config:
     """Sizes and settings of the chapter's experiments (see :meth:`for_profile`)."""
 
     exact_iterations: int
@@ -75,10 +85,10 @@ class ChapterConfig:
     """epsilon of the model-free reproduction: median final (C - C*) / C* of the one-point runs."""
 
     @classmethod
-    def for_profile(cls, profile: str) -> ChapterConfig:
+    def for_profile(cls, profile: str) -> Config:
         """The chapter's sizes: ``ci`` runs in well under a minute on 2 cores, ``full`` longer.
 
-        >>> ChapterConfig.for_profile("ci").model_free_runs
+        >>> Config.for_profile("ci").model_free_runs
         3
         """
         return cls(
@@ -91,7 +101,17 @@ class ChapterConfig:
         )
 
 
-def chapter_tasks(config: ChapterConfig, rng) -> dict[str, Task]:
+def midpoint_example() -> tuple[Task, np.ndarray, np.ndarray]:
+    """The instance of ``lem-nonconvex`` (Fazel et al. 2018, Lemma 2): (task, K, K').
+
+    A = 0, B = Q = R = I_3 (n = m = 3), K = 2 e_1 e_2^T and K' = K^T: both nilpotent closed
+    loops (rho = 0, finite cost), while the midpoint (K + K') / 2 has the eigenvalues +-1.
+    """
+    K = 2.0 * np.outer([1, 0, 0], [0, 1, 0])
+    return Task(np.zeros((3, 3)), np.eye(3), np.eye(3), np.eye(3)), K, K.T
+
+
+def chapter_tasks(config: Config, rng) -> dict[str, Task]:
     """The tasks of the chapter: one pendulum (first), unicycles and random systems.
 
     Keys are ``"pendulum"``, ``"unicycle 1"``, ..., ``"random 1"``, ...; ``config`` gives
@@ -106,8 +126,12 @@ def chapter_tasks(config: ChapterConfig, rng) -> dict[str, Task]:
     return tasks
 
 
-def run_exact(task: Task, config: ChapterConfig, *, constant_step: bool = False) -> dict[str, History]:
-    """The exact methods from K0 = :func:`initial_gain` (cost ratio ``config.cost_ratio``).
+def run_exact(task: Task, config: Config, *, constant_step: bool = False) -> dict[str, History]:
+    """The exact methods of ``thm-pg-convergence`` from K0 = :func:`initial_gain`.
+
+    K0 has the cost ratio ``config.cost_ratio``; the chapter checks the theorem's stabilizing,
+    non-increasing iterates and Gauss-Newton's limit on these runs, and their per-step
+    contractions (``lem-contractions``) with :func:`~ltijepa.lqr.landscape.step_contractions`.
 
     Returns the histories keyed by a label: gradient descent with backtracking, natural
     gradient with Fazel's step, Gauss-Newton with eta = 1, and with ``constant_step`` also
@@ -153,8 +177,11 @@ class ModelFreeRuns:
         return np.array([h.gap(optimal_cost) / optimal_cost for h in self.histories])
 
 
-def run_model_free(task: Task, config: ChapterConfig, estimator: str, rng, *, progress: bool = True) -> ModelFreeRuns:
+def run_model_free(task: Task, config: Config, estimator: str, rng, *, progress: bool = True) -> ModelFreeRuns:
     """``config.model_free_runs`` independent model-free runs from K0, one stream each.
+
+    The check of ``thm-model-free`` (Fazel et al. 2018, Theorem 9): the median final gap of the
+    one-point runs against ``config.target_gap``, and how many runs stayed stabilizing.
 
     A run whose iterate leaves the stabilizing set is counted in ``failed``, not raised:
     Fazel et al.'s guarantee holds with high probability, and the chapter reports how often.
@@ -163,7 +190,7 @@ def run_model_free(task: Task, config: ChapterConfig, estimator: str, rng, *, pr
     ----------
     task : Task
         The task (the chapter's pendulum).
-    config : ChapterConfig
+    config : Config
         Step, radius, samples, horizon, iterations and number of runs.
     estimator : {"one_point", "two_point"}
         The gradient estimate.
@@ -187,7 +214,7 @@ def run_model_free(task: Task, config: ChapterConfig, estimator: str, rng, *, pr
     return ModelFreeRuns(estimator, tuple(histories), failed, per_iteration)
 
 
-def estimator_errors(task: Task, config: ChapterConfig, estimator: str, rng) -> np.ndarray:
+def estimator_errors(task: Task, config: Config, estimator: str, rng) -> np.ndarray:
     """Relative gradient errors at K0 for each budget of ``config.error_rollouts``.
 
     A budget of B rollouts is B perturbations for the one-point estimator and B / 2 pairs

@@ -1,4 +1,8 @@
-"""The FedLQR experiments of the authors' code: their systems, settings and runs.
+"""The driver of ``notebooks/fedlqr.ipynb`` ("FedLQR"): the authors' systems, settings, runs.
+
+:class:`Config` resolves the sizes of the chapter's three experiments from the profile:
+:class:`AgentsExperiment`, :class:`HeterogeneityExperiment` and
+:class:`ConvergenceExperiment`. The rounds are :func:`~ltijepa.fedlqr.rounds.run_fedlqr`'s.
 
 Systems (``jd-anderson/FedLQR``, ``main.m`` and ``sysgen.m`` of both experiment folders;
 the authors' MATLAB scripts): n = m = 3, u = -K x, Q = 2 I, R = 0.5 I, K_0 = 1.62 I, agent 1 nominal,
@@ -20,7 +24,7 @@ C^(1) exactly, with Sigma0 = I, the covariance of the initial states the agents'
 draw; the authors' ``compute_cost.m`` estimates it from 10 rollouts of length 100 from
 x_0 ~ N(1, 1e-12 I) (a weighting of P_K by 1 1^T instead of I).
 
-The measurements on these runs are in :mod:`ltijepa.lqr.fedlqr_checks`.
+The measurements on these runs are in :mod:`ltijepa.fedlqr.estimates`.
 """
 
 from __future__ import annotations
@@ -31,8 +35,8 @@ import numpy as np
 
 from ltijepa.checks import check_count
 from ltijepa.errors import ParameterError
-from ltijepa.lqr.fedlqr import FedLQRConfig, FedLQRHistory, run_fedlqr
-from ltijepa.lqr.fedlqr_checks import averaged_estimate_variance, heterogeneity_bias
+from ltijepa.fedlqr.rounds import FedLQRConfig, FedLQRHistory, run_fedlqr
+from ltijepa.fedlqr.estimates import averaged_estimate_variance, heterogeneity_bias
 from ltijepa.lqr.task import Task
 from ltijepa.profiles import by_profile
 
@@ -44,6 +48,7 @@ __all__ = [
     "INITIAL_GAIN",
     "DIRECTION_V",
     "DIRECTION_U",
+    "Config",
     "nominal_task",
     "growing_agents",
     "random_agents",
@@ -160,22 +165,12 @@ class AgentsExperiment:
     """Independent server averages per M measured by :meth:`variances` (not in the authors'
     code)."""
 
-    @classmethod
-    def for_profile(cls, profile: str) -> AgentsExperiment:
-        """``full``: the authors' counts (20 realisations of 5000 rounds), 4000 variance draws;
-        ``ci``: 2 realisations of the same 5000 rounds (the decaying step makes the round
-        count part of the curve's shape), 1000 draws."""
-        return cls(
-            realisations=by_profile(profile, ci=2, full=20),
-            variance_draws=by_profile(profile, ci=1000, full=4000),
-        )
-
     def tasks(self, M: int) -> list[Task]:
         """The M agents (:func:`growing_agents`)."""
         return growing_agents(M, self.eps)
 
     def run(self, rng=None, *, progress: bool = False) -> dict[int, FedLQRHistory]:
-        """One :func:`~ltijepa.lqr.fedlqr.run_fedlqr` run (all realisations) per M, from K_0.
+        """One :func:`~ltijepa.fedlqr.rounds.run_fedlqr` run (all realisations) per M, from K_0.
 
         Each M gets its own stream ``rng.spawn``, so a run does not depend on the others.
 
@@ -235,11 +230,6 @@ class HeterogeneityExperiment:
     config: FedLQRConfig = field(default_factory=lambda: FedLQRConfig(global_step=1e-2))
     """FedLQR settings (authors: as when varying M, but eta_g = 1e-2)."""
 
-    @classmethod
-    def for_profile(cls, profile: str) -> HeterogeneityExperiment:
-        """``full``: 20 realisations of 5000 rounds (authors); ``ci``: 2 of 5000."""
-        return cls(realisations=by_profile(profile, ci=2, full=20))
-
     def weights(self, rng=None) -> np.ndarray:
         """u_1, ..., u_M ~ U(0, 1), drawn once for all levels as in the authors' code.
 
@@ -293,7 +283,7 @@ class HeterogeneityExperiment:
     def biases(self, levels, weights) -> np.ndarray:
         """Agent 1's relative gap at the common optimum of each level's agents, shape (k,).
 
-        :func:`~ltijepa.lqr.fedlqr_checks.heterogeneity_bias` with exact gradients from K_0.
+        :func:`~ltijepa.fedlqr.estimates.heterogeneity_bias` with exact gradients from K_0.
 
         Parameters
         ----------
@@ -313,7 +303,7 @@ class ConvergenceExperiment:
     total step eta_l sum_n eta_{g,n} < eta_l eta_{g,0} gamma / (gamma - 1) (4.0e-3 in the
     varying-M setting) is finite and the iterates stop short of the optimum. Here the step is
     constant; the run started at K_* measures the estimator's noise floor
-    (:func:`~ltijepa.lqr.fedlqr_checks.floor_check`).
+    (:func:`~ltijepa.fedlqr.estimates.floor_check`).
     """
 
     agents: int = 10
@@ -331,26 +321,52 @@ class ConvergenceExperiment:
     target is the smoothed C itself."""
     window: float = 0.2
     """Fraction of the last rounds averaged per realisation by
-    :func:`~ltijepa.lqr.fedlqr_checks.floor_check`."""
-
-    @classmethod
-    def for_profile(cls, profile: str) -> ConvergenceExperiment:
-        """``full``: 20 realisations; ``ci``: 5 (2500 rounds each)."""
-        return cls(realisations=by_profile(profile, ci=5, full=20))
+    :func:`~ltijepa.fedlqr.estimates.floor_check`."""
 
     def run(self, rng=None, *, progress: bool = False) -> tuple[FedLQRHistory, FedLQRHistory]:
-        """Histories from K_0 and from K_* (independent streams).
+        """Histories from K_0 and from K_*, each start with its own stream ``rng.spawn``.
 
-        Parameters
-        ----------
-        rng : seed or numpy.random.Generator
-            Source of the runs' randomness; each start gets its own stream ``rng.spawn``.
-        progress : bool
-            Show a tqdm progress bar over the rounds of each run.
+        ``rng`` and ``progress`` as in :meth:`AgentsExperiment.run`.
         """
         tasks = [nominal_task()] * self.agents
         streams = np.random.default_rng(rng).spawn(2)
         return tuple(
             run_fedlqr(tasks, K, self.config, replicas=self.realisations, rng=stream, progress=progress)
             for K, stream in zip((INITIAL_GAIN, tasks[0].optimal_gain()), streams)
+        )
+
+
+@dataclass(frozen=True)
+class Config:
+    """Sizes of the chapter's three experiments (resolved per profile by :meth:`for_profile`)."""
+
+    agents: AgentsExperiment
+    """Varying the number of agents, and the variance of the server's average."""
+    heterogeneity: HeterogeneityExperiment
+    """Varying the heterogeneity level with M = 10."""
+    convergence: ConvergenceExperiment
+    """Identical agents with a constant step, from K_0 and from K_*."""
+
+    @classmethod
+    def for_profile(cls, profile: str) -> Config:
+        """``full``: the authors' counts (20 realisations of 5000 rounds), 4000 variance draws,
+        20 constant-step realisations; ``ci``: 2 realisations of the same 5000 rounds (the
+        decaying step makes the round count part of the curve's shape), 1000 draws, 5
+        constant-step realisations (2500 rounds each).
+
+        >>> Config.for_profile("ci").agents.realisations
+        2
+
+        Raises
+        ------
+        ParameterError
+            If the profile is unknown.
+        """
+        return cls(
+            agents=AgentsExperiment(
+                realisations=by_profile(profile, ci=2, full=20),
+                variance_draws=by_profile(profile, ci=1000, full=4000),
+            ),
+            heterogeneity=HeterogeneityExperiment(realisations=by_profile(profile, ci=2, full=20)),
+            convergence=ConvergenceExperiment(realisations=by_profile(profile, ci=5, full=20)),
         )

@@ -84,6 +84,9 @@ def gap_bound(
         c\\, \\frac{\\|\\Sigma^{(i)}_{K_\\star^{(i)}}\\|\\, (r + b_i)^2}
                  {\\lambda_{\\min}(\\Sigma_0^{(i)})^2\\, \\sigma_{\\min}(R^{(i)})}
 
+    with c = 2 the general bound ``thm-mt-general`` (Theorem 2, eq. (22)), c = 3/4 the
+    policy-gradient bound ``thm-mt-pg`` (Theorem 3), c = 1/4 our derived constant [D].
+
     Parameters
     ----------
     tasks : sequence of Task, or TaskBatch

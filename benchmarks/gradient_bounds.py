@@ -1,5 +1,6 @@
-"""Benchmark: all pairwise bisimulation bounds b_ij(K) of M unicycle tasks, one compiled DPP
-program re-solved against a program rebuilt for every pair.
+"""Benchmark: all pairwise gradient-space bisimulation bounds b_ij(K) of M unicycle tasks
+(:mod:`ltijepa.multitask.gradient_bounds`), one compiled DPP program re-solved against a
+program rebuilt for every pair.
 
 For M = 20 unicycles (the talk's sampling law) there are M (M - 1) / 2 = 190 pairs, each one
 LMI problem per value of lam. At the common stabilizing gain K of the collection we time
@@ -14,10 +15,10 @@ LMI problem per value of lam. At the common stabilizing gain K of the collection
 for a fixed lam (one solve per pair, where compilation weighs most) and for the lam search of
 the chapter (grid + golden section, about 12 solves per pair with the default ``--refine 4``).
 Prints the times, the ratios against the compiled program and the largest relative
-difference of the bounds, and writes JSON to ``benchmarks/results/bisim_bounds.json``. Run
+difference of the bounds, and writes JSON to ``benchmarks/results/gradient_bounds.json``. Run
 from the repository root::
 
-    .venv/bin/python benchmarks/bisim_bounds.py [--tasks 20] [--seed 0] [--refine 4]
+    .venv/bin/python benchmarks/gradient_bounds.py [--tasks 20] [--seed 0] [--refine 4]
 """
 
 from __future__ import annotations
@@ -35,14 +36,14 @@ import numpy as np  # noqa: E402
 
 from harness import machine, write_results  # noqa: E402
 
-from ltijepa.lqr.bisim_bounds import (  # noqa: E402
+from ltijepa.lqr.families import sample_unicycles  # noqa: E402
+from ltijepa.multitask.gradient_bounds import (  # noqa: E402
     BisimConfig,
     bisimulation_bound,
     build_bisimulation_program,
     pairwise_bisimulation_bounds,
 )
-from ltijepa.lqr.families import sample_unicycles  # noqa: E402
-from ltijepa.lqr.multitask import find_common_stabilizer  # noqa: E402
+from ltijepa.multitask.objective import find_common_stabilizer  # noqa: E402
 
 
 
@@ -142,7 +143,7 @@ def main() -> dict:
         result["modes"][mode] = entry
         print(line)
     result["machine"] = machine(cvxpy=cp.__version__, blas_threads=os.environ["OPENBLAS_NUM_THREADS"])
-    write_results("bisim_bounds", result)
+    write_results("gradient_bounds", result)
     return result
 
 

@@ -1,4 +1,5 @@
-"""The authors' systems and settings, and the checks made on FedLQR runs (each able to fail)."""
+"""The measurements made on FedLQR runs (ltijepa.fedlqr.estimates), each able to fail, and the
+objective of the authors' rollout convention (ltijepa.fedlqr.objective)."""
 
 import dataclasses
 
@@ -7,9 +8,9 @@ import pytest
 
 from ltijepa.errors import NotStabilizingError, ParameterError
 from ltijepa.lqr import Task
-from ltijepa.lqr.fedlqr import FedLQRConfig, FedLQRHistory, run_fedlqr
-from ltijepa.lqr.fedlqr_checks import (
-    InitialCostSkipped,
+from ltijepa.fedlqr.objective import CostWithoutInitialTerm
+from ltijepa.fedlqr.rounds import FedLQRConfig, FedLQRHistory, run_fedlqr
+from ltijepa.fedlqr.estimates import (
     averaged_estimate_variance,
     bias_order,
     every_iterate_stabilizing,
@@ -20,13 +21,8 @@ from ltijepa.lqr.fedlqr_checks import (
     speedup,
     variance_scaling,
 )
-from ltijepa.lqr.fedlqr_experiments import (
-    DIRECTION_U,
-    DIRECTION_V,
+from ltijepa.chapters.fedlqr import (
     INITIAL_GAIN,
-    NOMINAL_A,
-    NOMINAL_B,
-    AgentsExperiment,
     ConvergenceExperiment,
     HeterogeneityExperiment,
     draw_weights,
@@ -34,64 +30,7 @@ from ltijepa.lqr.fedlqr_experiments import (
     nominal_task,
     random_agents,
 )
-from ltijepa.lqr.heterogeneity import gradient_heterogeneity
-
-# --- systems and settings -----------------------------------------------------------------
-
-
-def test_growing_agents_follow_the_authors_sysgen():
-    tasks = growing_agents(50)
-    np.testing.assert_array_equal(tasks[0].A, NOMINAL_A)
-    np.testing.assert_allclose(tasks[49].A, NOMINAL_A + 0.5 * np.eye(3))
-    np.testing.assert_allclose(tasks[9].B, NOMINAL_B + 0.1 * np.eye(3))
-    assert all(np.array_equal(t.A, NOMINAL_A) for t in growing_agents(5, 0.0))
-
-
-def test_the_authors_initial_gain_leaves_agents_27_to_50_unstable():
-    # rho(A_0 + 0.01 i I - (1 + 0.01 i) 1.62 I) = rho(A_0 - (1.62 + 0.0062 i) I), computed directly
-    rho = np.array([np.max(np.abs(np.linalg.eigvals(t.A - t.B @ INITIAL_GAIN))) for t in growing_agents(50)])
-    assert np.flatnonzero(rho >= 1).tolist() == list(range(26, 50))
-    assert rho.max() == pytest.approx(1.1448562, abs=1e-6)
-
-
-def test_random_agents_follow_the_authors_sysgen():
-    weights = draw_weights(10, 3)
-    tasks = random_agents(0.5, weights)
-    np.testing.assert_array_equal(tasks[0].A, NOMINAL_A)  # u_1 is not used
-    np.testing.assert_allclose(tasks[4].A, NOMINAL_A + 0.5 * weights[4] * DIRECTION_V)
-    np.testing.assert_allclose(tasks[4].B, NOMINAL_B + 0.5 * weights[4] * DIRECTION_U)
-    np.testing.assert_array_equal(weights, draw_weights(10, 3))
-    assert np.all((weights >= 0) & (weights <= 1))
-
-
-def test_bad_system_parameters():
-    with pytest.raises(ParameterError, match=r"M == 0, must be an integer >= 1"):
-        growing_agents(0)
-    with pytest.raises(ParameterError, match=r"eps == -0.1, must be >= 0"):
-        growing_agents(3, -0.1)
-    with pytest.raises(ParameterError, match=r"eps == -1, must be >= 0"):
-        random_agents(-1, [0.5, 0.5])
-    with pytest.raises(ParameterError, match=r"weights == \[0.5, 1.5\], must be a 1-D array in \[0, 1\]"):
-        random_agents(0.1, [0.5, 1.5])
-    with pytest.raises(ParameterError, match=r"weights has shape \(3,\), must be \(10,\)"):
-        HeterogeneityExperiment().tasks(0.1, [0.1, 0.2, 0.3])
-
-
-def test_profiles_give_the_authors_counts_in_full():
-    full, ci = AgentsExperiment.for_profile("full"), AgentsExperiment.for_profile("ci")
-    assert (full.realisations, full.config.rounds, full.agents, full.eps) == (20, 5000, (1, 10, 50), 0.01)
-    assert (ci.realisations, ci.config.rounds) == (2, 5000)
-    assert (full.config.local_step, full.config.global_step, full.config.global_decay) == (1e-4, 2e-2, 1.0005)
-    c = full.config
-    assert (c.radius, c.samples, c.horizon, c.local_steps, c.skip_initial) == (0.1, 5, 15, 1, True)
-    het = HeterogeneityExperiment.for_profile("full")
-    assert (het.realisations, het.levels, het.agents, het.config.global_step) == (20, (0.0, 0.1, 0.5), 10, 1e-2)
-    assert ConvergenceExperiment.for_profile("ci").realisations < ConvergenceExperiment().realisations
-    with pytest.raises(ParameterError, match="profile == 'huge'"):
-        AgentsExperiment.for_profile("huge")
-    exact = full.exact((1, 10))
-    assert (exact.config.gradient, exact.realisations, exact.agents) == ("exact", 1, (1, 10))
-
+from ltijepa.multitask.heterogeneity import gradient_heterogeneity
 
 # --- rounds to a gap, speed-up ------------------------------------------------------------
 
@@ -255,7 +194,7 @@ def test_path_heterogeneity_is_the_max_gap_along_the_path():
 
 def test_initial_cost_skipped_objective_and_its_biased_minimizer():
     task = nominal_task()
-    objective = InitialCostSkipped(task)
+    objective = CostWithoutInitialTerm(task)
     K = INITIAL_GAIN + 0.05 * np.arange(9).reshape(3, 3) / 9
     h = 1e-6
     E = np.zeros((3, 3))

@@ -65,7 +65,7 @@ import numpy as np
 
 from ltijepa.errors import ParameterError
 from ltijepa.lqr.batched import TaskBatch, as_batch, solve_lyapunov_batch
-from ltijepa.lqr.heterogeneity import (
+from ltijepa.multitask.heterogeneity import (
     ParameterHeterogeneity,
     parameter_heterogeneity,
     shared_gain,
@@ -150,7 +150,7 @@ def epsilon_bound(tasks: Sequence[Task] | TaskBatch, K, *, norms: str = "exact")
     Raises
     ------
     NotStabilizingError
-        (``TaskNotStabilizedError``) naming the first task K does not stabilize.
+        Naming the first task (``.task_index``) K does not stabilize.
     ParameterError
         If ``norms`` is not one of :data:`NORMS` or fewer than 2 tasks are given.
     ShapeError

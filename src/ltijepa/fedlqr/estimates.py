@@ -1,7 +1,7 @@
 """Checks on FedLQR runs: rounds to a gap, the noise floor, stability, variance, bias.
 
 The measurements behind the claims of the chapter "FedLQR" (Wang et al. 2026, as presented
-in the talk), each a function of :class:`~ltijepa.lqr.fedlqr.FedLQRHistory` objects or of the
+in the talk), each a function of :class:`~ltijepa.fedlqr.rounds.FedLQRHistory` objects or of the
 tasks, with u = -K x throughout:
 
 - :func:`rounds_to_gap` and :func:`speedup`: rounds (and per-agent rollouts) to reach a fixed
@@ -14,7 +14,6 @@ tasks, with u = -K x throughout:
 - :func:`heterogeneity_bias` and :func:`bias_order`: agent 1's gap at the common optimum
   and its order in the heterogeneity level;
 - :func:`path_heterogeneity`: max_ij g_ij(K_n) along a server path;
-- :class:`InitialCostSkipped`: the objective the authors' rollout convention estimates.
 """
 
 from __future__ import annotations
@@ -27,10 +26,9 @@ import numpy as np
 from ltijepa.checks import check_count, check_positive
 from ltijepa.errors import ParameterError
 from ltijepa.lqr.batched import TaskBatch
-from ltijepa.lqr.fedlqr import FedLQRConfig, FedLQRHistory
-from ltijepa.lqr.heterogeneity import gradient_heterogeneity
-from ltijepa.lqr.multitask import common_optimum
-from ltijepa.lqr.policy_gradient import gradient_descent
+from ltijepa.fedlqr.rounds import FedLQRConfig, FedLQRHistory
+from ltijepa.multitask.heterogeneity import gradient_heterogeneity
+from ltijepa.multitask.objective import common_optimum
 from ltijepa.lqr.task import Task
 from ltijepa.lqr.zeroth_order import estimate_gradient
 
@@ -46,7 +44,6 @@ __all__ = [
     "heterogeneity_bias",
     "bias_order",
     "path_heterogeneity",
-    "InitialCostSkipped",
 ]
 
 
@@ -83,6 +80,8 @@ class SpeedUp:
 
 def speedup(histories: Mapping[int, FedLQRHistory], optimal_cost: float) -> SpeedUp:
     """Rounds to a fixed relative gap of agent 1, for each number of agents.
+
+    The check of ``thm-fedlqr``'s sample-complexity statement (a reduction ~M).
 
     The threshold is the mean (over realisations) gap that the smallest M reaches after its
     N rounds; every M's rounds are counted on its mean gap curve. Each agent simulates the
@@ -134,6 +133,8 @@ def floor_check(
 ) -> FloorCheck:
     """Has FedLQR from K_0 reached the noise floor of its estimator at the common optimum?
 
+    The check of ``thm-fedlqr``'s convergence with identical agents (bias B(0, 0) = 0).
+
     The floor is measured, not chosen: the run started at the optimum K_* with the same
     estimator, steps and rounds fluctuates around the stationary level that the sampling
     noise and the smoothing bias allow. Per realisation, average the relative gap of
@@ -176,6 +177,8 @@ def floor_check(
 
 def every_iterate_stabilizing(histories: Sequence[FedLQRHistory]) -> bool:
     """Whether every server gain K_0, ..., K_N of every run stabilizes every agent.
+
+    The check of ``thm-fedlqr``'s "K_N stabilizes every agent, for all N".
 
     Parameters
     ----------
@@ -274,8 +277,10 @@ def variance_scaling(variances: Mapping[int, tuple[float, float]], *, z: float =
 def heterogeneity_bias(tasks: Sequence[Task], K0, *, iterations: int = 20_000, tol: float = 1e-9) -> float:
     """Agent 1's relative gap at the common optimum: (C^(1)(K_*) - C^(1)_*) / C^(1)_*.
 
+    ``thm-fedlqr`` states it is O((eps_A + eps_B)^2) (:func:`bias_order` measures the order).
+
     K_* = argmin C_avg by exact gradient descent with backtracking
-    (:func:`~ltijepa.lqr.multitask.common_optimum`) from K0, stopped at
+    (:func:`~ltijepa.multitask.objective.common_optimum`) from K0, stopped at
     ||grad C_avg||_F <= tol: the limit that FedLQR's gap curves approach with exact
     gradients (the talk's "Distance between K_* and K_*^(i)").
 
@@ -342,7 +347,7 @@ def path_heterogeneity(
     """max_{i,j} g_ij(K_n) along the server path of realisation 0, every ``every`` rounds.
 
     g_ij(K) = ||grad C^(i)(K) - grad C^(j)(K)||_F
-    (:func:`~ltijepa.lqr.heterogeneity.gradient_heterogeneity`).
+    (:func:`~ltijepa.multitask.heterogeneity.gradient_heterogeneity`).
 
     Parameters
     ----------
@@ -366,60 +371,3 @@ def path_heterogeneity(
     rounds = np.arange(0, history.rounds + 1, check_count("every", every))
     g_max = np.array([gradient_heterogeneity(tasks, history.server_gains[0, n]).max() for n in rounds])
     return rounds, g_max
-
-
-class InitialCostSkipped:
-    """The objective the authors' rollouts estimate: the cost without its t = 0 term.
-
-    .. math::
-
-        f(K) = C(K) - \\operatorname{tr}((Q + K^\\top R K) \\Sigma_0)
-             = \\mathbb{E} \\sum_{t \\ge 1} x_t^\\top (Q + K^\\top R K) x_t, \\qquad
-        \\nabla f(K) = \\nabla C(K) - 2 R K \\Sigma_0,
-
-    (u = -K x). Its minimiser is not the LQR optimum K_*: a zeroth-order method with
-    ``skip_initial=True`` approaches argmin f, not K_*. An objective in the sense of
-    :func:`~ltijepa.lqr.policy_gradient.gradient_descent`.
-
-    Parameters
-    ----------
-    task : Task
-    """
-
-    def __init__(self, task: Task):
-        self.task = task
-
-    def cost(self, K) -> float:
-        """f(K). Raises ``NotStabilizingError`` if K does not stabilize the task."""
-        K = self.task.check_gain(K)
-        return self.task.cost(K) - float(np.trace((self.task.Q + K.T @ self.task.R @ K) @ self.task.Sigma0))
-
-    def gradient(self, K) -> np.ndarray:
-        """nabla f(K), (m, n). Raises ``NotStabilizingError`` if K does not stabilize the task."""
-        K = self.task.check_gain(K)
-        return self.task.gradient(K) - 2.0 * self.task.R @ K @ self.task.Sigma0
-
-    def is_stabilizing(self, K) -> bool:
-        """Whether rho(A - B K) < 1."""
-        return self.task.is_stabilizing(K)
-
-    def spectral_radius(self, K) -> float:
-        """rho(A - B K)."""
-        return self.task.spectral_radius(K)
-
-    def minimizer(self, *, iterations: int = 5000, tol: float = 1e-9) -> np.ndarray:
-        """argmin f by gradient descent with backtracking from the task's optimum K_*.
-
-        Parameters
-        ----------
-        iterations : int
-            Most gradient steps (default 5000).
-        tol : float
-            Stop when ||nabla f(K)||_F <= tol (default 1e-9).
-
-        Returns
-        -------
-        array, (m, n)
-            The last iterate (u = -K x).
-        """
-        return gradient_descent(self, self.task.optimal_gain(), iterations=iterations, tol=tol).final

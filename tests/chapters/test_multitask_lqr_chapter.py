@@ -1,17 +1,12 @@
-"""The chapter's experiment drivers, at tiny sizes: shapes, consistency, errors."""
+"""Tests of ltijepa.chapters.multitask_lqr at tiny sizes: shapes, consistency, errors."""
 
 import dataclasses
 
 import numpy as np
 import pytest
 
-from ltijepa.errors import NotStabilizingError, ParameterError
-from ltijepa.lqr.bisim_bounds import BisimConfig
-from ltijepa.lqr.families import sample_pendulums, sample_unicycles
-from ltijepa.lqr.multitask import common_optimum, find_common_stabilizer
-from ltijepa.lqr import Task
-from ltijepa.lqr.multitask_study import (
-    MultitaskStudyConfig,
+from ltijepa.chapters.multitask_lqr import (
+    Config,
     scalar_pair_check,
     bounds_along_path,
     collection_study,
@@ -19,20 +14,25 @@ from ltijepa.lqr.multitask_study import (
     path_indices,
     random_family_checks,
 )
-from ltijepa.lqr.performance import check_upper_bound
+from ltijepa.errors import NotStabilizingError, ParameterError
+from ltijepa.lqr import Task
+from ltijepa.lqr.families import sample_pendulums, sample_unicycles
+from ltijepa.multitask.gradient_bounds import BisimConfig
+from ltijepa.multitask.objective import common_optimum, find_common_stabilizer
+from ltijepa.multitask.performance import check_upper_bound
 
 TINY = dataclasses.replace(
-    MultitaskStudyConfig(), random_families=2, family_dims=(2, 1), family_path_points=2,
+    Config(), random_families=2, family_dims=(2, 1), family_path_points=2,
     bisim=BisimConfig(refine=1),
 )
 
 
 def test_profiles_resolve_the_sizes():
-    ci, full = MultitaskStudyConfig.for_profile("ci"), MultitaskStudyConfig.for_profile("full")
+    ci, full = Config.for_profile("ci"), Config.for_profile("full")
     assert ci.random_families >= 20 and full.random_families >= 200
     assert (full.pendulum_collections, full.unicycle_collections) == (100, 75)
     with pytest.raises(ParameterError, match="profile == 'fast'"):
-        MultitaskStudyConfig.for_profile("fast")
+        Config.for_profile("fast")
 
 
 def test_scalar_counterexample_check_holds_and_can_fail():

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from ltijepa.errors import NotStabilizingError, ParameterError, ShapeError, SolverError
 from ltijepa.lqr import Task
-from ltijepa.lqr import bisim_bounds as bb
-from ltijepa.lqr.bisim_bounds import (
+from ltijepa.multitask import gradient_bounds as bb
+from ltijepa.multitask.gradient_bounds import (
     BisimConfig,
     average_bounds,
     bisimulation_bound,
@@ -20,9 +20,9 @@ from ltijepa.lqr.bisim_bounds import (
     pairwise_bisimulation_bounds,
 )
 from ltijepa.lqr.families import sample_pendulums, scalar_pair
-from ltijepa.lqr.heterogeneity import gradient_heterogeneity
-from ltijepa.lqr.multitask import find_common_stabilizer
-from ltijepa.lqr.performance import check_upper_bound
+from ltijepa.multitask.heterogeneity import gradient_heterogeneity
+from ltijepa.multitask.objective import find_common_stabilizer
+from ltijepa.multitask.performance import check_upper_bound
 from ltijepa.testing import lqr as lqr_st
 
 FAST = BisimConfig(refine=2)

@@ -1,4 +1,6 @@
-"""The counting experiment of Yu et al. (2025), §2.3 and Fig. 2: four ablations of P-JEPA.
+"""The driver of ``notebooks/p_jepa_counting.ipynb`` ("No unhealthy representation collapse").
+
+The counting experiment of Yu et al. (2025), §2.3 and Fig. 2: four ablations of P-JEPA.
 
 What reaches the encoder in each ablation (the authors' configs, see the chapter):
 
@@ -15,7 +17,7 @@ The data is an offline replay buffer of random-policy episodes (:func:`make_tran
 with random actions and every other head detached, the encoder's objective in the authors'
 online TD-MPC2 loop is exactly this one on such transitions.
 
-:class:`CountingExperiment` holds every size; :meth:`CountingExperiment.for_profile` resolves
+:class:`Config` holds every size; :meth:`Config.for_profile` resolves
 them for the book's profiles (``ci``: 32-pixel frames, a small CNN, CPU minutes; ``full``:
 the paper's 64 pixels, ResNet encoder, 300k steps, 5 seeds). :func:`run_ablation` trains one
 ablation and returns the embeddings of its best checkpoint (selected, as the authors, by the
@@ -34,19 +36,18 @@ from tqdm import tqdm
 
 from ltijepa.envs.counting import CountingEnv, Transitions, make_probe, make_transitions
 from ltijepa.envs.counting_mdp import CountingConfig
-from ltijepa.errors import LtijepaError
+from ltijepa.errors import ParameterError
 from ltijepa.jepa import metrics
 from ltijepa.jepa.layers import ConvDecoder
 from ltijepa.jepa.losses import reconstruction_loss
-from ltijepa.jepa.model import ModelConfig, WorldModel, build_world_model
-from ltijepa.jepa.train import TrainConfig, TransitionBuffer, train
+from ltijepa.jepa.model import PJepaConfig, WorldModel, build_pjepa
+from ltijepa.jepa.training import PJepaTrainConfig, TransitionBuffer, train_pjepa
 from ltijepa.profiles import by_profile
 
 __all__ = [
-    "UnknownAblationError",
     "Ablation",
     "ABLATIONS",
-    "CountingExperiment",
+    "Config",
     "Probe",
     "AblationResult",
     "make_probes",
@@ -55,10 +56,6 @@ __all__ = [
     "run_ablation",
     "fit_decoder",
 ]
-
-
-class UnknownAblationError(LtijepaError, KeyError):
-    """An ablation name that is not a key of :data:`ABLATIONS`."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +67,7 @@ class Ablation:
     title: str
     """the paper's description, for figures"""
     aux: str
-    """'reward' or 'random' (ModelConfig.aux)"""
+    """'reward' or 'random' (PJepaConfig.aux)"""
     dynamics_to_encoder: bool
     """whether the latent transition loss trains the encoder"""
     aux_to_encoder: bool
@@ -93,12 +90,12 @@ ABLATIONS: dict[str, Ablation] = {
 
 def _ablation(name: str) -> Ablation:
     if name not in ABLATIONS:
-        raise UnknownAblationError(f"ablation == {name!r}, must be one of {list(ABLATIONS)}")
+        raise ParameterError(f"ablation == {name!r}, must be one of {list(ABLATIONS)}", name="ablation", value=name)
     return ABLATIONS[name]
 
 
 @dataclass(frozen=True)
-class CountingExperiment:
+class Config:
     """Every size of the counting experiment. Build it with :meth:`for_profile`."""
 
     env: CountingEnv
@@ -109,10 +106,10 @@ class CountingExperiment:
     """steps per episode (the authors' episode_length: 4)"""
     probe_size: int
     """frames of each probe set (the authors' baseline set: 256)"""
-    model: ModelConfig
-    """the world model (its aux field is set per ablation)"""
-    train: TrainConfig
-    """optimisation (its encoder flags and aux_coef are set per ablation)"""
+    model: PJepaConfig
+    """the world model (its auxiliary task, encoder flags and aux_coef are set per ablation)"""
+    train: PJepaTrainConfig
+    """optimisation (its learning rates are set for the reward-only ablation)"""
     reward_only_lr: float
     """learning rate of the reward-only ablation (the paper: 1e-5 for every module)"""
     reward_only_encoder_lr_scale: float
@@ -125,7 +122,7 @@ class CountingExperiment:
     """the counting MDP of the exact tabular check (``thm-pjepa-no-collapse``)"""
 
     @classmethod
-    def for_profile(cls, profile: str) -> "CountingExperiment":
+    def for_profile(cls, profile: str) -> Config:
         """The experiment of a book profile.
 
         ``full`` is the paper's scale (Appendix D): 64-pixel frames, the ResNet encoder
@@ -144,14 +141,14 @@ class CountingExperiment:
         env = CountingEnv(size=size, radius=by_profile(profile, ci=2, full=3), max_count=8, target=4)
         model = by_profile(
             profile,
-            ci=ModelConfig(image_size=size, latent_dim=64, encoder="cnn", encoder_channels=16, encoder_depth=3,
+            ci=PJepaConfig(image_size=size, latent_dim=64, encoder="cnn", encoder_channels=16, encoder_depth=3,
                            dynamics_hidden=(256,), head_hidden=(256,), aux_dim=256),
-            full=ModelConfig(image_size=size),
+            full=PJepaConfig(image_size=size),
         )
         train_config = by_profile(
             profile,
-            ci=TrainConfig(steps=8_000, batch_size=64, lr=2e-3, encoder_lr_scale=0.3, eval_every=250),
-            full=TrainConfig(steps=300_000, batch_size=256, lr=3e-4, encoder_lr_scale=0.3, eval_every=6_000),
+            ci=PJepaTrainConfig(steps=8_000, batch_size=64, lr=2e-3, encoder_lr_scale=0.3, eval_every=250),
+            full=PJepaTrainConfig(steps=300_000, batch_size=256, lr=3e-4, encoder_lr_scale=0.3, eval_every=6_000),
         )
         return cls(
             env=env,
@@ -171,22 +168,35 @@ class CountingExperiment:
             ),
         )
 
-    def model_config(self, ablation: str) -> ModelConfig:
-        """The model of ``ablation`` (its auxiliary task)."""
-        return replace(self.model, aux=_ablation(ablation).aux)
+    def model_config(self, ablation: str) -> PJepaConfig:
+        """The model of ``ablation``: its auxiliary task, which losses reach the encoder, ``c_p``.
 
-    def train_config(self, ablation: str) -> TrainConfig:
-        """The optimisation of ``ablation``: which losses reach the encoder, and ``c_p``."""
+        Raises
+        ------
+        ParameterError
+            If ``ablation`` is not a key of :data:`ABLATIONS`.
+        """
         spec = _ablation(ablation)
-        config = replace(
-            self.train,
+        return replace(
+            self.model,
+            aux=spec.aux,
             dynamics_to_encoder=spec.dynamics_to_encoder,
             aux_to_encoder=spec.aux_to_encoder,
             aux_coef=spec.aux_coef,
         )
+
+    def train_config(self, ablation: str) -> PJepaTrainConfig:
+        """The optimisation of ``ablation`` (the reward-only ablation has its own learning rates).
+
+        Raises
+        ------
+        ParameterError
+            If ``ablation`` is not a key of :data:`ABLATIONS`.
+        """
+        _ablation(ablation)
         if ablation == "reward_only":
-            config = replace(config, lr=self.reward_only_lr, encoder_lr_scale=self.reward_only_encoder_lr_scale)
-        return config
+            return replace(self.train, lr=self.reward_only_lr, encoder_lr_scale=self.reward_only_encoder_lr_scale)
+        return self.train
 
     def transitions(self, rng) -> Transitions:
         """The replay buffer: :func:`make_transitions` with this experiment's sizes.
@@ -209,13 +219,13 @@ class Probe:
     """int64 (n,): the number of objects, the label"""
 
 
-def make_probes(experiment: CountingExperiment, rng) -> tuple[Probe, Probe]:
+def make_probes(config: Config, rng) -> tuple[Probe, Probe]:
     """Two independent probe sets: the *fit* set (centroids, in-sample scores, figures) and the
     *held-out* set, each as the authors' baseline set (:func:`make_probe`).
 
     Parameters
     ----------
-    experiment : CountingExperiment
+    config : Config
         Provides the environment and the number of frames per set (``probe_size``).
     rng : numpy.random.Generator or int
         Seed or generator; the two sets are drawn from two independent generators spawned
@@ -228,8 +238,8 @@ def make_probes(experiment: CountingExperiment, rng) -> tuple[Probe, Probe]:
     rng = np.random.default_rng(rng)
     fit, heldout = rng.spawn(2)
     return (
-        Probe(*make_probe(experiment.env, experiment.probe_size, rng=fit)),
-        Probe(*make_probe(experiment.env, experiment.probe_size, rng=heldout)),
+        Probe(*make_probe(config.env, config.probe_size, rng=fit)),
+        Probe(*make_probe(config.env, config.probe_size, rng=heldout)),
     )
 
 
@@ -300,7 +310,7 @@ class AblationResult:
 
 
 def run_ablation(
-    experiment: CountingExperiment,
+    config: Config,
     ablation: str,
     buffer: TransitionBuffer,
     probes: tuple[Probe, Probe],
@@ -313,7 +323,7 @@ def run_ablation(
 
     Parameters
     ----------
-    experiment : CountingExperiment
+    config : Config
         Sizes and optimisation.
     ablation : str
         A key of :data:`ABLATIONS`.
@@ -324,7 +334,7 @@ def run_ablation(
     seed : int
         Seed of the initial weights and of the batch sampler.
     checkpoint_dir : str or Path, optional
-        Where :func:`ltijepa.jepa.train.train` writes ``final.pt`` and ``best.pt``.
+        Where :func:`ltijepa.jepa.training.train_pjepa` writes ``final.pt`` and ``best.pt``.
     progress : bool
         Show a tqdm bar.
 
@@ -334,22 +344,22 @@ def run_ablation(
 
     Raises
     ------
-    UnknownAblationError
+    ParameterError
         If ``ablation`` is not a key of :data:`ABLATIONS`.
     """
-    model_config = experiment.model_config(ablation)
-    model = build_world_model(model_config, seed=seed, device=buffer.device)
+    model_config = config.model_config(ablation)
+    model = build_pjepa(model_config, seed=seed, device=buffer.device)
     fit, heldout = probes
 
     def measure(m: WorldModel) -> tuple[np.ndarray, dict[str, float]]:
         z_fit = encode_frames(m, fit.frames)
         return z_fit, metrics.summary(z_fit, fit.counts, encode_frames(m, heldout.frames), heldout.counts)
 
-    info = train(
-        model, buffer, experiment.train_config(ablation), seed=seed, evaluate=lambda m: measure(m)[1],
+    info = train_pjepa(
+        model, buffer, config.train_config(ablation), seed=seed, evaluate=lambda m: measure(m)[1],
         best_by="nc_accuracy", checkpoint_dir=checkpoint_dir, progress=progress,
     )
-    best = build_world_model(model_config, seed=seed, device=buffer.device)
+    best = build_pjepa(model_config, seed=seed, device=buffer.device)
     best.load_state_dict(info["best_state"])
     (z_best, best_metrics), (z_final, final_metrics) = measure(best), measure(model)
     return AblationResult(

@@ -1,10 +1,11 @@
-"""The experiments of the multitask-LQR chapter: bounds along policy-gradient paths, random
-families, random collections (Stamouli et al. 2025, Sec. 5; the talk's "Inverted Pendulum" and
-"Unicycle" slides).
+"""The driver of ``notebooks/multitask_lqr.ipynb`` ("Multitask LQR: heterogeneity, bisimulation
+bounds, performance").
 
-Sizes per profile are in :meth:`MultitaskStudyConfig.for_profile`; the notebook only calls
-these functions and records their numbers as claims. Every function that samples takes an
-``rng``.
+Bounds along policy-gradient paths, random families, random collections (Stamouli et al.
+2025, Sec. 5; the talk's "Inverted Pendulum" and "Unicycle" slides). Sizes per profile are in
+:meth:`Config.for_profile`; the notebook calls these functions and the library
+(:mod:`ltijepa.multitask`) and records their numbers as claims. Every function that samples
+takes an ``rng``.
 """
 
 from __future__ import annotations
@@ -16,27 +17,26 @@ import numpy as np
 from tqdm import tqdm
 
 from ltijepa.checks import check_count
-from ltijepa.errors import NotStabilizingError
-from ltijepa.lqr.baselines import epsilon_bound
-from ltijepa.lqr.bisim_bounds import BisimConfig, pairwise_bisimulation_bounds
-from ltijepa.lqr.heterogeneity import gradient_heterogeneity
+from ltijepa.errors import NotStabilizableError, NotStabilizingError
+from ltijepa.multitask.epsilon_baseline import epsilon_bound
+from ltijepa.multitask.gradient_bounds import BisimConfig, pairwise_bisimulation_bounds
+from ltijepa.multitask.heterogeneity import gradient_heterogeneity
 from ltijepa.lqr.families import scalar_pair
-from ltijepa.lqr.multitask import (
+from ltijepa.multitask.objective import (
     MultitaskObjective,
-    NoCommonStabilizerError,
     common_optimum,
     find_common_stabilizer,
     optimality_gaps,
     random_family,
     scalar_stabilizing_interval,
 )
-from ltijepa.lqr.performance import TALK_GENERAL_CONSTANT, gap_bound
+from ltijepa.multitask.performance import TALK_GENERAL_CONSTANT, gap_bound
 from ltijepa.lqr.policy_gradient import History
 from ltijepa.lqr.task import Task
 from ltijepa.profiles import by_profile
 
 __all__ = [
-    "MultitaskStudyConfig",
+    "Config",
     "ScalarPairCheck",
     "scalar_pair_check",
     "path_indices",
@@ -52,7 +52,7 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class MultitaskStudyConfig:
+class Config:
     """Sizes of the chapter's experiments (resolved per profile by :meth:`for_profile`)."""
 
     tasks: int = 6
@@ -79,7 +79,7 @@ class MultitaskStudyConfig:
     family_dims: tuple[int, int] = (3, 2)
     """(n, m) of the random families."""
     family_spread: float = 0.1
-    """Perturbation size of :func:`~ltijepa.lqr.multitask.random_family`."""
+    """Perturbation size of :func:`~ltijepa.multitask.objective.random_family`."""
     family_path_points: int = 5
     """Gains per family path at which all pairs are bounded."""
     pendulum_collections: int = 100
@@ -90,7 +90,7 @@ class MultitaskStudyConfig:
     """How each b_ij is computed."""
 
     @classmethod
-    def for_profile(cls, profile: str) -> MultitaskStudyConfig:
+    def for_profile(cls, profile: str) -> Config:
         """``ci``: every experiment small enough for 2 CPU cores in about 2 minutes;
         ``full``: the paper's counts (100 pendulum, 75 unicycle collections) and 200 families.
 
@@ -124,7 +124,7 @@ class ScalarPairCheck:
     min_max_rho: np.ndarray
     """min over the gain grid of max_i rho(A_i - B_i K), shape (A,)."""
     found: np.ndarray
-    """Whether :func:`~ltijepa.lqr.multitask.find_common_stabilizer` found a gain, shape (A,)."""
+    """Whether :func:`~ltijepa.multitask.objective.find_common_stabilizer` found a gain, shape (A,)."""
 
     @property
     def holds(self) -> bool:
@@ -135,7 +135,7 @@ class ScalarPairCheck:
 
 
 def scalar_pair_check(alphas, gains, *, pair: Callable[[float], Sequence[Task]] = scalar_pair) -> ScalarPairCheck:
-    """Check the talk's claim "alpha > 1: no common stabilizing gain" for x+ = +-alpha x + u.
+    """Check ``prop-mt-scalar``, the talk's "alpha > 1: no common stabilizing gain" for x+ = +-alpha x + u.
 
     For each alpha: the exact stabilizing intervals of the two scalar systems (u = -K x), the
     largest closed-loop spectral radius max_i |a_i - b_i K| minimised over ``gains``, and the
@@ -167,7 +167,7 @@ def scalar_pair_check(alphas, gains, *, pair: Callable[[float], Sequence[Task]] 
         try:
             find_common_stabilizer(tasks)  # returns only a gain that stabilizes both
             found.append(True)
-        except NoCommonStabilizerError:
+        except NotStabilizableError:
             found.append(False)
     intervals = np.array(intervals)
     overlap = np.max(intervals[:, :, 0], axis=1) < np.min(intervals[:, :, 1], axis=1)
@@ -216,20 +216,17 @@ class PathBounds:
         return self.g[:, upper[0], upper[1]].ravel(), self.b[:, upper[0], upper[1]].ravel()
 
 
-def _measures_at(tasks: Sequence[Task], K, bisim: BisimConfig | None) -> dict:
-    """g_ij, b_ij, b_i (1/M), both epsilon baselines and the gaps C_i(K) - C_i(K_*^(i)) at K."""
-    pairwise = pairwise_bisimulation_bounds(tasks, K, config=bisim)
-    return {"g": gradient_heterogeneity(tasks, K), "b": pairwise.b, "b_i": pairwise.b_i(),
-            "f_het": epsilon_bound(tasks, K).value,
-            "f_het_cost": epsilon_bound(tasks, K, norms="cost").value,
-            "gaps": optimality_gaps(tasks, K)}
-
-
 def bounds_along_path(
     tasks: Sequence[Task], history: History, *, points: int, config: BisimConfig | None = None,
     progress: bool = False,
 ) -> PathBounds:
     """g_ij, b_ij, b_i, the epsilon baseline and the gaps at about ``points`` iterates of a path.
+
+    At each iterate K_n: :func:`~ltijepa.multitask.gradient_bounds.pairwise_bisimulation_bounds`
+    (b_ij of ``lem-mt-lmi``, b_i with the talk's 1/M),
+    :func:`~ltijepa.multitask.heterogeneity.gradient_heterogeneity` (g_ij),
+    :func:`~ltijepa.multitask.epsilon_baseline.epsilon_bound` (f_het, exact and cost-bounded
+    norms) and :func:`~ltijepa.multitask.objective.optimality_gaps`.
 
     Parameters
     ----------
@@ -251,8 +248,14 @@ def bounds_along_path(
         If an iterate does not stabilize a task (it cannot happen for a backtracking run).
     """
     indices = path_indices(history.iterations, points)
-    rows = [_measures_at(tasks, history.K[n], config)
-            for n in tqdm(indices, desc="path", disable=not progress)]
+    rows = []
+    for n in tqdm(indices, desc="path", disable=not progress):
+        K = history.K[n]
+        pairwise = pairwise_bisimulation_bounds(tasks, K, config=config)
+        rows.append({"g": gradient_heterogeneity(tasks, K), "b": pairwise.b, "b_i": pairwise.b_i(),
+                     "f_het": epsilon_bound(tasks, K).value,
+                     "f_het_cost": epsilon_bound(tasks, K, norms="cost").value,
+                     "gaps": optimality_gaps(tasks, K)})
     return PathBounds(indices, **{k: np.array([row[k] for row in rows]) for k in rows[0]})
 
 
@@ -319,17 +322,17 @@ class FamilyChecks:
     """Draws skipped because no common stabilizing gain was found."""
 
 
-def random_family_checks(rng, config: MultitaskStudyConfig, *, progress: bool = False) -> FamilyChecks:
+def random_family_checks(rng, config: Config, *, progress: bool = False) -> FamilyChecks:
     """Draw ``config.random_families`` random families and bound all pairs along their paths.
 
-    A draw for which :func:`~ltijepa.lqr.multitask.find_common_stabilizer` finds no gain is
+    A draw for which :func:`~ltijepa.multitask.objective.find_common_stabilizer` finds no gain is
     counted in ``skipped`` and replaced (at most 10 times as many draws as families).
 
     Parameters
     ----------
     rng : seed or numpy.random.Generator
-        Source of the families (:func:`~ltijepa.lqr.multitask.random_family`).
-    config : MultitaskStudyConfig
+        Source of the families (:func:`~ltijepa.multitask.objective.random_family`).
+    config : Config
         Number, size, dimensions and spread of the families, the policy-gradient settings
         and the points per path.
     progress : bool
@@ -351,7 +354,7 @@ def random_family_checks(rng, config: MultitaskStudyConfig, *, progress: bool = 
             tasks = random_family(config.family_size, n, m, rng, spread=config.family_spread)
             try:
                 solution = common_optimum(tasks, iterations=config.pg_iterations, tol=config.pg_tol)
-            except NoCommonStabilizerError:
+            except NotStabilizableError:
                 skipped += 1
                 continue
             path = bounds_along_path(tasks, solution.history, points=config.family_path_points,
@@ -406,9 +409,12 @@ class CollectionStudy:
 
 def collection_study(
     sampler: Callable[..., list[Task]], size: int, collections: int, rng,
-    config: MultitaskStudyConfig, *, progress: bool = False,
+    config: Config, *, progress: bool = False,
 ) -> CollectionStudy:
     """For ``collections`` draws of ``sampler(size, rng)``: K_*, b_i(K_*), baseline, gaps.
+
+    The measures of :func:`bounds_along_path`, at K_* only, and the bound of ``thm-mt-general``
+    (:func:`~ltijepa.multitask.performance.gap_bound`, the talk's constant 2, with the residual).
 
     Parameters
     ----------
@@ -419,7 +425,7 @@ def collection_study(
     collections : int
         Number of collections.
     rng : seed or numpy.random.Generator
-    config : MultitaskStudyConfig
+    config : Config
     progress : bool
 
     Raises
@@ -437,17 +443,18 @@ def collection_study(
             try:
                 solution = common_optimum(tasks, iterations=config.pg_iterations, tol=config.pg_tol)
                 break
-            except NoCommonStabilizerError:
+            except NotStabilizableError:
                 skipped += 1
         else:
             raise RuntimeError(f"{collections + 1} draws in a row had no common stabilizing gain")
-        at = _measures_at(tasks, solution.K, config.bisim)
-        rows["max_b_i"].append(at["b_i"].max())
-        rows["f_het"].append(at["f_het"])
-        rows["f_het_cost"].append(at["f_het_cost"])
-        rows["max_g"].append(at["g"].max())
-        rows["gaps"].append(at["gaps"])
+        K = solution.K
+        b_i = pairwise_bisimulation_bounds(tasks, K, config=config.bisim).b_i()
+        rows["max_b_i"].append(b_i.max())
+        rows["max_g"].append(gradient_heterogeneity(tasks, K).max())
+        rows["f_het"].append(epsilon_bound(tasks, K).value)
+        rows["f_het_cost"].append(epsilon_bound(tasks, K, norms="cost").value)
+        rows["gaps"].append(optimality_gaps(tasks, K))
         rows["residual"].append(solution.grad_norm)
-        rows["gap_bounds"].append(gap_bound(tasks, at["b_i"], constant=TALK_GENERAL_CONSTANT,
+        rows["gap_bounds"].append(gap_bound(tasks, b_i, constant=TALK_GENERAL_CONSTANT,
                                             residual=solution.grad_norm))
     return CollectionStudy(**{k: np.array(v) for k, v in rows.items()}, skipped=skipped)

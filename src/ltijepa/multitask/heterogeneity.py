@@ -153,8 +153,8 @@ def gradient_heterogeneity(tasks: Sequence[Task] | TaskBatch, K) -> np.ndarray:
     Raises
     ------
     NotStabilizingError
-        (a ``TaskNotStabilizedError``) naming the first task K does not stabilize, with its
-        spectral radius ``.rho`` and ``.task_index``.
+        Naming the first task (``.task_index``) K does not stabilize, with its
+        spectral radius ``.rho``.
     ShapeError
         If K is not (m, n) or the tasks differ in size.
 

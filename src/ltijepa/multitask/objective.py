@@ -24,7 +24,8 @@ X > 0 and Y satisfy, for every task,
 then K = Y X^{-1} stabilizes every task (x^T X^{-1} x decreases along each closed loop).
 By default we first try the mean of the task optima (near K_* when the tasks are alike),
 then the LMI, then each task optimum; if none stabilizes all tasks,
-:func:`find_common_stabilizer` raises :class:`NoCommonStabilizerError`, which says that none
+:func:`find_common_stabilizer` raises :class:`~ltijepa.errors.NotStabilizableError` (with
+``rho``, the smallest max_i rho reached, and ``status``, the LMI's), which says that none
 was *found*, not that none exists (the LMI is only sufficient). For scalar tasks the
 stabilizing sets are intervals, and :func:`scalar_stabilizing_interval` decides exactly.
 """
@@ -39,16 +40,15 @@ import cvxpy as cp
 import numpy as np
 
 from ltijepa.checks import check_count, check_positive
-from ltijepa.errors import LtijepaError, ParameterError, ShapeError
+from ltijepa.errors import LtijepaError, NotStabilizableError, ParameterError, ShapeError
 from ltijepa.lqr.batched import TaskBatch, as_batch
 from ltijepa.lqr.families import random_stabilizable
-from ltijepa.lqr.heterogeneity import shared_gain
+from ltijepa.multitask.heterogeneity import shared_gain
 from ltijepa.lqr.policy_gradient import History, gradient_descent
 from ltijepa.lqr.task import Task
 
 __all__ = [
     "START_METHODS",
-    "NoCommonStabilizerError",
     "MultitaskObjective",
     "CommonStabilizer",
     "MultitaskSolution",
@@ -65,28 +65,11 @@ __all__ = [
 START_METHODS = ("mean", "lmi", "optima")
 
 
-class NoCommonStabilizerError(LtijepaError, ValueError):
-    """No gain stabilizing every task was found (which does not prove that none exists).
-
-    Attributes
-    ----------
-    rho : float
-        The smallest max_i rho(A_i - B_i K) over the candidate gains tried.
-    lmi_status : str
-        Status of the common-Lyapunov LMI.
-    """
-
-    def __init__(self, message: str, *, rho: float, lmi_status: str):
-        super().__init__(message)
-        self.rho = float(rho)
-        self.lmi_status = str(lmi_status)
-
-
 class MultitaskObjective:
     """C_avg(K) = (1/M) sum_i C_i(K) of M tasks, with u = -K x and one shared K of shape (m, n).
 
-    An objective in the sense of :func:`~ltijepa.lqr.policy_gradient.gradient_descent`
-    (``cost``, ``gradient``, ``is_stabilizing``, ``spectral_radius``).
+    An :class:`~ltijepa.lqr.policy_gradient.Objective` (``cost``, ``gradient``,
+    ``is_stabilizing``, ``spectral_radius``), so the exact methods run on it.
 
     Parameters
     ----------
@@ -133,11 +116,11 @@ class MultitaskObjective:
         return self.batch.m
 
     def task_costs(self, K) -> np.ndarray:
-        """C_i(K) for every task, shape (M,). Raises ``TaskNotStabilizedError`` naming a task."""
+        """C_i(K) for every task, shape (M,). Raises ``NotStabilizingError`` naming a task."""
         return self.batch.cost(shared_gain(self.batch, K))
 
     def task_gradients(self, K) -> np.ndarray:
-        """grad C_i(K) for every task, shape (M, m, n). Raises ``TaskNotStabilizedError``."""
+        """grad C_i(K) for every task, shape (M, m, n). Raises ``NotStabilizingError`` naming a task."""
         return self.batch.gradient(shared_gain(self.batch, K))
 
     def cost(self, K) -> float:
@@ -146,7 +129,7 @@ class MultitaskObjective:
         Raises
         ------
         NotStabilizingError
-            (``TaskNotStabilizedError``) naming the first task K does not stabilize.
+            Naming the first task (``.task_index``) K does not stabilize.
         """
         return float(np.mean(self.task_costs(K)))
 
@@ -156,7 +139,7 @@ class MultitaskObjective:
         Raises
         ------
         NotStabilizingError
-            (``TaskNotStabilizedError``) naming the first task K does not stabilize.
+            Naming the first task (``.task_index``) K does not stabilize.
         """
         return self.task_gradients(K).mean(axis=0)
 
@@ -228,7 +211,7 @@ def find_common_stabilizer(
 
     Raises
     ------
-    NoCommonStabilizerError
+    NotStabilizableError
         If no candidate stabilizes every task; the message gives the LMI status and the
         smallest max_i rho reached. It does not prove that no such gain exists.
     ParameterError
@@ -263,12 +246,12 @@ def find_common_stabilizer(
         for name, K in candidates:
             if (rho := stabilizes_all(K)) is not None:
                 return CommonStabilizer(K, name, rho)
-    raise NoCommonStabilizerError(
+    raise NotStabilizableError(
         f"no gain found that stabilizes all {batch.M} tasks: the common-Lyapunov LMI is "
         f"{lmi_status!r}, and the best candidate tried ({', '.join(order)}) leaves "
         f"max_i rho(A_i - B_i K) == {best_rho:.6g}, must be < 1. The LMI is "
         "only sufficient, so this does not prove that no common stabilizing gain exists.",
-        rho=best_rho, lmi_status=lmi_status,
+        rho=best_rho, status=lmi_status,
     )
 
 
@@ -326,7 +309,7 @@ def common_optimum(
 
     Raises
     ------
-    NoCommonStabilizerError
+    NotStabilizableError
         If K0 is not given and no common stabilizing gain is found.
     NotStabilizingError
         If K0 does not stabilize every task, or a constant step leaves K_stab.
@@ -371,7 +354,7 @@ def optimality_gaps(tasks: Sequence[Task] | TaskBatch, K) -> np.ndarray:
     Raises
     ------
     NotStabilizingError
-        (``TaskNotStabilizedError``) naming the first task K does not stabilize.
+        Naming the first task (``.task_index``) K does not stabilize.
     """
     batch = as_batch(tasks)
     return batch.cost(shared_gain(batch, K)) - batch.optimal_costs()

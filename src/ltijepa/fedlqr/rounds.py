@@ -28,7 +28,8 @@ the current gain stabilizes (rho(A_i - B_i K_{n+1}) >= 1 while rho(A_i - B_i K_n
 happens then is :attr:`FedLQRConfig.safety`: ``"report"`` accepts the round and flags it in
 the history, ``"halve"`` rejects it and retries the same averaged change with the global
 step halved (at most ``max_halvings`` times), ``"raise"`` stops with
-:class:`FedLQRStabilityError`. Costs of gains that do not stabilize an agent are recorded as
+:class:`~ltijepa.errors.NotStabilizingError` (with ``round``, ``agent`` and
+``replica``). Costs of gains that do not stabilize an agent are recorded as
 ``inf`` beside the spectral radius, never as NaN.
 
 Vectorisation. ``replicas`` independent federations (realisations of the sampling noise) run
@@ -50,7 +51,7 @@ from tqdm import tqdm
 
 from ltijepa.checks import as_matrix, check_count, check_positive
 from ltijepa.errors import NotStabilizingError, ParameterError
-from ltijepa.lqr.batched import TaskBatch, TaskNotStabilizedError, as_batch
+from ltijepa.lqr.batched import TaskBatch, as_batch
 from ltijepa.lqr.task import Task
 from ltijepa.lqr.zeroth_order import ESTIMATORS, estimate_gradient
 
@@ -59,7 +60,6 @@ __all__ = [
     "SAFETY",
     "FedLQRConfig",
     "FedLQRHistory",
-    "FedLQRStabilityError",
     "run_fedlqr",
     "agent_costs",
 ]
@@ -70,26 +70,6 @@ GRADIENTS = (*ESTIMATORS, "exact")
 SAFETY = ("report", "halve", "raise")
 #: Most tasks per batched cost evaluation of a run's server gains (rounds x replicas x agents).
 COST_BLOCK = 4096
-
-
-class FedLQRStabilityError(NotStabilizingError):
-    """A FedLQR round met a gain that does not stabilize an agent, and could not go on.
-
-    Attributes
-    ----------
-    rho : float
-        The spectral radius rho(A_i - B_i K) of the offending agent and gain.
-    round : int
-        The round n (0-based) in which it happened.
-    agent : int
-        The agent index i.
-    replica : int
-        The replica (independent federation) index r.
-    """
-
-    def __init__(self, message: str, *, rho: float, round: int, agent: int, replica: int):
-        super().__init__(message, rho=rho)
-        self.round, self.agent, self.replica = int(round), int(agent), int(replica)
 
 
 @dataclass(frozen=True)
@@ -295,9 +275,9 @@ class _Federation:
                 self.batch, gains, estimator=c.gradient, radius=c.radius, samples=c.samples,
                 horizon=c.horizon, rng=self.rng, skip_initial=c.skip_initial,
             )
-        except TaskNotStabilizedError as exc:
+        except NotStabilizingError as exc:
             replica, agent = divmod(exc.task_index, self.M)
-            raise FedLQRStabilityError(
+            raise NotStabilizingError(
                 f"round {round}: agent {agent} (replica {replica}): {exc} "
                 "(use safety='halve' or smaller steps)",
                 rho=exc.rho, round=round, agent=agent, replica=replica,
@@ -330,7 +310,7 @@ class _Federation:
             replica = int(np.flatnonzero(bad)[0])
             agent = int(np.flatnonzero(destabilized[replica])[0])
             if c.safety == "raise" or halvings[replica] >= c.max_halvings:
-                raise FedLQRStabilityError(
+                raise NotStabilizingError(
                     f"round {round}: the averaged gain destabilizes agent {agent} (replica "
                     f"{replica}): rho == {new_rho[replica, agent]:.6g}, must be < 1 "
                     f"(global step {steps[replica]:.6g} after {halvings[replica]} halvings)",
@@ -350,6 +330,9 @@ def run_fedlqr(
     progress: bool = False,
 ) -> FedLQRHistory:
     """Run N FedLQR rounds (eq-fedlqr-local, eq-fedlqr-server) from the server gain K0.
+
+    The algorithm ``alg-fedlqr`` (the authors' code), for ``replicas`` independent federations
+    at once (module docstring).
 
     Parameters
     ----------
@@ -378,7 +361,7 @@ def run_fedlqr(
         If K0 is not (m, n) or the tasks differ in size.
     ParameterError
         If ``replicas`` < 1 (the config checks its own fields).
-    FedLQRStabilityError
+    NotStabilizingError
         With ``safety="raise"`` on a destabilizing round; with ``"halve"`` when
         ``max_halvings`` halvings do not make it safe; in exact mode when a gain met by an
         agent does not stabilize it; when a rollout cost overflows.

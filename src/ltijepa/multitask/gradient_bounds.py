@@ -1,73 +1,47 @@
-"""Gradient-space bisimulation bounds b_ij(K) >= g_ij(K) between two LQR tasks.
+"""Gradient-space bisimulation bounds b_ij(K) >= g_ij(K) of two LQR tasks, from two LMIs.
 
-Stamouli et al. (2025, Sec. 3; the talk, slides "Quantifying Heterogeneity: Second Attempt"
-to "Quantifying Heterogeneity via Bisimulation") bound the gradient gap of two tasks under a
-common gain K, g_ij(K) = ||grad C^(i)(K) - grad C^(j)(K)||_F, through a bisimulation function
-of the *lifted covariance systems* (u = -K x, A_K = A - B K)
-
-.. math::
-
-    \\Sigma_{t+1} = A_K \\Sigma_t A_K^\\top + \\Sigma_0, \\qquad Y_t = 2 E_K \\Sigma_t
-    \\;\\longrightarrow\\; \\nabla C(K) \\quad (t \\to \\infty),
-
-whose outputs converge to the cost gradients (Fazel et al. 2018, Lemma 1).
-
-What is the paper's, what is ours
----------------------------------
-The paper's LMIs (17a)-(17b) were not retrievable (the chapter's section on the reconstruction). Taken from the
-talk: V(Z) = sqrt(2) tr(M Z) / sqrt(sigma_min(M)) on Z = diag(Sigma^(i), Sigma^(j)), the
-decrease condition V_{t+1} - V_t <= -lam V_t + V(Z_0), and the bound (paper's eq. (20))
+Which "bisimulation": a bisimulation *function* between two linear systems in the sense of
+approximate bisimulation (Girard & Pappas 2007), here the lifted covariance systems of two
+tasks under one gain K (Stamouli et al. 2025, Sec. 3). It is neither the partition of an MDP's
+states (:mod:`ltijepa.bisim`) nor the planning chapter's bisimulation-metric loss. The
+chapter ``notebooks/multitask_lqr.ipynb`` derives everything below: the function
+(``def-mt-bisim``) and the lemma that its LMIs give the bound (``lem-mt-lmi``); here only the
+formulas the code evaluates. With u = -K x, A_K = A - B K:
 
 .. math::
 
-    b_{ij}(K) = \\frac{\\sqrt{2}\\,\\operatorname{tr}(M Z_0)}{\\lambda \\sqrt{\\sigma_{\\min}(M)}},
-    \\qquad Z_0 = \\operatorname{diag}(\\Sigma_0^{(i)}, \\Sigma_0^{(j)}).
-
-Our reconstruction [D] of the LMIs, the one this formula forces (notes Sec. 1.2): with
-A_ij = diag(A_K^(i), A_K^(j)) and an output matrix C,
+    \\Sigma_{t+1} = A_K \\Sigma_t A_K^\\top + \\Sigma_0, \\quad Y_t = 2 E_K \\Sigma_t
+    \\to \\nabla C(K), \\qquad
+    g_{ij}(K) = \\|\\nabla C^{(i)}(K) - \\nabla C^{(j)}(K)\\|_F   \\quad\\text{(eq-mt-lifted)}
 
 .. math::
 
     \\text{(17a)}\\;\\; M \\succeq C^\\top C, \\qquad
-    \\text{(17b)}\\;\\; A_{ij}^\\top M A_{ij} \\preceq (1 - \\lambda) M, \\qquad M \\succ 0.
-
-Which C. By default the *difference output* C = 2 [E_K^(i), -E_K^(j)], so that
-Y^(i) - Y^(j) = C Z [I; I] (Girard & Pappas 2007 compare two systems through the difference of
-their outputs; the authors' multitask-LQG code uses the same difference form). The factor 2
-is the one of Y = 2 E Sigma: the talk's condition (1) is written for E^(i) Sigma^(i) -
-E^(j) Sigma^(j) without it, but the completed bound compares gradients, which carry it.
-``output="blockdiag"``, C = 2 diag(E_K^(i), E_K^(j)), also gives a valid bound (triangle
-inequality); neither dominates the other in general.
-
-Why (17a)-(17b) give g_ij <= b_ij [D]: ||Y^(i) - Y^(j)||_F <= sqrt(2) ||C Z||_F and
-||C Z||_F^2 = tr(Z C^T C Z) <= tr(Z M Z) <= tr(M Z)^2 / sigma_min(M) give condition (1);
-Z_t >= 0 and (17b) give V_{t+1} <= (1 - lam) V_t + V(Z_0), so lim sup V_t <= V(Z_0) / lam.
-(17b) with M > 0 is feasible iff lam < 1 - rho(A_ij)^2 (the paper's "stability margin").
-
-How it is computed [D]. For fixed lam the minimum of b over M is the convex program
+    \\text{(17b)}\\;\\; A_{ij}^\\top M A_{ij} \\preceq (1 - \\lambda) M, \\qquad M \\succ 0
+    \\quad\\text{(eq-mt-lmi)}
 
 .. math::
 
-    \\min_{M, s, u} u \\;\\; \\text{s.t.}\\;
-    \\begin{bmatrix} M & C^\\top \\\\ C & I \\end{bmatrix} \\succeq 0,\\;
-    \\begin{bmatrix} (1-\\lambda) M & A_{ij}^\\top M \\\\ M A_{ij} & M \\end{bmatrix} \\succeq 0,\\;
-    M \\succeq s I,\\; s \\ge s_{\\min},\\;
-    \\left\\| \\begin{bmatrix} 2 \\operatorname{tr}(M Z_0) \\\\ u - s \\end{bmatrix} \\right\\|_2
-    \\le u + s,
+    b_{ij}(K) = \\frac{\\sqrt{2}\\,\\operatorname{tr}(M Z_0)}{\\lambda \\sqrt{\\sigma_{\\min}(M)}},
+    \\qquad Z_0 = \\operatorname{diag}(\\Sigma_0^{(i)}, \\Sigma_0^{(j)})
+    \\quad\\text{(the paper's eq. (20); eq-mt-bij)}
 
-(Schur complements of (17a), (17b); the cone says tr(M Z_0)^2 <= u s), so that
-b(lam) = sqrt(2 u) / lam. It is disciplined parametrized (DPP) in (A_ij, C, Z_0, 1 - lam):
-:func:`build_bisimulation_program` compiles it once and every pair and every lam re-solves
-it. lam is then chosen by a 1-D search over (0, 1 - rho(A_ij)^2): a grid of fractions of the
-interval, refined by golden section around the best. How the paper chooses lam was not
-retrieved; the authors' LQG code fixes it to a quarter of its feasible interval
-(``BisimConfig(lam_fraction=0.25)`` is our analogue).
+with A_ij = diag(A_K^(i), A_K^(j)) and the output matrix C = 2 [E_K^(i), -E_K^(j)] (default,
+``output="difference"``) or C = 2 diag(E_K^(i), E_K^(j)) (``output="blockdiag"``,
+:func:`output_matrix`). (17b) is feasible iff lam < 1 - rho(A_ij)^2.
 
-Certified values. The solver's M is checked in exact float64 linear algebra before a bound is
-reported: M is scaled up until M >= C^T C holds exactly, and lam is replaced by the largest
-lam that (17b) allows for that M, 1 - ||L^T A_ij L^-T||_2^2 with M = L L^T. The reported
-``value`` is sqrt(2) tr(M Z_0) / (lam sqrt(sigma_min(M))) for that exactly valid pair (M, lam),
-so the bound does not depend on the solver's tolerances.
+How it is computed [D]. For fixed lam, the smallest b over M is the convex program
+min u s.t. [[M, C^T], [C, I]] >= 0, [[(1 - lam) M, A_ij^T M], [M A_ij, M]] >= 0, M >= s I,
+s >= s_min, ||(2 tr(M Z_0), u - s)||_2 <= u + s, and b(lam) = sqrt(2 u) / lam. It is DPP in
+(A_ij, C, Z_0, 1 - lam): :func:`build_bisimulation_program` compiles it once and every pair
+and every lam re-solves it. lam is chosen by a 1-D search over (0, 1 - rho(A_ij)^2): a grid of
+fractions of the interval, refined by golden section (:class:`BisimConfig`;
+``lam_fraction=0.25`` fixes it, as the authors' LQG code does).
+
+Certified values. Before a bound is reported, the solver's M is scaled up until M >= C^T C
+holds in exact float64 linear algebra, and lam is replaced by the largest value (17b) allows
+for that M, 1 - ||L^T A_ij L^-T||_2^2 with M = L L^T; ``value`` is b_ij of that exactly valid
+pair (M, lam), so the bound does not depend on the solver's tolerances.
 """
 
 from __future__ import annotations
@@ -389,7 +363,8 @@ def bisimulation_bound(
              {\\lambda \\sqrt{\\sigma_{\\min}(M)}}
         \\;\\text{ s.t. (17a), (17b)},
 
-    the paper's eq. (20) with our reconstruction of (17a)-(17b) (module docstring; u = -K x).
+    the paper's eq. (20) with our reconstruction of (17a)-(17b) (module docstring; u = -K x):
+    the bisimulation function of ``def-mt-bisim`` certified by the LMIs of ``lem-mt-lmi``.
 
     Parameters
     ----------
@@ -498,6 +473,10 @@ def pairwise_bisimulation_bounds(
     progress: bool = False,
 ) -> PairwiseBisimulation:
     """b_ij(K) for all M (M - 1) / 2 pairs of ``tasks``, re-solving one compiled program.
+
+    Each b_ij is :func:`bisimulation_bound`'s (``def-mt-bisim``, ``lem-mt-lmi``); the
+    chapter's check g_ij(K) <= b_ij(K) compares them with
+    :func:`~ltijepa.multitask.heterogeneity.gradient_heterogeneity`.
 
     Parameters
     ----------
