@@ -144,7 +144,7 @@ def test_config_and_input_errors(features, data):
     with pytest.raises(ShapeError, match=r"data: expected features of width 168, found 336"):
         train_world_model(model, data, LatentTrainConfig(steps=1), seed=0, progress=False)
     broken = FeatureTransitions(data.z * float("nan"), data.action, data.z_next, data.position)
-    with pytest.raises(SolverError, match=r"training loss is nan at step 1") as error:
+    with pytest.raises(SolverError, match=r"loss term 'prediction' == nan at step 1") as error:
         train_world_model(build_latent_model("feature", features, data, SMALL, seed=0), broken, LatentTrainConfig(steps=2),
                           seed=0, progress=False)
-    assert (error.value.status, error.value.step, error.value.term) == ("non-finite loss", 1, "total")
+    assert (error.value.status, error.value.step, error.value.term) == ("non-finite loss", 1, "prediction")

@@ -1,10 +1,11 @@
 """Training the chapter's world models on random-action transitions.
 
 The frozen encoder never changes, so the images are encoded once
-(:func:`feature_transitions`) and the models train on features. One loop for both models,
-:func:`train_world_model`: sample a batch (and a permutation pairing its transitions for the
-bisimulation loss), take the model's named losses, step AdamW (Toso et al. train with AdamW),
-log every term in an ``info`` dict.
+(:func:`feature_transitions`) and the models train on features. Both train in the one loop of
+every latent world model, :func:`ltijepa.train.train` (:func:`train_world_model`): sample a
+batch (and a permutation pairing its transitions for the bisimulation loss), take the model's
+named losses, step AdamW (Toso et al. train with AdamW); the log is every term's mean over
+windows of ``log_every`` steps.
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from ltijepa.envs.pointmaze import Transitions
 from ltijepa.checks import check_count, check_positive
-from ltijepa.errors import ParameterError, ShapeError, SolverError
+from ltijepa.errors import ParameterError, ShapeError
 from ltijepa.planning.base import torch_generator
 from ltijepa.planning.features import FrozenFeatures
 from ltijepa.planning.world_models import (
@@ -29,6 +29,7 @@ from ltijepa.planning.world_models import (
     LatentModelConfig,
     Standardizer,
 )
+from ltijepa.train import RESERVED_KEYS, train
 
 __all__ = ["LatentTrainConfig", "FeatureTransitions", "feature_transitions", "build_latent_model", "train_world_model"]
 
@@ -181,6 +182,10 @@ def train_world_model(
 ) -> dict[str, np.ndarray]:
     """Train ``model`` on ``data`` by AdamW on its total loss; return the logged loss terms.
 
+    The loop is :func:`ltijepa.train.train`; the steps' values of every term are averaged over
+    windows of ``config.log_every`` steps (summed in float64 in step order), a trailing partial
+    window left out.
+
     Parameters
     ----------
     model : LatentWorldModel
@@ -204,31 +209,20 @@ def train_world_model(
     ShapeError
         If the data's feature width is not the model's.
     SolverError
-        If the total loss becomes non-finite (status ``"non-finite loss"``; the step is named).
+        If a loss term becomes non-finite (status ``"non-finite loss"``; the term and the step
+        are named).
     """
     if data.z.shape[1] != model.features.dim:
         raise ShapeError(f"data: expected features of width {model.features.dim}, found {data.z.shape[1]}")
     generator = torch_generator(seed, data.z.device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    model.train()
-    info: dict[str, list[float]] = {"step": []}
-    running: dict[str, float] = {}
-    for step in tqdm(range(1, config.steps + 1), desc=type(model).__name__, disable=not progress, mininterval=15):
-        terms = model.loss_terms(data.sample(config.batch_size, generator))
-        if not torch.isfinite(terms["total"]):
-            raise SolverError(
-                f"training loss is {terms['total'].item()} at step {step}",
-                status="non-finite loss", step=step, term="total",
-            )
-        optimizer.zero_grad(set_to_none=True)
-        terms["total"].backward()
-        optimizer.step()
-        for name, value in terms.items():
-            running[name] = running.get(name, 0.0) + float(value.detach())
-        if step % config.log_every == 0:
-            info["step"].append(step)
-            for name, total in running.items():
-                info.setdefault(name, []).append(total / config.log_every)
-            running.clear()
+    log = train(model, data, optimizer, steps=config.steps, batch_size=config.batch_size, generator=generator,
+                progress=progress, desc=type(model).__name__)
     model.eval()
-    return {name: np.asarray(values) for name, values in info.items()}
+    windows = config.steps // config.log_every
+    info = {"step": config.log_every * np.arange(1, windows + 1)}
+    for name, values in log.items():
+        if name not in RESERVED_KEYS:
+            per_window = values[: windows * config.log_every].astype(np.float64).reshape(windows, config.log_every)
+            info[name] = np.cumsum(per_window, axis=1)[:, -1] / config.log_every
+    return info
