@@ -130,6 +130,18 @@ def test_training_is_reproducible(features, data):
     assert np.array_equal(runs[0]["total"], runs[1]["total"])
 
 
+def test_the_log_is_the_mean_of_the_steps_over_each_window(features, data):
+    runs = {}
+    for every in (1, 10):
+        model = build_latent_model("bisim", features, data, SMALL, seed=0)
+        runs[every] = train_world_model(model, data, LatentTrainConfig(steps=25, batch_size=16, log_every=every),
+                                        seed=3, progress=False)
+    assert runs[10]["step"].tolist() == [10, 20]  # the partial window of steps 21..25 is left out
+    for name in ("prediction", "bisimulation", "total"):
+        windows = runs[1][name][:20].reshape(2, 10)
+        assert np.array_equal(runs[10][name], np.cumsum(windows, axis=1)[:, -1] / 10)
+
+
 def test_config_and_input_errors(features, data):
     with pytest.raises(ParameterError, match=r"gamma == 1.0, must lie in \[0, 1\)"):
         LatentModelConfig(gamma=1.0)
