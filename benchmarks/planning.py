@@ -33,7 +33,7 @@ import torch  # noqa: E402
 from harness import machine, write_results  # noqa: E402
 from ltijepa.envs.pointmaze import CONDITIONS, random_dataset, render, sample_free  # noqa: E402
 from ltijepa.lqr import Task  # noqa: E402
-from ltijepa.planning import CEMConfig, FrozenFeatures, build_world_model, cem, feature_transitions  # noqa: E402
+from ltijepa.planning import CEMConfig, FrozenFeatures, build_latent_model, cem, feature_transitions  # noqa: E402
 from ltijepa.planning import lq_cost_fn, torch_generator  # noqa: E402
 
 CONFIG = CEMConfig(samples=300, elites=30, iterations=10)
@@ -75,7 +75,7 @@ def models(device: str, problems: int):
     out = [("LQ double integrator", 10, torch.float64,
             lambda b: lq_cost_fn(task, rng.normal(size=(b, 4)), device=device))]
     for name, kind in (("feature world model (336-d)", "feature"), ("bisimulation world model (32-d)", "bisim")):
-        model = build_world_model(kind, features, data, seed=0, device=device)
+        model = build_latent_model(kind, features, data, seed=0, device=device)
         model.eval()
 
         def make_cost(b, model=model):

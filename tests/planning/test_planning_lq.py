@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from ltijepa.errors import DataError, ParameterError, ShapeError
 from ltijepa.lqr import Task
-from ltijepa.planning.base import PlanningError, torch_generator
+from ltijepa.planning import lq
+from ltijepa.planning.base import torch_generator
 from ltijepa.planning.cem import CEMConfig, cem
 from ltijepa.planning.lq import lq_cost_fn, lq_mpc_gain, lq_optimal_plan, lq_step, riccati_recursion
 
@@ -151,8 +152,38 @@ def test_errors_name_the_offending_input():
         riccati_recursion(task, 3, -np.eye(4))
     with pytest.raises(ShapeError, match=r"x0: expected initial states \(B, 4\), found \(4,\)"):
         lq_optimal_plan(task, np.zeros(4), 3)
-    with pytest.raises(PlanningError, match=r"x0 has non-finite entries"):
+    with pytest.raises(DataError, match=r"x0 has non-finite entries"):
         lq_cost_fn(task, np.full((1, 4), np.nan))
     cost_fn = lq_cost_fn(task, np.zeros((2, 4)))
     with pytest.raises(ShapeError, match=r"actions: expected \(B=2, N, H, m=2\), found \(2, 5, 3, 1\)"):
         cost_fn(torch.zeros(2, 5, 3, 1, dtype=torch.float64))
+
+
+def broken_riccati(task, horizon, terminal_weight=None):
+    """P_t = Q + A^T P_{t+1} A: the recursion without its minimisation over the action."""
+    P = task.Q if terminal_weight is None else np.asarray(terminal_weight)
+    gains, values = [], [P]
+    for _ in range(horizon):
+        K = np.linalg.solve(task.R + task.B.T @ P @ task.B, task.B.T @ P @ task.A)
+        P = task.Q + task.A.T @ P @ task.A
+        gains.append(K)
+        values.append(P)
+    return lq.LQSolution(np.array(gains[::-1]), np.array(values[::-1]))
+
+
+def test_notebook_lower_bound_check_fails_on_a_broken_recursion(monkeypatch):
+    # the notebook's theorem claim: min gap >= -1e-9. Right recursion: holds; broken: fails
+    task = Task([[1.0, 0.1], [0.0, 1.0]], [[0.005], [0.1]], np.eye(2), [[0.1]])
+    x0 = np.random.default_rng(0).normal(size=(4, 2))
+    config = lq.SweepConfig(sample_counts=(50, 200), problems=4, horizon=6, iterations=15)
+    assert lq.sample_sweep(task, x0, config, planner="cem", seed=0).min() >= -1e-9
+    monkeypatch.setattr(lq, "riccati_recursion", broken_riccati)
+    assert lq.sample_sweep(task, x0, config, planner="cem", seed=0).min() < -1e-3
+
+
+def test_notebook_lqr_limit_check_fails_on_a_broken_recursion(monkeypatch):
+    task = Task([[1.0, 0.1], [0.0, 1.0]], [[0.005], [0.1]], np.eye(2), [[0.1]])
+    K_star = task.optimal_gain()
+    assert np.linalg.norm(lq.lq_mpc_gain(task, 400) - K_star) <= 1e-8 * np.linalg.norm(K_star)
+    monkeypatch.setattr(lq, "riccati_recursion", broken_riccati)
+    assert np.linalg.norm(lq.lq_mpc_gain(task, 400) - K_star) > 1e-2 * np.linalg.norm(K_star)

@@ -6,7 +6,7 @@ import torch
 
 from ltijepa.errors import ParameterError, ShapeError
 from ltijepa.lqr import Task
-from ltijepa.planning.base import Plan, PlanningError, torch_generator
+from ltijepa.planning.base import Plan, torch_generator
 from ltijepa.planning.cem import CEMConfig, cem
 from ltijepa.planning.lq import lq_cost_fn, lq_mpc_gain, lq_optimal_plan, lq_step
 from ltijepa.planning.mpc import mpc, shift_plan
@@ -95,7 +95,7 @@ def test_cem_mpc_closed_loop_cost_is_close_to_exact_mpc():
 
 def test_mpc_errors():
     plan = lambda c, m: None  # noqa: E731  (never reached)
-    with pytest.raises(PlanningError, match=r"execute == 4, must be <= the horizon H == 3"):
+    with pytest.raises(ParameterError, match=r"execute == 4, must be <= the horizon H == 3"):
         mpc(lambda s, u: s, lambda s: None, 0, planner=plan, init_mean=torch.zeros(1, 3, 1), execute=4, steps=5)
     with pytest.raises(ParameterError, match=r"steps == 0, must be an integer >= 1"):
         mpc(lambda s, u: s, lambda s: None, 0, planner=plan, init_mean=torch.zeros(1, 3, 1), execute=1, steps=0)

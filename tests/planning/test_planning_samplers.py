@@ -5,8 +5,8 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ltijepa.errors import ParameterError, ShapeError
-from ltijepa.planning.base import PlanningError, gather_sequences, sample_sequences, torch_generator
+from ltijepa.errors import DataError, ParameterError, ShapeError
+from ltijepa.planning.base import gather_sequences, sample_sequences, torch_generator
 from ltijepa.planning.cem import CEMConfig, cem
 from ltijepa.planning.mppi import MPPIConfig, mppi, mppi_weights
 
@@ -105,20 +105,29 @@ def test_gather_sequences_picks_per_problem():
 def test_config_errors_name_the_value():
     with pytest.raises(ParameterError, match=r"samples == 0, must be an integer >= 1"):
         CEMConfig(samples=0)
-    with pytest.raises(PlanningError, match=r"elites == 1, must lie in \[2, samples == 300\]"):
+    with pytest.raises(ParameterError, match=r"elites == 1, must lie in \[2, samples == 300\]"):
         CEMConfig(elites=1)
-    with pytest.raises(PlanningError, match=r"elites == 400, must lie"):
+    with pytest.raises(ParameterError, match=r"elites == 400, must lie"):
         CEMConfig(elites=400)
     with pytest.raises(ParameterError, match=r"init_std == -1.0, must be a finite number > 0"):
         CEMConfig(init_std=-1.0)
     with pytest.raises(ParameterError, match=r"temperature == 0.0, must be a finite number > 0"):
         MPPIConfig(temperature=0)
-    with pytest.raises(PlanningError, match=r"min_std == 3.0 and max_std == 2.0"):
+    with pytest.raises(ParameterError, match=r"min_std == 3.0 and max_std == 2.0"):
         MPPIConfig(min_std=3.0)
-    with pytest.raises(PlanningError, match=r"elites == 600, must be <= samples == 512"):
+    with pytest.raises(ParameterError, match=r"elites == 600, must be <= samples == 512"):
         MPPIConfig(elites=600)
     with pytest.raises(ParameterError, match=r"iterations == 2.5"):
         MPPIConfig(iterations=2.5)
+
+
+def test_a_bad_size_raises_one_class_whichever_it_is():
+    # samples == 0 (a count) and elites == 1 (a range that depends on samples) are one fault
+    faults = [lambda: CEMConfig(samples=0), lambda: CEMConfig(elites=1), lambda: MPPIConfig(elites=600)]
+    for fault in faults:
+        with pytest.raises(ParameterError) as error:
+            fault()
+        assert type(error.value) is ParameterError and error.value.name in ("samples", "elites")
 
 
 @pytest.mark.parametrize("planner", [cem, mppi])
@@ -127,22 +136,22 @@ def test_planner_rejects_bad_mean_and_bad_costs(planner):
     ok = lambda a: (a**2).sum((-1, -2))  # noqa: E731
     with pytest.raises(ShapeError, match=r"init_mean: expected a tensor \(B, H, m\), found \(3, 2\)"):
         planner(ok, torch.zeros(3, 2), generator=g)
-    with pytest.raises(PlanningError, match="init_mean has dtype torch.int64"):
+    with pytest.raises(DataError, match="init_mean has dtype torch.int64"):
         planner(ok, torch.zeros(1, 3, 2, dtype=torch.int64), generator=g)
-    with pytest.raises(PlanningError, match="init_mean has non-finite entries"):
+    with pytest.raises(DataError, match="init_mean has non-finite entries"):
         planner(ok, torch.full((1, 3, 2), float("nan")), generator=g)
     with pytest.raises(ShapeError, match=r"cost_fn: expected costs \(1, \d+\), found \(1, \d+, 3\)"):
         planner(lambda a: (a**2).sum(-1), torch.zeros(1, 3, 2), generator=g)
-    with pytest.raises(PlanningError, match=r"cost_fn returned \d+ non-finite costs"):
+    with pytest.raises(DataError, match=r"cost_fn returned \d+ non-finite costs"):
         planner(lambda a: (a**2).sum((-1, -2)) / 0.0 * 0.0, torch.zeros(1, 3, 2), generator=g)
-    with pytest.raises(PlanningError, match=r"low == 1.0 and high == -1.0"):
+    with pytest.raises(ParameterError, match=r"low == 1.0 and high == -1.0"):
         planner(ok, torch.zeros(1, 3, 2), low=1.0, high=-1.0, generator=g)
 
 
 def test_torch_generator_rejects_bad_seed():
-    with pytest.raises(PlanningError, match=r"seed == -3, must be a non-negative int"):
+    with pytest.raises(ParameterError, match=r"seed == -3, must be a non-negative int"):
         torch_generator(-3)
-    with pytest.raises(PlanningError, match=r"seed == 'a'"):
+    with pytest.raises(ParameterError, match=r"seed == 'a'"):
         torch_generator("a")
     g = torch.Generator()
     assert torch_generator(g) is g

@@ -5,13 +5,18 @@ import pytest
 import torch
 
 from ltijepa.envs.pointmaze import CONDITIONS, random_dataset, render, sample_free
-from ltijepa.errors import ParameterError, ShapeError
-from ltijepa.planning.base import PlanningError
+from ltijepa.errors import ParameterError, ShapeError, SolverError
 from ltijepa.planning.features import FrozenFeatures, pyramid_weights
-from ltijepa.planning.training import TrainConfig, build_world_model, feature_transitions, train_world_model
-from ltijepa.planning.world_models import BisimWorldModel, FeatureBatch, FeatureWorldModel, ModelConfig
+from ltijepa.planning.training import (
+    FeatureTransitions,
+    LatentTrainConfig,
+    build_latent_model,
+    feature_transitions,
+    train_world_model,
+)
+from ltijepa.planning.world_models import BisimWorldModel, FeatureBatch, FeatureWorldModel, LatentModelConfig
 
-SMALL = ModelConfig(hidden=(32,), encoder_hidden=(32,), bisim_dim=4)
+SMALL = LatentModelConfig(hidden=(32,), encoder_hidden=(32,), bisim_dim=4)
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +34,7 @@ def test_pyramid_rows_are_normalised_gaussians():
     assert W.shape == (16 + 4, 256)
     assert torch.allclose(W.sum(1), torch.ones(20))
     assert W[0].argmax().item() in (1 * 16 + 1, 1 * 16 + 2, 2 * 16 + 1, 2 * 16 + 2)  # near cell (0, 0)'s centre
-    with pytest.raises(PlanningError, match=r"grid size == 5, must divide image_size == 16"):
+    with pytest.raises(ParameterError, match=r"grid size == 5, must divide image_size == 16"):
         pyramid_weights(16, (5,))
 
 
@@ -67,7 +72,7 @@ def test_floor_dominates_the_frozen_features(features):
 
 @pytest.mark.parametrize("kind", ["feature", "bisim"])
 def test_rollout_is_repeated_predict_and_cost_is_terminal(kind, features, data):
-    model = build_world_model(kind, features, data, SMALL, seed=0)
+    model = build_latent_model(kind, features, data, SMALL, seed=0)
     obs = torch.tensor(render(sample_free(2, 3), CONDITIONS["NC"]))
     z = model.encode(obs)
     actions = torch.rand(2, 4, 3, 2) * 2 - 1
@@ -88,20 +93,20 @@ def test_rollout_is_repeated_predict_and_cost_is_terminal(kind, features, data):
 
 
 def test_build_is_seeded_and_kinds_are_checked(features, data):
-    a = build_world_model("bisim", features, data, SMALL, seed=4)
-    b = build_world_model("bisim", features, data, SMALL, seed=4)
-    c = build_world_model("bisim", features, data, SMALL, seed=5)
+    a = build_latent_model("bisim", features, data, SMALL, seed=4)
+    b = build_latent_model("bisim", features, data, SMALL, seed=4)
+    c = build_latent_model("bisim", features, data, SMALL, seed=5)
     pa, pb, pc = (torch.cat([p.flatten() for p in m.parameters()]) for m in (a, b, c))
     assert torch.equal(pa, pb) and not torch.equal(pa, pc)
-    assert isinstance(build_world_model("feature", features, data, SMALL, seed=0), FeatureWorldModel)
-    with pytest.raises(PlanningError, match=r"kind == 'vae', must be one of \['bisim', 'feature'\]"):
-        build_world_model("vae", features, data, SMALL, seed=0)
+    assert isinstance(build_latent_model("feature", features, data, SMALL, seed=0), FeatureWorldModel)
+    with pytest.raises(ParameterError, match=r"kind == 'vae', must be one of \['bisim', 'feature'\]"):
+        build_latent_model("vae", features, data, SMALL, seed=0)
 
 
 def test_bisim_loss_uses_one_action_for_both_states_of_a_pair(features, data):
     # identical states paired with each other under different actions: with the synchronous
     # coupling both get the same action, so T(w, a) = T(w', a) and the loss is 0 (up to eps)
-    model = build_world_model("bisim", features, data, SMALL, seed=0)
+    model = build_latent_model("bisim", features, data, SMALL, seed=0)
     z = data.z[:1].repeat(8, 1)
     batch = FeatureBatch(z, torch.rand(8, 2) * 2 - 1, z, torch.full((8, 2), 0.5), torch.arange(8).flip(0))
     assert model.loss_terms(batch)["bisimulation"].item() < 1e-8
@@ -109,8 +114,8 @@ def test_bisim_loss_uses_one_action_for_both_states_of_a_pair(features, data):
 
 @pytest.mark.parametrize("kind, names", [("feature", {"prediction", "total"}), ("bisim", {"prediction", "bisimulation", "total"})])
 def test_training_lowers_the_loss_and_logs_named_terms(kind, names, features, data):
-    model = build_world_model(kind, features, data, SMALL, seed=0)
-    info = train_world_model(model, data, TrainConfig(steps=300, batch_size=64, log_every=50), seed=1, progress=False)
+    model = build_latent_model(kind, features, data, SMALL, seed=0)
+    info = train_world_model(model, data, LatentTrainConfig(steps=300, batch_size=64, log_every=50), seed=1, progress=False)
     assert set(info) == names | {"step"}
     assert info["step"].tolist() == [50, 100, 150, 200, 250, 300]
     assert info["total"][-1] < 0.8 * info["total"][0]
@@ -120,21 +125,38 @@ def test_training_lowers_the_loss_and_logs_named_terms(kind, names, features, da
 def test_training_is_reproducible(features, data):
     runs = []
     for _ in range(2):
-        model = build_world_model("bisim", features, data, SMALL, seed=0)
-        runs.append(train_world_model(model, data, TrainConfig(steps=20, batch_size=16, log_every=10), seed=3, progress=False))
+        model = build_latent_model("bisim", features, data, SMALL, seed=0)
+        runs.append(train_world_model(model, data, LatentTrainConfig(steps=20, batch_size=16, log_every=10), seed=3, progress=False))
     assert np.array_equal(runs[0]["total"], runs[1]["total"])
 
 
+def test_the_log_is_the_mean_of_the_steps_over_each_window(features, data):
+    runs = {}
+    for every in (1, 10):
+        model = build_latent_model("bisim", features, data, SMALL, seed=0)
+        runs[every] = train_world_model(model, data, LatentTrainConfig(steps=25, batch_size=16, log_every=every),
+                                        seed=3, progress=False)
+    assert runs[10]["step"].tolist() == [10, 20]  # the partial window of steps 21..25 is left out
+    for name in ("prediction", "bisimulation", "total"):
+        windows = runs[1][name][:20].reshape(2, 10)
+        assert np.array_equal(runs[10][name], np.cumsum(windows, axis=1)[:, -1] / 10)
+
+
 def test_config_and_input_errors(features, data):
-    with pytest.raises(PlanningError, match=r"gamma == 1.0, must lie in \[0, 1\)"):
-        ModelConfig(gamma=1.0)
+    with pytest.raises(ParameterError, match=r"gamma == 1.0, must lie in \[0, 1\)"):
+        LatentModelConfig(gamma=1.0)
     with pytest.raises(ParameterError, match=r"bisim_dim == 0"):
-        ModelConfig(bisim_dim=0)
+        LatentModelConfig(bisim_dim=0)
     with pytest.raises(ParameterError, match=r"steps == 0"):
-        TrainConfig(steps=0)
+        LatentTrainConfig(steps=0)
     with pytest.raises(ParameterError, match=r"lr == -1"):
-        TrainConfig(lr=-1)
+        LatentTrainConfig(lr=-1)
     other = FrozenFeatures(channels=2)
-    model = BisimWorldModel(other, build_world_model("bisim", features, data, SMALL, seed=0).standardizer, SMALL)
+    model = BisimWorldModel(other, build_latent_model("bisim", features, data, SMALL, seed=0).standardizer, SMALL)
     with pytest.raises(ShapeError, match=r"data: expected features of width 168, found 336"):
-        train_world_model(model, data, TrainConfig(steps=1), seed=0, progress=False)
+        train_world_model(model, data, LatentTrainConfig(steps=1), seed=0, progress=False)
+    broken = FeatureTransitions(data.z * float("nan"), data.action, data.z_next, data.position)
+    with pytest.raises(SolverError, match=r"loss term 'prediction' == nan at step 1") as error:
+        train_world_model(build_latent_model("feature", features, data, SMALL, seed=0), broken, LatentTrainConfig(steps=2),
+                          seed=0, progress=False)
+    assert (error.value.status, error.value.step, error.value.term) == ("non-finite loss", 1, "prediction")

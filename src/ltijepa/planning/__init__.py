@@ -5,16 +5,19 @@
 - :mod:`~ltijepa.planning.mpc`: the receding-horizon loop.
 - :mod:`~ltijepa.planning.lq`: exact finite-horizon LQ planning (Riccati recursion).
 - :mod:`~ltijepa.planning.features`: frozen generic image features (our DINOv2 stand-in).
-- :mod:`~ltijepa.planning.bisim`: the on-policy bisimulation metric and loss.
+- :mod:`~ltijepa.planning.metric_loss`: the on-policy bisimulation metric and the metric loss
+  of a latent world model (not the MDP partitions of :mod:`ltijepa.bisim`).
 - :mod:`~ltijepa.planning.world_models`: the DINO-WM analog and the bisimulation world model.
-- :mod:`~ltijepa.planning.training`: encoding a dataset once, the training loop.
-- :mod:`~ltijepa.planning.maze`: goal reaching in the point maze, the success experiment.
+- :mod:`~ltijepa.planning.training`: encoding a dataset once, building and training a model.
+
+The chapter's experiments (the maze, its success table, the profile sizes) are in
+:mod:`ltijepa.chapters.planning_world_models`.
 
 Sign convention: u = -K x (as :mod:`ltijepa.lqr`).
 """
 
-from ltijepa.planning.base import Plan, PlanningError, torch_generator
-from ltijepa.planning.bisim import bisimulation_loss, deterministic_bisimulation_metric
+from ltijepa.planning.base import Plan, torch_generator
+from ltijepa.planning.metric_loss import bisimulation_loss, deterministic_bisimulation_metric
 from ltijepa.planning.cem import CEMConfig, cem
 from ltijepa.planning.lq import (
     LQSolution,
@@ -27,23 +30,13 @@ from ltijepa.planning.lq import (
     sample_sweep,
 )
 from ltijepa.planning.mpc import MPCResult, mpc
-from ltijepa.planning.maze import (
-    MazeDataConfig,
-    MazeEvalConfig,
-    MazeRun,
-    background_shift,
-    crosses_wall,
-    plan_in_maze,
-    start_goal_pairs,
-)
 from ltijepa.planning.mppi import MPPIConfig, mppi
 from ltijepa.planning.features import FrozenFeatures
-from ltijepa.planning.training import TrainConfig, build_world_model, feature_transitions, train_world_model
-from ltijepa.planning.world_models import BisimWorldModel, FeatureWorldModel, ModelConfig
+from ltijepa.planning.training import LatentTrainConfig, build_latent_model, feature_transitions, train_world_model
+from ltijepa.planning.world_models import BisimWorldModel, FeatureWorldModel, LatentModelConfig
 
 __all__ = [
     "Plan",
-    "PlanningError",
     "torch_generator",
     "CEMConfig",
     "cem",
@@ -62,18 +55,11 @@ __all__ = [
     "FrozenFeatures",
     "bisimulation_loss",
     "deterministic_bisimulation_metric",
-    "ModelConfig",
+    "LatentModelConfig",
     "FeatureWorldModel",
     "BisimWorldModel",
-    "TrainConfig",
+    "LatentTrainConfig",
     "feature_transitions",
-    "build_world_model",
+    "build_latent_model",
     "train_world_model",
-    "MazeDataConfig",
-    "MazeEvalConfig",
-    "MazeRun",
-    "start_goal_pairs",
-    "crosses_wall",
-    "plan_in_maze",
-    "background_shift",
 ]

@@ -22,11 +22,10 @@ from dataclasses import dataclass
 
 import torch
 
-from ltijepa.errors import LtijepaError, ShapeError
+from ltijepa.errors import DataError, ParameterError, ShapeError
 
 __all__ = [
     "CostFn",
-    "PlanningError",
     "Plan",
     "torch_generator",
     "check_mean",
@@ -39,10 +38,6 @@ __all__ = [
 
 #: A batched cost: actions ``(B, N, H, m)`` -> costs ``(B, N)`` (lower is better).
 CostFn = Callable[[torch.Tensor], torch.Tensor]
-
-
-class PlanningError(LtijepaError, ValueError):
-    """A planner got an invalid setting or a cost function returned unusable costs."""
 
 
 @dataclass(frozen=True)
@@ -81,13 +76,13 @@ def torch_generator(seed: int | torch.Generator, device: str | torch.device = "c
 
     Raises
     ------
-    PlanningError
+    ParameterError
         If ``seed`` is neither a generator nor a non-negative integer.
     """
     if isinstance(seed, torch.Generator):
         return seed
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise PlanningError(f"seed == {seed!r}, must be a non-negative int or a torch.Generator")
+        raise ParameterError(f"seed == {seed!r}, must be a non-negative int or a torch.Generator", name="seed", value=seed)
     return torch.Generator(device=device).manual_seed(seed)
 
 
@@ -98,16 +93,16 @@ def check_mean(mean: torch.Tensor) -> torch.Tensor:
     ------
     ShapeError
         If ``mean`` is not 3-D.
-    PlanningError
+    DataError
         If it is not floating point or has non-finite entries.
     """
     if not isinstance(mean, torch.Tensor) or mean.ndim != 3:
         shape = tuple(mean.shape) if hasattr(mean, "shape") else type(mean).__name__
         raise ShapeError(f"init_mean: expected a tensor (B, H, m), found {shape}")
     if not mean.is_floating_point():
-        raise PlanningError(f"init_mean has dtype {mean.dtype}, must be floating point")
+        raise DataError(f"init_mean has dtype {mean.dtype}, must be floating point", name="init_mean")
     if not torch.isfinite(mean).all():
-        raise PlanningError("init_mean has non-finite entries")
+        raise DataError("init_mean has non-finite entries", name="init_mean")
     return mean
 
 
@@ -175,7 +170,7 @@ def evaluate_cost(cost_fn: CostFn, actions: torch.Tensor) -> torch.Tensor:
     ------
     ShapeError
         If the costs do not have shape ``(B, N)``.
-    PlanningError
+    DataError
         If a cost is NaN or infinite (a planner would otherwise pick elites at random).
     """
     cost = cost_fn(actions)
@@ -185,7 +180,7 @@ def evaluate_cost(cost_fn: CostFn, actions: torch.Tensor) -> torch.Tensor:
         raise ShapeError(f"cost_fn: expected costs {expected}, found {found}")
     if not torch.isfinite(cost).all():
         bad = int((~torch.isfinite(cost)).sum())
-        raise PlanningError(f"cost_fn returned {bad} non-finite costs of {cost.numel()}")
+        raise DataError(f"cost_fn returned {bad} non-finite costs of {cost.numel()}", name="cost_fn")
     return cost
 
 
@@ -251,12 +246,14 @@ def elite_iterations(
     ------
     ShapeError
         If ``init_mean`` is not ``(B, H, m)`` or the costs are not ``(B, N)``.
-    PlanningError
-        If the costs are not finite, or ``low > high``.
+    DataError
+        If ``init_mean`` or the costs are not finite.
+    ParameterError
+        If ``low > high``.
     """
     mean = check_mean(init_mean)
     if low is not None and high is not None and low > high:
-        raise PlanningError(f"low == {low!r} and high == {high!r}, must satisfy low <= high")
+        raise ParameterError(f"low == {low!r} and high == {high!r}, must satisfy low <= high", name="low", value=low)
     mean = clamp_actions(mean, low, high)
     std = torch.full_like(mean, init_std)
     best = []

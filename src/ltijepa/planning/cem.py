@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import torch
 
 from ltijepa.checks import check_count, check_positive
-from ltijepa.planning.base import CostFn, Plan, PlanningError, clamp_actions, elite_iterations
-from ltijepa.profiles import by_profile
+from ltijepa.errors import ParameterError
+from ltijepa.planning.base import CostFn, Plan, clamp_actions, elite_iterations
 
 __all__ = ["CEMConfig", "cem"]
 
@@ -52,26 +52,11 @@ class CEMConfig:
         check_positive("init_std", self.init_std)
         check_positive("min_std", self.min_std, allow_zero=True)
         if not 2 <= self.elites <= self.samples:
-            raise PlanningError(
+            raise ParameterError(
                 f"elites == {self.elites}, must lie in [2, samples == {self.samples}] "
-                "(two elites at least, to refit a standard deviation)"
+                "(two elites at least, to refit a standard deviation)",
+                name="elites", value=self.elites,
             )
-
-    @classmethod
-    def for_profile(cls, profile: str) -> CEMConfig:
-        """DINO-WM's point-maze planner in ``full``; a third of the samples and half the
-        iterations in ``ci``.
-
-        Raises
-        ------
-        ParameterError
-            If ``profile`` is unknown.
-        """
-        return cls(
-            samples=by_profile(profile, ci=100, full=300),
-            elites=by_profile(profile, ci=10, full=30),
-            iterations=by_profile(profile, ci=5, full=10),
-        )
 
 
 def cem(
@@ -112,8 +97,10 @@ def cem(
     ------
     ShapeError
         If ``init_mean`` is not ``(B, H, m)`` or the costs are not ``(B, N)``.
-    PlanningError
-        If the costs are not finite, or ``low > high``.
+    DataError
+        If ``init_mean`` or the costs are not finite.
+    ParameterError
+        If ``low > high``.
 
     Examples
     --------

@@ -28,9 +28,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ltijepa.errors import ShapeError
 from ltijepa.checks import check_count
-from ltijepa.planning.base import PlanningError
+from ltijepa.errors import ParameterError, ShapeError
+
 __all__ = ["FrozenFeatures", "pyramid_weights"]
 
 
@@ -51,9 +51,7 @@ def pyramid_weights(image_size: int, grids: tuple[int, ...]) -> torch.Tensor:
     Raises
     ------
     ParameterError
-        If a grid size is not a positive integer.
-    PlanningError
-        If a grid size does not divide ``image_size``.
+        If a grid size is not a positive integer or does not divide ``image_size``.
     """
     centres = np.arange(image_size) + 0.5
     x, y = np.meshgrid(centres, centres)
@@ -61,7 +59,7 @@ def pyramid_weights(image_size: int, grids: tuple[int, ...]) -> torch.Tensor:
     for G in grids:
         check_count("grid size", G)
         if image_size % G:
-            raise PlanningError(f"grid size == {G}, must divide image_size == {image_size}")
+            raise ParameterError(f"grid size == {G}, must divide image_size == {image_size}", name="grids", value=G)
         cell = image_size / G
         for cy in (np.arange(G) + 0.5) * cell:
             for cx in (np.arange(G) + 0.5) * cell:
@@ -92,9 +90,8 @@ class FrozenFeatures(nn.Module):
     Raises
     ------
     ParameterError
-        If ``image_size``, ``channels`` or a grid size is not a positive integer.
-    PlanningError
-        If a grid size does not divide ``image_size``.
+        If ``image_size``, ``channels`` or a grid size is not a positive integer, or a grid size
+        does not divide ``image_size``.
     """
 
     def __init__(self, image_size: int = 32, *, channels: int = 4, grids: tuple[int, ...] = (8, 4, 2), seed: int = 0):

@@ -33,12 +33,11 @@ import numpy as np
 import torch
 
 from ltijepa.checks import as_matrix, check_count, check_definite
-from ltijepa.errors import ShapeError
+from ltijepa.errors import DataError, ParameterError, ShapeError
 from ltijepa.lqr import Task
-from ltijepa.planning.base import CostFn, PlanningError, torch_generator
+from ltijepa.planning.base import CostFn, torch_generator
 from ltijepa.planning.cem import CEMConfig, cem
 from ltijepa.planning.mppi import MPPIConfig, mppi
-from ltijepa.profiles import by_profile
 
 __all__ = [
     "LQSolution",
@@ -54,7 +53,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class LQSolution:
-    """The finite-horizon optimum of a task over ``H`` steps (book label ``eq-lq-riccati``).
+    """The finite-horizon optimum of a task over ``H`` steps (``thm-lq-riccati``, eq. ``eq-lq-riccati``).
 
     Attributes
     ----------
@@ -77,10 +76,14 @@ def _terminal_weight(task: Task, terminal_weight) -> np.ndarray:
 
 
 def riccati_recursion(task: Task, horizon: int, terminal_weight=None) -> LQSolution:
-    """The backward Riccati recursion of the H-step LQ problem.
+    """The backward Riccati recursion of the H-step LQ problem ``def-lq-planning``.
 
     .. math::  K_t = (R + B^\\top P_{t+1} B)^{-1} B^\\top P_{t+1} A, \\quad
                P_t = Q + A^\\top P_{t+1} (A - B K_t), \\quad P_H = Q_f
+
+    By ``thm-lq-riccati`` (eq. ``eq-lq-riccati``) the minimiser is ``a_t = -K_t s_t`` and the
+    minimum ``s_0^T P_0 s_0`` (:func:`lq_optimal_plan`), and ``K_0 -> K*`` as ``H -> infinity``
+    (:func:`lq_mpc_gain`); the chapter checks both.
 
     Parameters
     ----------
@@ -126,6 +129,9 @@ def riccati_recursion(task: Task, horizon: int, terminal_weight=None) -> LQSolut
 def lq_mpc_gain(task: Task, horizon: int, terminal_weight=None) -> np.ndarray:
     """The receding-horizon LQ MPC gain ``K_0`` of the H-step problem: ``a = -K_0 s``.
 
+    The gain whose limit ``K_0 -> K*`` (the DARE gain) as ``H -> infinity`` is the last statement
+    of ``thm-lq-riccati``, the chapter's check ``ren2026.mpc.riccati.lqr_limit``.
+
     Parameters
     ----------
     task : ltijepa.lqr.Task
@@ -155,15 +161,20 @@ def _check_states(task: Task, x0) -> np.ndarray:
     if x0.ndim != 2 or x0.shape[1] != task.n:
         raise ShapeError(f"x0: expected initial states (B, {task.n}), found {x0.shape}")
     if not np.all(np.isfinite(x0)):
-        raise PlanningError(f"x0 has non-finite entries: {x0.tolist()}")
+        raise DataError(f"x0 has non-finite entries: {x0.tolist()}", name="x0")
     return x0
 
 
 def lq_optimal_plan(task: Task, x0, horizon: int, terminal_weight=None) -> tuple[np.ndarray, np.ndarray]:
     """The exact optimal open-loop plan and its cost from each initial state.
 
+    The minimiser and the minimum of ``def-lq-planning`` by ``thm-lq-riccati``:
+
     .. math::  a_t = -K_t s_t, \\quad s_{t+1} = A s_t + B a_t, \\qquad
                \\ell^\\star(s_0) = s_0^\\top P_0 s_0
+
+    (the lower bound of the chapter's check ``ren2026.mpc.riccati.lower_bound``, via
+    :func:`sample_sweep`).
 
     Parameters
     ----------
@@ -185,9 +196,9 @@ def lq_optimal_plan(task: Task, x0, horizon: int, terminal_weight=None) -> tuple
     ------
     ShapeError
         If ``x0`` is not ``(B, n)``.
-    PlanningError
-        If ``x0`` has non-finite entries.
-    ParameterError, DataError
+    DataError
+        If ``x0`` has non-finite entries, or as :func:`riccati_recursion`.
+    ParameterError
         As :func:`riccati_recursion`.
     """
     x0 = _check_states(task, x0)
@@ -231,7 +242,10 @@ def lq_cost_fn(
     dtype: torch.dtype = torch.float64,
     device: str | torch.device = "cpu",
 ) -> CostFn:
-    """The H-step quadratic cost ``l`` of action sequences from each initial state, batched.
+    """The H-step quadratic cost ``l`` of ``def-lq-planning`` (eq. ``eq-lq-cost``), batched.
+
+    .. math::  \\ell(s_0, a) = \\sum_{\\tau=0}^{H-1} \\big(s_\\tau^\\top Q s_\\tau
+               + a_\\tau^\\top R a_\\tau\\big) + s_H^\\top Q_f s_H
 
     The returned function maps actions ``(B, N, H, m)`` to ``(B, N)`` costs (the horizon is
     read from the actions), by rolling the model out from ``x0[b]`` for every candidate.
@@ -301,25 +315,17 @@ class SweepConfig:
         for N in self.sample_counts:
             check_count("sample count", N)
         if list(self.sample_counts) != sorted(set(self.sample_counts)):
-            raise PlanningError(f"sample_counts == {self.sample_counts}, must be strictly increasing")
+            raise ParameterError(
+                f"sample_counts == {self.sample_counts}, must be strictly increasing",
+                name="sample_counts", value=self.sample_counts,
+            )
         for name in ("problems", "horizon", "iterations"):
             check_count(name, getattr(self, name))
         if not 0.0 < self.elite_fraction <= 1.0:
-            raise PlanningError(f"elite_fraction == {self.elite_fraction!r}, must lie in (0, 1]")
-
-    @classmethod
-    def for_profile(cls, profile: str) -> SweepConfig:
-        """N up to 1,000 and 16 problems in ``ci``; up to 3,000 and 32 problems in ``full``.
-
-        Raises
-        ------
-        ParameterError
-            If ``profile`` is unknown.
-        """
-        return cls(
-            sample_counts=by_profile(profile, ci=(10, 30, 100, 300, 1000), full=(10, 30, 100, 300, 1000, 3000)),
-            problems=by_profile(profile, ci=16, full=32),
-        )
+            raise ParameterError(
+                f"elite_fraction == {self.elite_fraction!r}, must lie in (0, 1]",
+                name="elite_fraction", value=self.elite_fraction,
+            )
 
 
 def sample_sweep(task: Task, x0, config: SweepConfig, *, planner: str, seed: int) -> np.ndarray:
@@ -347,11 +353,11 @@ def sample_sweep(task: Task, x0, config: SweepConfig, *, planner: str, seed: int
 
     Raises
     ------
-    PlanningError
+    ParameterError
         If ``planner`` is unknown.
     """
     if planner not in ("cem", "mppi"):
-        raise PlanningError(f"planner == {planner!r}, must be 'cem' or 'mppi'")
+        raise ParameterError(f"planner == {planner!r}, must be 'cem' or 'mppi'", name="planner", value=planner)
     x0 = _check_states(task, x0)
     _, optimum = lq_optimal_plan(task, x0, config.horizon)
     cost_fn = lq_cost_fn(task, x0)

@@ -22,7 +22,9 @@ from typing import Any
 import torch
 
 from ltijepa.checks import check_count
-from ltijepa.planning.base import CostFn, Plan, PlanningError, check_mean
+from ltijepa.errors import ParameterError
+from ltijepa.planning.base import CostFn, Plan, check_mean
+
 __all__ = ["Planner", "MPCResult", "mpc", "shift_plan"]
 
 #: A planner with its settings bound: ``planner(cost_fn, init_mean) -> Plan``.
@@ -108,9 +110,7 @@ def mpc(
     Raises
     ------
     ParameterError
-        If ``execute`` or ``steps`` is not a positive integer.
-    PlanningError
-        If ``execute > H``.
+        If ``execute`` or ``steps`` is not a positive integer, or ``execute > H``.
     ShapeError
         If ``init_mean`` is not ``(B, H, m)``.
 
@@ -130,7 +130,7 @@ def mpc(
     check_count("execute", execute)
     check_count("steps", steps)
     if execute > horizon:
-        raise PlanningError(f"execute == {execute}, must be <= the horizon H == {horizon}")
+        raise ParameterError(f"execute == {execute}, must be <= the horizon H == {horizon}", name="execute", value=execute)
     states, actions, plans = [state], [], []
     while len(actions) < steps:
         plan = planner(make_cost(state), mean)

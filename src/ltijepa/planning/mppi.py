@@ -28,7 +28,8 @@ from dataclasses import dataclass
 import torch
 
 from ltijepa.checks import check_count, check_positive
-from ltijepa.planning.base import CostFn, Plan, PlanningError, clamp_actions, elite_iterations
+from ltijepa.errors import ParameterError
+from ltijepa.planning.base import CostFn, Plan, clamp_actions, elite_iterations
 
 __all__ = ["MPPIConfig", "mppi", "mppi_weights"]
 
@@ -59,10 +60,13 @@ class MPPIConfig:
         check_positive("min_std", self.min_std, allow_zero=True)
         check_positive("max_std", self.max_std)
         if self.elites > self.samples:
-            raise PlanningError(f"elites == {self.elites}, must be <= samples == {self.samples}")
+            raise ParameterError(
+                f"elites == {self.elites}, must be <= samples == {self.samples}", name="elites", value=self.elites
+            )
         if self.min_std > self.max_std:
-            raise PlanningError(
-                f"min_std == {self.min_std} and max_std == {self.max_std}, must satisfy min_std <= max_std"
+            raise ParameterError(
+                f"min_std == {self.min_std} and max_std == {self.max_std}, must satisfy min_std <= max_std",
+                name="min_std", value=self.min_std,
             )
 
 
@@ -95,6 +99,11 @@ def mppi(
 ) -> Plan:
     """Minimise ``cost_fn`` over action sequences by MPPI with elites, batched.
 
+    The weighted refit of the chapter's eq. ``eq-mppi``:
+
+    .. math::  w_i \\propto \\exp(-(c_i - c_{\\min}) / \\lambda), \\qquad
+               \\mu \\leftarrow \\sum_{i \\in \\mathcal E} w_i a^{(i)}
+
     Parameters
     ----------
     cost_fn : callable
@@ -118,8 +127,10 @@ def mppi(
     ------
     ShapeError
         If ``init_mean`` is not ``(B, H, m)`` or the costs are not ``(B, N)``.
-    PlanningError
-        If the costs are not finite, or ``low > high``.
+    DataError
+        If ``init_mean`` or the costs are not finite.
+    ParameterError
+        If ``low > high``.
 
     Examples
     --------

@@ -1,10 +1,11 @@
 """Training the chapter's world models on random-action transitions.
 
 The frozen encoder never changes, so the images are encoded once
-(:func:`feature_transitions`) and the models train on features. One loop for both models,
-:func:`train_world_model`: sample a batch (and a permutation pairing its transitions for the
-bisimulation loss), take the model's named losses, step AdamW (Toso et al. train with AdamW),
-log every term in an ``info`` dict.
+(:func:`feature_transitions`) and the models train on features. Both train in the one loop of
+every latent world model, :func:`ltijepa.train.train` (:func:`train_world_model`): sample a
+batch (and a permutation pairing its transitions for the bisimulation loss), take the model's
+named losses, step AdamW (Toso et al. train with AdamW); the log is every term's mean over
+windows of ``log_every`` steps.
 """
 
 from __future__ import annotations
@@ -14,30 +15,29 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from ltijepa.envs.pointmaze import Transitions
-from ltijepa.errors import ShapeError
 from ltijepa.checks import check_count, check_positive
-from ltijepa.planning.base import PlanningError, torch_generator
+from ltijepa.errors import ParameterError, ShapeError
+from ltijepa.planning.base import torch_generator
 from ltijepa.planning.features import FrozenFeatures
 from ltijepa.planning.world_models import (
     BisimWorldModel,
     FeatureBatch,
     FeatureWorldModel,
     LatentWorldModel,
-    ModelConfig,
+    LatentModelConfig,
     Standardizer,
 )
-from ltijepa.profiles import by_profile
+from ltijepa.train import RESERVED_KEYS, train
 
-__all__ = ["TrainConfig", "FeatureTransitions", "feature_transitions", "build_world_model", "train_world_model"]
+__all__ = ["LatentTrainConfig", "FeatureTransitions", "feature_transitions", "build_latent_model", "train_world_model"]
 
 MODEL_KINDS = {"feature": FeatureWorldModel, "bisim": BisimWorldModel}
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class LatentTrainConfig:
     """Optimisation of :func:`train_world_model`."""
 
     steps: int = 20_000
@@ -56,17 +56,6 @@ class TrainConfig:
             check_count(name, getattr(self, name))
         check_positive("lr", self.lr)
         check_positive("weight_decay", self.weight_decay, allow_zero=True)
-
-    @classmethod
-    def for_profile(cls, profile: str) -> TrainConfig:
-        """1,500 steps in ``ci`` (under a minute per model on one CPU thread), 20,000 in ``full``.
-
-        Raises
-        ------
-        ParameterError
-            If ``profile`` is unknown.
-        """
-        return cls(steps=by_profile(profile, ci=1_500, full=20_000))
 
 
 @dataclass(frozen=True)
@@ -138,11 +127,11 @@ def feature_transitions(
     )
 
 
-def build_world_model(
+def build_latent_model(
     kind: str,
     features: FrozenFeatures,
     data: FeatureTransitions,
-    config: ModelConfig = ModelConfig(),
+    config: LatentModelConfig = LatentModelConfig(),
     *,
     seed: int,
     device: str | torch.device = "cpu",
@@ -156,18 +145,18 @@ def build_world_model(
     features : FrozenFeatures
     data : FeatureTransitions
         Training features (for the standardiser's statistics).
-    config : ModelConfig
+    config : LatentModelConfig
     seed : int
         Seed of the initial weights.
     device : str or torch.device
 
     Raises
     ------
-    PlanningError
+    ParameterError
         If ``kind`` is unknown.
     """
     if kind not in MODEL_KINDS:
-        raise PlanningError(f"kind == {kind!r}, must be one of {sorted(MODEL_KINDS)}")
+        raise ParameterError(f"kind == {kind!r}, must be one of {sorted(MODEL_KINDS)}", name="kind", value=kind)
     model = MODEL_KINDS[kind](features, Standardizer(data.z), config)
     _initialise(model, torch_generator(seed))
     return model.to(device)
@@ -186,12 +175,16 @@ def _initialise(model: torch.nn.Module, generator: torch.Generator) -> None:
 def train_world_model(
     model: LatentWorldModel,
     data: FeatureTransitions,
-    config: TrainConfig = TrainConfig(),
+    config: LatentTrainConfig = LatentTrainConfig(),
     *,
     seed: int | torch.Generator,
     progress: bool = True,
 ) -> dict[str, np.ndarray]:
     """Train ``model`` on ``data`` by AdamW on its total loss; return the logged loss terms.
+
+    The loop is :func:`ltijepa.train.train`; the steps' values of every term are averaged over
+    windows of ``config.log_every`` steps (summed in float64 in step order), a trailing partial
+    window left out.
 
     Parameters
     ----------
@@ -199,7 +192,7 @@ def train_world_model(
         Trained in place (the frozen features are buffers, never trained).
     data : FeatureTransitions
         On the model's device.
-    config : TrainConfig
+    config : LatentTrainConfig
     seed : int or torch.Generator
         Source of the batches and the pairings.
     progress : bool
@@ -215,29 +208,21 @@ def train_world_model(
     ------
     ShapeError
         If the data's feature width is not the model's.
-    PlanningError
-        If a loss becomes non-finite (the step is named).
+    SolverError
+        If a loss term becomes non-finite (status ``"non-finite loss"``; the term and the step
+        are named).
     """
     if data.z.shape[1] != model.features.dim:
         raise ShapeError(f"data: expected features of width {model.features.dim}, found {data.z.shape[1]}")
     generator = torch_generator(seed, data.z.device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    model.train()
-    info: dict[str, list[float]] = {"step": []}
-    running: dict[str, float] = {}
-    for step in tqdm(range(1, config.steps + 1), desc=type(model).__name__, disable=not progress, mininterval=15):
-        terms = model.loss_terms(data.sample(config.batch_size, generator))
-        if not torch.isfinite(terms["total"]):
-            raise PlanningError(f"training loss is {terms['total'].item()} at step {step}")
-        optimizer.zero_grad(set_to_none=True)
-        terms["total"].backward()
-        optimizer.step()
-        for name, value in terms.items():
-            running[name] = running.get(name, 0.0) + float(value.detach())
-        if step % config.log_every == 0:
-            info["step"].append(step)
-            for name, total in running.items():
-                info.setdefault(name, []).append(total / config.log_every)
-            running.clear()
+    log = train(model, data, optimizer, steps=config.steps, batch_size=config.batch_size, generator=generator,
+                progress=progress, desc=type(model).__name__)
     model.eval()
-    return {name: np.asarray(values) for name, values in info.items()}
+    windows = config.steps // config.log_every
+    info = {"step": config.log_every * np.arange(1, windows + 1)}
+    for name, values in log.items():
+        if name not in RESERVED_KEYS:
+            per_window = values[: windows * config.log_every].astype(np.float64).reshape(windows, config.log_every)
+            info[name] = np.cumsum(per_window, axis=1)[:, -1] / config.log_every
+    return info

@@ -25,15 +25,15 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from ltijepa.checks import check_count, check_positive
 from ltijepa.errors import ShapeError
 from ltijepa.jepa.layers import mlp
-from ltijepa.checks import check_count, check_positive
-from ltijepa.planning.base import CostFn, PlanningError
-from ltijepa.planning.bisim import bisimulation_loss, latent_distance
+from ltijepa.planning.base import CostFn
+from ltijepa.planning.metric_loss import bisimulation_loss, check_discount, latent_distance
 from ltijepa.planning.features import FrozenFeatures
 
 __all__ = [
-    "ModelConfig",
+    "LatentModelConfig",
     "FeatureBatch",
     "Standardizer",
     "LatentWorldModel",
@@ -43,7 +43,7 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class ModelConfig:
+class LatentModelConfig:
     """Sizes and loss weights of the world models."""
 
     hidden: tuple[int, ...] = (256, 256)
@@ -66,8 +66,7 @@ class ModelConfig:
         check_count("bisim_dim", self.bisim_dim)
         check_count("action_dim", self.action_dim)
         check_positive("bisim_coef", self.bisim_coef, allow_zero=True)
-        if not 0.0 <= self.gamma < 1.0:
-            raise PlanningError(f"gamma == {self.gamma!r}, must lie in [0, 1)")
+        check_discount(self.gamma)
 
 
 class FeatureBatch(NamedTuple):
@@ -113,7 +112,7 @@ class LatentWorldModel(nn.Module, ABC):
     """What both world models share: encoding images, rollouts, the planning cost."""
 
     features: FrozenFeatures
-    config: ModelConfig
+    config: LatentModelConfig
 
     @abstractmethod
     def embed(self, z: torch.Tensor) -> torch.Tensor:
@@ -235,11 +234,11 @@ class FeatureWorldModel(LatentWorldModel):
         The frozen encoder f.
     standardizer : Standardizer
         Statistics of the training features.
-    config : ModelConfig
+    config : LatentModelConfig
         Sizes.
     """
 
-    def __init__(self, features: FrozenFeatures, standardizer: Standardizer, config: ModelConfig = ModelConfig()):
+    def __init__(self, features: FrozenFeatures, standardizer: Standardizer, config: LatentModelConfig = LatentModelConfig()):
         super().__init__()
         self.features, self.standardizer, self.config = features, standardizer, config
         self.dynamics = mlp(features.dim + config.action_dim, config.hidden, features.dim)
@@ -282,7 +281,7 @@ class BisimWorldModel(LatentWorldModel):
     .. math::  \\mathcal L = \\|\\hat w_{t+1} - \\operatorname{sg}[w_{t+1}]\\|^2 / d_w
                + c_{\\text{bisim}} \\mathcal L_{\\text{bisim}}
 
-    with ``L_bisim`` of :func:`~ltijepa.planning.bisim.bisimulation_loss`, pairs from a batch
+    with ``L_bisim`` of :func:`~ltijepa.planning.metric_loss.bisimulation_loss`, pairs from a batch
     permutation, and the reward distance ``|r_g(s) - r_g(s')|`` bounded by its supremum over the
     goal-reaching rewards ``r_g(s) = -||p(s) - g||``, which is ``||p - p'||`` (attained at
     ``g = p'``): the metric of the whole family of goals the planner may be given.
@@ -293,11 +292,11 @@ class BisimWorldModel(LatentWorldModel):
         The frozen encoder f.
     standardizer : Standardizer
         Statistics of the training features.
-    config : ModelConfig
+    config : LatentModelConfig
         Sizes, gamma and the loss weight.
     """
 
-    def __init__(self, features: FrozenFeatures, standardizer: Standardizer, config: ModelConfig = ModelConfig()):
+    def __init__(self, features: FrozenFeatures, standardizer: Standardizer, config: LatentModelConfig = LatentModelConfig()):
         super().__init__()
         self.features, self.standardizer, self.config = features, standardizer, config
         self.encoder = mlp(features.dim, config.encoder_hidden, config.bisim_dim)
@@ -320,7 +319,8 @@ class BisimWorldModel(LatentWorldModel):
         return latent + self.dynamics(torch.cat([latent, action], dim=-1))
 
     def loss_terms(self, batch: FeatureBatch) -> dict[str, torch.Tensor]:
-        """``{"prediction", "bisimulation", "total"}`` of a batch."""
+        """``{"prediction", "bisimulation", "total"}`` of a batch: eq. ``eq-bisim-loss``, the chapter's
+        form of ``def-bisim-loss``."""
         w = self.embed(batch.z)
         next_w = self.predict(w, batch.action)
         prediction = ((next_w - self.embed(batch.z_next).detach()) ** 2).mean()

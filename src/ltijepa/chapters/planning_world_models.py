@@ -1,14 +1,25 @@
-"""Goal-reaching in the point maze with a latent world model: the success-rate experiment.
+"""The driver of ``notebooks/planning_world_models.ipynb`` ("Planning with world models").
 
-DINO-WM's point-maze evaluation (``plan_point_maze.yaml``), scaled to the analog:
+:class:`Config` resolves the chapter's sizes from the profile: the planner sweep on the exact
+LQ problem (:class:`~ltijepa.planning.lq.SweepConfig`), the random-action data of the maze
+(:class:`MazeDataConfig`), the training of the latent world models
+(:class:`~ltijepa.planning.training.LatentTrainConfig`) and the goal-reaching evaluation
+(:class:`MazeEvalConfig`, with its :class:`~ltijepa.planning.cem.CEMConfig`).
 
-- start and goal uniform in the free space (``goal_source: random_state``), the goal given as
-  an image rendered under the same background;
-- CEM on the terminal latent cost (:meth:`LatentWorldModel.terminal_cost`), horizon 5,
-  executing all 5 planned actions before replanning (``mpc_cem``);
+The success-rate experiment is DINO-WM's point-maze evaluation (``plan_point_maze.yaml``),
+scaled to the analog:
+
+- start and goal uniform in the free space (``goal_source: random_state``,
+  :func:`start_goal_pairs`), the goal given as an image rendered under the same background;
+- CEM on the terminal latent cost (:meth:`~ltijepa.planning.world_models.LatentWorldModel.
+  terminal_cost`), horizon 5, executing all 5 planned actions before replanning (``mpc_cem``,
+  :func:`plan_in_maze`);
 - a fixed step budget (DINO-WM replans until every episode succeeds; stable-worldmodel caps
   the budget, as we do), success when the *final* position is within ``success_radius`` of
   the goal (DINO-WM's 0.5 in a maze of unit cells is half a cell; ours is half a cell, 1/6).
+
+:func:`background_shift` measures how much of a latent is floor (the talk's slow features) and
+:func:`crosses_wall` splits the start/goal pairs by the wall between them.
 """
 
 from __future__ import annotations
@@ -21,14 +32,27 @@ import torch
 
 from ltijepa.checks import check_count, check_positive
 from ltijepa.envs.pointmaze import Background, PointMaze, is_free, render, sample_free
-from ltijepa.errors import ShapeError
-from ltijepa.planning.base import PlanningError, torch_generator
+from ltijepa.errors import ParameterError, ShapeError
+from ltijepa.planning.base import torch_generator
 from ltijepa.planning.cem import CEMConfig, cem
+from ltijepa.planning.lq import SweepConfig
 from ltijepa.planning.mpc import mpc
+from ltijepa.planning.training import LatentTrainConfig
 from ltijepa.planning.world_models import LatentWorldModel
 from ltijepa.profiles import by_profile
 
-__all__ = ["CONDITION_NAMES", "TALK_SUCCESS_RATES", "MazeDataConfig", "MazeEvalConfig", "MazeRun", "start_goal_pairs", "crosses_wall", "plan_in_maze", "background_shift"]
+__all__ = [
+    "Config",
+    "CONDITION_NAMES",
+    "TALK_SUCCESS_RATES",
+    "MazeDataConfig",
+    "MazeEvalConfig",
+    "MazeRun",
+    "start_goal_pairs",
+    "crosses_wall",
+    "plan_in_maze",
+    "background_shift",
+]
 
 
 #: The talk's test conditions, in the order of its success table.
@@ -58,18 +82,10 @@ class MazeDataConfig:
         check_count("episodes", self.episodes)
         check_count("steps", self.steps)
         if not 0.0 <= self.randomise_fraction <= 1.0:
-            raise PlanningError(f"randomise_fraction == {self.randomise_fraction!r}, must lie in [0, 1]")
-
-    @classmethod
-    def for_profile(cls, profile: str) -> MazeDataConfig:
-        """120 episodes (6,000 transitions) in ``ci``, 500 (25,000) in ``full``.
-
-        Raises
-        ------
-        ParameterError
-            If ``profile`` is unknown.
-        """
-        return cls(episodes=by_profile(profile, ci=120, full=500))
+            raise ParameterError(
+                f"randomise_fraction == {self.randomise_fraction!r}, must lie in [0, 1]",
+                name="randomise_fraction", value=self.randomise_fraction,
+            )
 
 
 @dataclass(frozen=True)
@@ -94,17 +110,50 @@ class MazeEvalConfig:
             check_count(name, getattr(self, name))
         check_positive("success_radius", self.success_radius)
 
+
+@dataclass(frozen=True)
+class Config:
+    """Sizes of the chapter's experiments."""
+
+    sweep: SweepConfig
+    """CEM and MPPI against the exact optimum of the LQ problem (:func:`~ltijepa.planning.lq.sample_sweep`)"""
+    data: MazeDataConfig
+    """the random-action trajectories the world models train on"""
+    train: LatentTrainConfig
+    """the optimisation of every world model"""
+    evaluation: MazeEvalConfig
+    """the goal-reaching protocol and its CEM planner"""
+
     @classmethod
-    def for_profile(cls, profile: str) -> MazeEvalConfig:
-        """50 pairs and DINO-WM's CEM (300 samples, 30 elites, 10 iterations) in ``full``;
-        12 pairs and a smaller CEM (100, 10, 5) in ``ci``.
+    def for_profile(cls, profile: str) -> Config:
+        """``full``: the notes' CPU analog (500 episodes, 20,000 steps) and DINO-WM's point-maze
+        CEM (300 samples, 30 elites, 10 iterations) on 50 pairs; ``ci``: 120 episodes,
+        1,500 steps (under a minute per model on one CPU thread), CEM (100, 10, 5) on 12 pairs.
+
+        >>> Config.for_profile("ci").evaluation.planner.samples
+        100
 
         Raises
         ------
         ParameterError
             If ``profile`` is unknown.
         """
-        return cls(pairs=by_profile(profile, ci=12, full=50), planner=CEMConfig.for_profile(profile))
+        return cls(
+            sweep=SweepConfig(
+                sample_counts=by_profile(profile, ci=(10, 30, 100, 300, 1000), full=(10, 30, 100, 300, 1000, 3000)),
+                problems=by_profile(profile, ci=16, full=32),
+            ),
+            data=MazeDataConfig(episodes=by_profile(profile, ci=120, full=500)),
+            train=LatentTrainConfig(steps=by_profile(profile, ci=1_500, full=20_000)),
+            evaluation=MazeEvalConfig(
+                pairs=by_profile(profile, ci=12, full=50),
+                planner=CEMConfig(
+                    samples=by_profile(profile, ci=100, full=300),
+                    elites=by_profile(profile, ci=10, full=30),
+                    iterations=by_profile(profile, ci=5, full=10),
+                ),
+            ),
+        )
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,8 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ltijepa.errors import ShapeError
-from ltijepa.planning.base import PlanningError
-from ltijepa.planning.bisim import bisimulation_loss, deterministic_bisimulation_metric, latent_distance
+from ltijepa.errors import DataError, ParameterError, ShapeError
+from ltijepa.planning.metric_loss import bisimulation_loss, deterministic_bisimulation_metric, latent_distance
 
 GAMMA = 0.9
 
@@ -99,15 +98,15 @@ def test_gradient_reaches_the_latents_not_the_target():
 
 def test_errors():
     w = torch.zeros(4, 2)
-    with pytest.raises(PlanningError, match=r"gamma == 1.0, must lie in \[0, 1\)"):
+    with pytest.raises(ParameterError, match=r"gamma == 1.0, must lie in \[0, 1\)"):
         bisimulation_loss(w, w, torch.zeros(4), w, w, 1.0)
     with pytest.raises(ShapeError, match=r"reward_distance: expected \(4,\), found \(3,\)"):
         bisimulation_loss(w, w, torch.zeros(3), w, w, 0.5)
     with pytest.raises(ShapeError, match=r"expected two tensors of one shape, found \(4, 2\) and \(3, 2\)"):
         latent_distance(w, torch.zeros(3, 2))
-    with pytest.raises(PlanningError, match=r"successors == \[0, 5\], must be state indices in \[0, 2\)"):
+    with pytest.raises(DataError, match=r"successors == \[0, 5\], must be state indices in \[0, 2\)"):
         deterministic_bisimulation_metric(np.zeros(2), np.array([0, 5]), 0.5)
     with pytest.raises(ShapeError, match=r"expected rewards \(S,\) and successors \(S,\)"):
         deterministic_bisimulation_metric(np.zeros(2), np.array([0]), 0.5)
-    with pytest.raises(PlanningError, match=r"gamma == -0.1"):
+    with pytest.raises(ParameterError, match=r"gamma == -0.1"):
         deterministic_bisimulation_metric(np.zeros(2), np.array([0, 1]), -0.1)

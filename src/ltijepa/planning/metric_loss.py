@@ -1,25 +1,27 @@
-"""The on-policy bisimulation metric and the bisimulation loss of a latent world model.
+"""The planning bisimulation metric loss: the on-policy bisimulation metric and the loss that
+fits a latent world model's distances to it.
 
-Castro (2020) defines, for a policy pi with reward r_pi and transition kernel P_pi, the
+Not the largest bisimulation of an MDP (a partition of its states, :mod:`ltijepa.bisim`): here
+a *metric* between states. Castro (2020) defines, for a policy pi with reward r_pi and transition kernel P_pi, the
 on-policy bisimulation metric as the unique fixed point of
 
 .. math::
 
     d_\\pi(s, s') = |r_\\pi(s) - r_\\pi(s')| + \\gamma\\, W_1(d_\\pi)\\big(P_\\pi(\\cdot|s), P_\\pi(\\cdot|s')\\big)
 
-(book label ``eq-bisim-metric``; the talk's slide "On-Policy Bisimulation Metric"). A
-bisimulation encoder h (DBC, Zhang et al. 2021; Toso et al. 2026) is trained so that latent
-distances match it, with the latent model T standing in for P:
+(``def-bisim-metric``, eq. ``eq-bisim-metric``; the talk's slide "On-Policy Bisimulation
+Metric"). A bisimulation encoder h (DBC, Zhang et al. 2021; Toso et al. 2026) is trained so that
+latent distances match it, with the latent model T standing in for P:
 
 .. math::
 
     \\mathcal L_{\\text{bisim}} = \\mathbb E\\Big[\\big(\\|w_i - w_j\\|
         - \\operatorname{sg}\\big[\\,|r_i - r_j| + \\gamma \\|T(w_i, a) - T(w_j, a)\\|\\,\\big]\\big)^2\\Big]
 
-over pairs (i, j) of a batch (``eq-bisim-loss``). ``sg`` is a stop-gradient. For a
-deterministic system and policy, an embedding whose distances *are* the metric and the exact
-model give zero loss -- :func:`deterministic_bisimulation_metric` computes the metric of a
-small tabular case to check this.
+over pairs (i, j) of a batch (``def-bisim-loss`` in the chapter's form ``eq-bisim-loss``).
+``sg`` is a stop-gradient. For a deterministic system and policy, an embedding whose distances
+*are* the metric and the exact model give zero loss -- :func:`deterministic_bisimulation_metric`
+computes the metric of a small tabular case to check this.
 
 Where this differs from the authors' code (reasons in the chapter):
 
@@ -35,17 +37,31 @@ Where this differs from the authors' code (reasons in the chapter):
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import torch
 
-from ltijepa.errors import ShapeError
-from ltijepa.planning.base import PlanningError
+from ltijepa.errors import DataError, ParameterError, ShapeError
 
-__all__ = ["latent_distance", "bisimulation_loss", "deterministic_bisimulation_metric"]
+__all__ = ["check_discount", "latent_distance", "bisimulation_loss", "deterministic_bisimulation_metric"]
 
 #: Added under the square root of a norm: the gradient x / sqrt(x^2 + eps) is then defined
 #: (0, not NaN) at x = 0; a distance of 0 reads as sqrt(eps) = 1e-6.
 NORM_EPS = 1e-12
+
+
+def check_discount(gamma) -> float:
+    """``gamma`` as a float; raise :class:`~ltijepa.errors.ParameterError` unless ``0 <= gamma < 1``.
+
+    The discount of ``eq-bisim-metric``: below 1, the metric's fixed point is a contraction's.
+
+    >>> check_discount(0.99)
+    0.99
+    """
+    if isinstance(gamma, bool) or not isinstance(gamma, numbers.Real) or not 0.0 <= gamma < 1.0:
+        raise ParameterError(f"gamma == {gamma!r}, must lie in [0, 1)", name="gamma", value=gamma)
+    return float(gamma)
 
 
 def latent_distance(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -69,7 +85,7 @@ def bisimulation_loss(
     next_w_other: torch.Tensor,
     gamma: float,
 ) -> torch.Tensor:
-    """The bisimulation loss (``eq-bisim-loss``) of a batch of pairs.
+    """The bisimulation loss of ``def-bisim-loss`` (the chapter's form ``eq-bisim-loss``) of a batch.
 
     .. math::  \\frac1B \\sum_b \\big(\\|w_b - w'_b\\| - \\operatorname{sg}[\\Delta r_b
                + \\gamma \\|\\hat w_b - \\hat w'_b\\|]\\big)^2
@@ -94,11 +110,10 @@ def bisimulation_loss(
     ------
     ShapeError
         If the shapes do not match.
-    PlanningError
+    ParameterError
         If ``gamma`` is outside [0, 1).
     """
-    if not 0.0 <= gamma < 1.0:
-        raise PlanningError(f"gamma == {gamma!r}, must lie in [0, 1)")
+    check_discount(gamma)
     if reward_distance.shape != w.shape[:1]:
         raise ShapeError(f"reward_distance: expected ({w.shape[0]},), found {tuple(reward_distance.shape)}")
     target = reward_distance + gamma * latent_distance(next_w, next_w_other)
@@ -108,7 +123,8 @@ def bisimulation_loss(
 def deterministic_bisimulation_metric(
     rewards: np.ndarray, successors: np.ndarray, gamma: float, *, tol: float = 1e-12
 ) -> np.ndarray:
-    """The on-policy bisimulation metric of a deterministic system under a deterministic policy.
+    """The on-policy bisimulation metric (``def-bisim-metric``) of a deterministic system under a
+    deterministic policy.
 
     With ``s -> succ(s)`` deterministic, ``W_1`` between two point masses is the metric of the
     two successors, so ``eq-bisim-metric`` becomes
@@ -136,8 +152,10 @@ def deterministic_bisimulation_metric(
     ------
     ShapeError
         If the arrays are not (S,) and (S,).
-    PlanningError
-        If ``gamma`` is outside [0, 1) or a successor is not a state index.
+    ParameterError
+        If ``gamma`` is outside [0, 1).
+    DataError
+        If a successor is not a state index.
 
     Examples
     --------
@@ -149,10 +167,11 @@ def deterministic_bisimulation_metric(
     successors = np.asarray(successors)
     if rewards.ndim != 1 or successors.shape != rewards.shape:
         raise ShapeError(f"expected rewards (S,) and successors (S,), found {rewards.shape} and {successors.shape}")
-    if not 0.0 <= gamma < 1.0:
-        raise PlanningError(f"gamma == {gamma!r}, must lie in [0, 1)")
+    check_discount(gamma)
     if not np.issubdtype(successors.dtype, np.integer) or successors.min() < 0 or successors.max() >= len(rewards):
-        raise PlanningError(f"successors == {successors.tolist()}, must be state indices in [0, {len(rewards)})")
+        raise DataError(
+            f"successors == {successors.tolist()}, must be state indices in [0, {len(rewards)})", name="successors"
+        )
     base = np.abs(rewards[:, None] - rewards[None, :])
     d = np.zeros_like(base)
     while True:

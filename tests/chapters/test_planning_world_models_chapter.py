@@ -1,18 +1,12 @@
-"""Goal reaching in the maze with an exact world model, the slow-feature ratio, and the checks
-the notebook records (shown to fail on a broken Riccati recursion)."""
+"""Tests of ltijepa.chapters.planning_world_models: goal reaching in the maze with an exact world
+model, the slow-feature ratio, and the chapter's sizes."""
 
 import numpy as np
 import pytest
 import torch
 
-from ltijepa.envs.pointmaze import AGENT_COLOUR, CONDITIONS, STEP_SIZE, random_dataset
-from ltijepa.errors import DataError, ParameterError, ShapeError
-from ltijepa.lqr import Task
-from ltijepa.planning import lq
-from ltijepa.planning.base import PlanningError
-from ltijepa.planning.cem import CEMConfig
-from ltijepa.planning.features import FrozenFeatures
-from ltijepa.planning.maze import (
+from ltijepa.chapters.planning_world_models import (
+    Config,
     MazeDataConfig,
     MazeEvalConfig,
     background_shift,
@@ -20,8 +14,12 @@ from ltijepa.planning.maze import (
     plan_in_maze,
     start_goal_pairs,
 )
-from ltijepa.planning.training import build_world_model, feature_transitions
-from ltijepa.planning.world_models import LatentWorldModel, ModelConfig
+from ltijepa.envs.pointmaze import AGENT_COLOUR, CONDITIONS, STEP_SIZE, random_dataset
+from ltijepa.errors import DataError, ParameterError, ShapeError
+from ltijepa.planning.cem import CEMConfig
+from ltijepa.planning.features import FrozenFeatures
+from ltijepa.planning.training import build_latent_model, feature_transitions
+from ltijepa.planning.world_models import LatentWorldModel, LatentModelConfig
 
 
 class PositionModel(LatentWorldModel):
@@ -31,7 +29,7 @@ class PositionModel(LatentWorldModel):
     def __init__(self):
         super().__init__()
         self.features = FrozenFeatures()
-        self.config = ModelConfig()
+        self.config = LatentModelConfig()
         self.anchor = torch.nn.Parameter(torch.zeros(1))  # a parameter gives the model a device
 
     def encode(self, obs):
@@ -98,50 +96,32 @@ def test_background_shift_separates_a_floor_blind_latent_from_frozen_features():
     assert background_shift(PositionModel(), positions, CONDITIONS["NC"], CONDITIONS["LC"]) < 0.05
     features = FrozenFeatures()
     data = feature_transitions(features, random_dataset(5, 5, 0))
-    model = build_world_model("feature", features, data, ModelConfig(hidden=(8,)), seed=0)
+    model = build_latent_model("feature", features, data, LatentModelConfig(hidden=(8,)), seed=0)
     assert background_shift(model, positions, CONDITIONS["NC"], CONDITIONS["LC"]) > 5
     assert background_shift(model, positions, CONDITIONS["NC"], CONDITIONS["NC"]) == 0.0
 
 
-def broken_riccati(task, horizon, terminal_weight=None):
-    """P_t = Q + A^T P_{t+1} A: the recursion without its minimisation over the action."""
-    P = task.Q if terminal_weight is None else np.asarray(terminal_weight)
-    gains, values = [], [P]
-    for _ in range(horizon):
-        K = np.linalg.solve(task.R + task.B.T @ P @ task.B, task.B.T @ P @ task.A)
-        P = task.Q + task.A.T @ P @ task.A
-        gains.append(K)
-        values.append(P)
-    return lq.LQSolution(np.array(gains[::-1]), np.array(values[::-1]))
+def test_profiles():
+    ci, full = Config.for_profile("ci"), Config.for_profile("full")
+    # the sizes CEMConfig, LatentTrainConfig, SweepConfig, MazeDataConfig and MazeEvalConfig.for_profile
+    # gave before profiles left the library
+    assert full.evaluation.pairs == 50 and ci.evaluation.pairs == 12
+    assert full.evaluation.planner == CEMConfig(samples=300, elites=30, iterations=10)
+    assert ci.evaluation.planner == CEMConfig(samples=100, elites=10, iterations=5)
+    assert (ci.data.episodes, full.data.episodes) == (120, 500)
+    assert (ci.train.steps, full.train.steps) == (1_500, 20_000)
+    assert ci.sweep.sample_counts == (10, 30, 100, 300, 1000) and ci.sweep.problems == 16
+    assert full.sweep.sample_counts == (10, 30, 100, 300, 1000, 3000) and full.sweep.problems == 32
+    with pytest.raises(ParameterError, match="profile == 'fast'"):
+        Config.for_profile("fast")
 
 
-def test_notebook_lower_bound_check_fails_on_a_broken_recursion(monkeypatch):
-    # the notebook's theorem claim: min gap >= -1e-9. Right recursion: holds; broken: fails
-    task = Task([[1.0, 0.1], [0.0, 1.0]], [[0.005], [0.1]], np.eye(2), [[0.1]])
-    x0 = np.random.default_rng(0).normal(size=(4, 2))
-    config = lq.SweepConfig(sample_counts=(50, 200), problems=4, horizon=6, iterations=15)
-    assert lq.sample_sweep(task, x0, config, planner="cem", seed=0).min() >= -1e-9
-    monkeypatch.setattr(lq, "riccati_recursion", broken_riccati)
-    assert lq.sample_sweep(task, x0, config, planner="cem", seed=0).min() < -1e-3
-
-
-def test_notebook_lqr_limit_check_fails_on_a_broken_recursion(monkeypatch):
-    task = Task([[1.0, 0.1], [0.0, 1.0]], [[0.005], [0.1]], np.eye(2), [[0.1]])
-    K_star = task.optimal_gain()
-    assert np.linalg.norm(lq.lq_mpc_gain(task, 400) - K_star) <= 1e-8 * np.linalg.norm(K_star)
-    monkeypatch.setattr(lq, "riccati_recursion", broken_riccati)
-    assert np.linalg.norm(lq.lq_mpc_gain(task, 400) - K_star) > 1e-2 * np.linalg.norm(K_star)
-
-
-def test_profiles_and_errors():
-    assert MazeEvalConfig.for_profile("full").pairs == 50
-    assert MazeEvalConfig.for_profile("full").planner == CEMConfig(samples=300, elites=30, iterations=10)
-    assert MazeDataConfig.for_profile("ci").episodes < MazeDataConfig.for_profile("full").episodes
+def test_errors():
     with pytest.raises(ParameterError, match=r"pairs == 0"):
         MazeEvalConfig(pairs=0)
     with pytest.raises(ParameterError, match=r"success_radius == -1"):
         MazeEvalConfig(success_radius=-1)
-    with pytest.raises(PlanningError, match=r"randomise_fraction == 1.5"):
+    with pytest.raises(ParameterError, match=r"randomise_fraction == 1.5"):
         MazeDataConfig(randomise_fraction=1.5)
     with pytest.raises(ShapeError, match=r"starts \(2, 2\) and goals \(1, 2\) must have one shape"):
         plan_in_maze(PositionModel(), CONDITIONS["NC"], np.full((2, 2), 0.15), np.full((1, 2), 0.15), config=CONFIG, rng=0)
