@@ -28,11 +28,6 @@ import ltijepa
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "ltijepa"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-#: Notebooks whose code has not yet moved to the layout of issue 12 ("Layout: one module per
-#: chapter, one folder per topic"); their layout tests are expected to fail until it lands, and a
-#: strict xfail turns into a failure the moment one of them passes, so this list must shrink.
-NOT_YET_MOVED = {"planning_world_models"}
-PENDING = pytest.mark.xfail(strict=True, reason="issue 12 (layout) is open: this rule does not hold yet")
 TOPICS = ("lqr", "multitask", "fedlqr", "bisim", "envs", "jepa", "planning", "chapters", "book")
 PROFILE_MODULES = {SRC / "profiles.py"}
 LABEL = re.compile(r"```\{prf:\w+\}[^\n]*\n(?::[^\n]*\n)*?:label:\s*(\S+)")
@@ -60,13 +55,7 @@ def in_chapters(path: Path) -> bool:
     return (SRC / "chapters") in path.parents
 
 
-def per_notebook(notebooks: list[Path]) -> list:
-    """The notebooks as parameters, the ones of :data:`NOT_YET_MOVED` marked :data:`PENDING`."""
-    return [pytest.param(nb, id=nb.stem, marks=[PENDING] if nb.stem in NOT_YET_MOVED else [])
-            for nb in notebooks]
-
-
-@pytest.mark.parametrize("notebook", per_notebook(NOTEBOOKS))
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_every_notebook_has_its_chapter_module_with_one_config(notebook):
     module_path = SRC / "chapters" / f"{notebook.stem}.py"
     assert module_path.exists(), f"{notebook.name} has no chapter module src/ltijepa/chapters/{notebook.stem}.py"
@@ -81,7 +70,6 @@ def test_every_notebook_has_its_chapter_module_with_one_config(notebook):
     assert "for_profile(profile)" in code and "by_profile" not in code, f"{notebook.name}: sizes must come from Config.for_profile"
 
 
-@PENDING
 def test_profile_sizes_live_only_in_chapter_modules():
     offenders = []
     for path in source_files():
@@ -102,7 +90,6 @@ def test_topics_are_folders_mirrored_by_tests():
     assert not drivers, f"chapter drivers in library folders (move them to chapters/): {drivers}"
 
 
-@PENDING
 def test_no_public_name_is_exported_by_two_subpackages():
     exporters = defaultdict(set)
     for info in pkgutil.walk_packages(ltijepa.__path__, "ltijepa."):
@@ -117,7 +104,6 @@ def test_no_public_name_is_exported_by_two_subpackages():
     assert not clashes, f"names with more than one home: {clashes}"
 
 
-@PENDING
 def test_exceptions_are_the_handful_of_ltijepa_errors():
     local = []
     for path in source_files():
@@ -131,7 +117,7 @@ def test_exceptions_are_the_handful_of_ltijepa_errors():
     assert not local, f"exception classes outside ltijepa.errors: {local}"
 
 
-@pytest.mark.parametrize("notebook", per_notebook(NOTEBOOKS))
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_every_label_of_a_notebook_is_cited_in_a_docstring(notebook):
     labels = [m.group(1) for c in cells(notebook) if c["cell_type"] == "markdown" for m in LABEL.finditer(text(c))]
     cited = "\n".join(doc for path in source_files() for doc in docstrings(path))
@@ -153,7 +139,6 @@ def test_docstrings_point_only_to_files_in_the_repository():
     assert not missing, f"docstrings cite files that are not in the repository: {sorted(set(missing))}"
 
 
-@PENDING
 def test_every_figure_has_a_unique_name_and_a_caption():
     problems, names = [], defaultdict(list)
     for notebook in NOTEBOOKS:

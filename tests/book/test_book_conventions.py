@@ -7,7 +7,7 @@ import nbformat
 import pytest
 import yaml
 
-from ltijepa.book.outputs import check_source
+from ltijepa.book.outputs import check_notebook
 from ltijepa.book.project import Project
 from ltijepa.book.site import check_toc
 
@@ -30,7 +30,7 @@ def test_committed_notebook_has_no_outputs_and_one_parameters_cell(notebook):
     nbformat.validate(nb)
     with_outputs = [i + 1 for i, c in enumerate(nb.cells) if c.cell_type == "code" and (c.outputs or c.execution_count)]
     assert not with_outputs, f"{notebook.name}: cells {with_outputs} have outputs; commit notebooks stripped"
-    check_source(notebook)  # exactly one `parameters` cell defining profile and seed
+    check_notebook(notebook)  # exactly one `parameters` cell defining profile and seed
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# "), "first cell must be the title"
 
 

@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from ltijepa.book.cache import NotebookCache, cache_key, write_atomic, write_json
 from ltijepa.book.execute import Job, NotebookRun, configure_worker, judge, run_job
-from ltijepa.book.outputs import check_source
+from ltijepa.book.outputs import check_notebook
 from ltijepa.book.processes import build_lock
 from ltijepa.book.project import Project
 from ltijepa.book.site import build_site, check_toc
@@ -216,7 +216,7 @@ def build(
     problems = []
     for notebook in notebooks:
         try:
-            check_source(notebook)
+            check_notebook(notebook)
         except BuildError as exc:
             problems.append(str(exc))
     if not only:

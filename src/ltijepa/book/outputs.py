@@ -14,7 +14,7 @@ from ltijepa.errors import BuildError
 __all__ = [
     "REQUIRED_PARAMETERS",
     "CellError",
-    "check_source",
+    "check_notebook",
     "find_error",
     "stopped_cell",
     "extract_claims",
@@ -55,7 +55,7 @@ def _tags(cell) -> list[str]:
     return list(cell.get("metadata", {}).get("tags", []))
 
 
-def check_source(path: Path) -> None:
+def check_notebook(path: Path) -> None:
     """Check that ``path`` is a notebook with exactly one ``parameters`` cell defining profile and seed.
 
     Raises
