@@ -231,6 +231,13 @@ def check_placeable(max_count: int, *, radius: int, size: int) -> None:
     Centres lie in a ``(size - 2r)``-pixel square and each stamp covers ``(2r + 1)^2`` pixels, so
     ``max_count (2r + 1)^2 <= (size - 2r)^2`` is necessary for :func:`place_centres` to keep
     the objects apart (beyond it the renderer overlaps them and the count is not visible).
+
+    Parameters
+    ----------
+    max_count : int
+        The largest number of objects in a frame.
+    radius, size : int
+        The object size r and the frame side in pixels, as in :class:`CountingEnv`.
     """
     side = size - 2 * radius
     if max_count * (2 * radius + 1) ** 2 > side**2:
