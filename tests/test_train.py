@@ -58,8 +58,8 @@ def reference(model, data, steps, batch_size, seed, lr):
 
 def run(model, steps=30, **kwargs):
     optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
-    return train(model, Regression(), optimizer, steps=steps, batch_size=8,
-                 generator=torch.Generator().manual_seed(1), progress=False, **kwargs)
+    kwargs.setdefault("generator", torch.Generator().manual_seed(1))
+    return train(model, Regression(), optimizer, steps=steps, batch_size=8, progress=False, **kwargs)
 
 
 def test_the_loop_is_the_plain_loop_and_logs_every_term():
@@ -122,6 +122,8 @@ def test_the_log_is_checked_once_per_check_every_steps(monkeypatch):
 def test_errors():
     with pytest.raises(ParameterError, match="steps == 0"):
         run(Linear(), steps=0)
+    with pytest.raises(ParameterError, match="generator == None, must be a torch.Generator"):
+        run(Linear(), generator=None)
     with pytest.raises(ParameterError, match="best_by == 'x' needs an evaluate callback"):
         run(Linear(), best_by="x")
     with pytest.raises(ParameterError, match="best_by == 'x' is not an entry"):

@@ -24,6 +24,7 @@ __all__ = [
     "check_symmetric",
     "check_definite",
     "check_stabilizing",
+    "check_generator",
     "SYMMETRY_RTOL",
     "DEFINITE_RTOL",
 ]
@@ -180,3 +181,20 @@ def check_stabilizing(rho, *, gain: str = "K", label: str | None = None, advice:
         f"{gain} does not stabilize {system}: rho({closed_loop}) == {value:.6g}, must be < 1{hint}",
         rho=value, **where,
     )
+
+
+def check_generator(generator):
+    """``generator`` if it is a :class:`torch.Generator`; else :class:`ParameterError`.
+
+    Every sampler and training loop takes its randomness from an explicit generator, so runs
+    are reproducible; ``None`` would silently fall back to torch's global state. (torch is
+    imported only when this is called: the numpy parts of the package do not need it.)
+    """
+    import torch
+
+    if not isinstance(generator, torch.Generator):
+        raise ParameterError(
+            f"generator == {generator!r}, must be a torch.Generator (e.g. torch.Generator().manual_seed(0))",
+            name="generator", value=generator,
+        )
+    return generator

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ltijepa.checks import check_count, check_positive
+from ltijepa.checks import check_count, check_generator, check_positive
 from ltijepa.errors import ParameterError, SolverError
 
 __all__ = ["LossModel", "BatchSource", "RESERVED_KEYS", "train"]
@@ -133,7 +133,7 @@ def train(
     Raises
     ------
     ParameterError
-        If a size is not a positive integer, ``best_by`` is given without ``evaluate`` or names
+        If ``generator`` is not a ``torch.Generator``, a size is not a positive integer, ``best_by`` is given without ``evaluate`` or names
         no entry of its dict, or a loss term has no ``"total"`` or is named like a key of
         :data:`RESERVED_KEYS`.
     SolverError
@@ -142,6 +142,7 @@ def train(
     check_count("steps", steps)
     check_count("batch_size", batch_size)
     check_count("check_every", check_every)
+    check_generator(generator)
     if eval_every is not None:
         check_count("eval_every", eval_every)
     if grad_clip is not None:

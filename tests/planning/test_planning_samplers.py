@@ -148,6 +148,29 @@ def test_planner_rejects_bad_mean_and_bad_costs(planner):
         planner(ok, torch.zeros(1, 3, 2), low=1.0, high=-1.0, generator=g)
 
 
+@pytest.mark.parametrize("planner", [cem, mppi], ids=["cem", "mppi"])
+def test_planner_names_a_zero_horizon_a_nan_bound_and_a_missing_generator(planner):
+    """Each fault is named as itself -- not blamed on the cost function, not a torch error."""
+    g = torch_generator(0)
+    ok = lambda a: (a**2).sum((-1, -2))  # noqa: E731
+    with pytest.raises(ShapeError, match=r"init_mean: H \(the horizon\) == 0, must be >= 1"):
+        planner(ok, torch.zeros(1, 0, 2), generator=g)
+    with pytest.raises(ParameterError, match=r"high == nan, must be a number \(not NaN\) or None"):
+        planner(ok, torch.zeros(1, 3, 2), low=-1.0, high=float("nan"), generator=g)
+    with pytest.raises(ParameterError, match=r"generator == None, must be a torch.Generator"):
+        planner(ok, torch.zeros(1, 3, 2), generator=None)
+
+
+def test_an_underflowing_mppi_temperature_is_named():
+    """1e-46 is a valid positive float but 0 in float32: 0/0 made the weights NaN, and the next
+    iteration's costs, so the cost function was blamed."""
+    with pytest.raises(ParameterError, match=r"temperature == 1e-46 underflows to 0 in torch.float32"):
+        mppi(lambda a: (a**2).sum((-1, -2)), torch.zeros(1, 3, 2), config=MPPIConfig(temperature=1e-46),
+             generator=torch_generator(0))
+    weights = mppi_weights(torch.tensor([[0.0, 1.0]], dtype=torch.float64), 1e-46)
+    assert torch.equal(weights, torch.tensor([[1.0, 0.0]], dtype=torch.float64)), "float64 holds it"
+
+
 def test_torch_generator_rejects_bad_seed():
     with pytest.raises(ParameterError, match=r"seed == -3, must be a non-negative int"):
         torch_generator(-3)

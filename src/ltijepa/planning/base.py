@@ -22,12 +22,14 @@ from dataclasses import dataclass
 
 import torch
 
+from ltijepa.checks import check_generator
 from ltijepa.errors import DataError, ParameterError, ShapeError
 
 __all__ = [
     "CostFn",
     "Plan",
     "torch_generator",
+    "check_box",
     "check_mean",
     "clamp_actions",
     "sample_sequences",
@@ -87,23 +89,36 @@ def torch_generator(seed: int | torch.Generator, device: str | torch.device = "c
 
 
 def check_mean(mean: torch.Tensor) -> torch.Tensor:
-    """Check an initial mean ``(B, H, m)``: a finite floating-point tensor.
+    """Check an initial mean ``(B, H, m)``: a finite floating-point tensor with no empty axis.
 
     Raises
     ------
     ShapeError
-        If ``mean`` is not 3-D.
+        If ``mean`` is not 3-D, or a size is 0 (no problem, a horizon ``H == 0``, no action).
     DataError
         If it is not floating point or has non-finite entries.
     """
     if not isinstance(mean, torch.Tensor) or mean.ndim != 3:
         shape = tuple(mean.shape) if hasattr(mean, "shape") else type(mean).__name__
         raise ShapeError(f"init_mean: expected a tensor (B, H, m), found {shape}")
+    for axis, size in zip(("B (problems)", "H (the horizon)", "m (action size)"), mean.shape):
+        if size == 0:
+            raise ShapeError(f"init_mean: {axis} == 0, must be >= 1; found shape {tuple(mean.shape)}",
+                             name="init_mean", expected=(None, None, None), found=tuple(mean.shape))
     if not mean.is_floating_point():
         raise DataError(f"init_mean has dtype {mean.dtype}, must be floating point", name="init_mean")
     if not torch.isfinite(mean).all():
         raise DataError("init_mean has non-finite entries", name="init_mean")
     return mean
+
+
+def check_box(low: float | None, high: float | None) -> None:
+    """Raise :class:`ParameterError` unless each bound is ``None`` or a non-NaN number, low <= high."""
+    for name, bound in (("low", low), ("high", high)):
+        if bound is not None and (isinstance(bound, bool) or not isinstance(bound, (int, float)) or bound != bound):
+            raise ParameterError(f"{name} == {bound!r}, must be a number (not NaN) or None", name=name, value=bound)
+    if low is not None and high is not None and low > high:
+        raise ParameterError(f"low == {low!r} and high == {high!r}, must satisfy low <= high", name="low", value=low)
 
 
 def clamp_actions(actions: torch.Tensor, low: float | None, high: float | None) -> torch.Tensor:
@@ -245,15 +260,15 @@ def elite_iterations(
     Raises
     ------
     ShapeError
-        If ``init_mean`` is not ``(B, H, m)`` or the costs are not ``(B, N)``.
+        If ``init_mean`` is not ``(B, H, m)`` with every size >= 1, or the costs are not ``(B, N)``.
     DataError
         If ``init_mean`` or the costs are not finite.
     ParameterError
-        If ``low > high``.
+        If a bound is NaN, ``low > high``, or ``generator`` is not a ``torch.Generator``.
     """
     mean = check_mean(init_mean)
-    if low is not None and high is not None and low > high:
-        raise ParameterError(f"low == {low!r} and high == {high!r}, must satisfy low <= high", name="low", value=low)
+    check_box(low, high)
+    check_generator(generator)
     mean = clamp_actions(mean, low, high)
     std = torch.full_like(mean, init_std)
     best = []

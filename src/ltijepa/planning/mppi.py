@@ -83,7 +83,18 @@ def mppi_weights(elite_cost: torch.Tensor, temperature: float) -> torch.Tensor:
     -------
     torch.Tensor, shape (B, k)
         Non-negative, summing to 1 over ``k``; the largest weight is on the lowest cost.
+
+    Raises
+    ------
+    ParameterError
+        If ``temperature`` underflows to 0 in the costs' dtype (``0 / 0`` would make the
+        weights NaN, and the next costs with them).
     """
+    if torch.tensor(temperature, dtype=elite_cost.dtype) == 0:
+        raise ParameterError(
+            f"temperature == {temperature!r} underflows to 0 in {elite_cost.dtype}; use a larger "
+            "temperature or float64 costs", name="temperature", value=temperature,
+        )
     shifted = elite_cost - elite_cost.min(dim=1, keepdim=True).values
     return torch.softmax(-shifted / temperature, dim=1)
 
