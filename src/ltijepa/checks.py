@@ -141,7 +141,8 @@ def check_stabilizing(rho, *, gain: str = "K", label: str | None = None, advice:
     """Raise :class:`NotStabilizingError` unless every closed-loop spectral radius is < 1.
 
     The one check behind every "rho(A - B K) must be < 1" of the package (a NaN counts as
-    not stabilizing).
+    not stabilizing). The message always reads
+    ``[round r: ][iteration i: ]GAIN does not stabilize SYSTEM: rho(A - B GAIN) == rho, must be < 1 (ADVICE)``.
 
     Parameters
     ----------
@@ -149,7 +150,8 @@ def check_stabilizing(rho, *, gain: str = "K", label: str | None = None, advice:
         ``rho(A - B K)`` of one system, or one value per task of a collection (the first task
         with ``rho_i >= 1`` is named, and passed on as ``task_index``).
     gain : str
-        How the message names the gain (``"K"``, ``"K0"``, ``"the server gain"``).
+        The gain's symbol in the message (``"K"``, ``"K0"``, ``"K_{n+1}"``, ``"K +- U"``; one
+        with a space is parenthesized in ``rho(A - B (K +- U))``).
     label : str, optional
         How the message names the system (default ``"the task"``, or ``"task i"`` for a
         collection).
@@ -157,26 +159,33 @@ def check_stabilizing(rho, *, gain: str = "K", label: str | None = None, advice:
         A hint appended to the message in parentheses (e.g. "reduce the step size").
     **where
         Further attributes of the error: ``iteration``, ``round``, ``agent``, ``replica``,
-        ``task_index`` (see :class:`~ltijepa.errors.NotStabilizingError`).
+        ``task_index`` (see :class:`~ltijepa.errors.NotStabilizingError`); ``round`` and
+        ``iteration`` also open the message.
 
     >>> check_stabilizing(0.5)
     >>> check_stabilizing([0.5, 1.2], gain="K0")
     Traceback (most recent call last):
     ...
     ltijepa.errors.NotStabilizingError: K0 does not stabilize task 1: rho(A_1 - B_1 K0) == 1.2, must be < 1
+    >>> check_stabilizing(2.0, iteration=3, advice="take a smaller step")
+    Traceback (most recent call last):
+    ...
+    ltijepa.errors.NotStabilizingError: iteration 3: K does not stabilize the task: rho(A - B K) == 2, must be < 1 (take a smaller step)
     """
     values = np.atleast_1d(np.asarray(rho, dtype=float))
     bad = np.flatnonzero(~(values < 1.0))
     if bad.size == 0:
         return
+    symbol = f"({gain})" if " " in gain else gain
     if np.ndim(rho) == 0:
-        value, system, closed_loop = float(values[0]), label or "the task", f"A - B {gain}"
+        value, system, closed_loop = float(values[0]), label or "the task", f"A - B {symbol}"
     else:
         i = int(bad[0])
-        value, system, closed_loop = float(values[i]), label or f"task {i}", f"A_{i} - B_{i} {gain}"
+        value, system, closed_loop = float(values[i]), label or f"task {i}", f"A_{i} - B_{i} {symbol}"
         where = {"task_index": i, **where}
+    when = "".join(f"{key} {where[key]}: " for key in ("round", "iteration") if where.get(key) is not None)
     hint = f" ({advice})" if advice else ""
     raise NotStabilizingError(
-        f"{gain} does not stabilize {system}: rho({closed_loop}) == {value:.6g}, must be < 1{hint}",
+        f"{when}{gain} does not stabilize {system}: rho({closed_loop}) == {value:.6g}, must be < 1{hint}",
         rho=value, **where,
     )

@@ -26,8 +26,8 @@ import warnings
 import numpy as np
 import scipy.linalg
 
-from ltijepa.checks import as_matrix, check_definite
-from ltijepa.errors import NotStabilizableError, NotStabilizingError, ShapeError, SolverError
+from ltijepa.checks import as_matrix, check_definite, check_stabilizing
+from ltijepa.errors import NotStabilizableError, ShapeError, SolverError
 
 __all__ = ["Task", "spectral_radius", "RICCATI_RTOL"]
 
@@ -118,11 +118,7 @@ class Task:
     def _stable_closed_loop(self, K) -> tuple[np.ndarray, np.ndarray]:
         K = self.check_gain(K)
         A_K = self.A - self.B @ K
-        rho = spectral_radius(A_K)
-        if not rho < 1.0:
-            raise NotStabilizingError(
-                f"K does not stabilize the task: rho(A - B K) == {rho:.6g}, must be < 1", rho=rho
-            )
+        check_stabilizing(spectral_radius(A_K))
         return K, A_K
 
     def P(self, K) -> np.ndarray:
