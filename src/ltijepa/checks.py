@@ -82,18 +82,27 @@ def check_count(
 
 
 def as_matrix(name: str, value, shape: tuple[int | None, int | None]) -> np.ndarray:
-    """``value`` as a finite float 2-D array of ``shape`` (``None`` matches any size).
+    """``value`` as a finite real float 2-D array of ``shape`` (``None`` matches any size).
 
-    ``name`` is the matrix's name, used in the messages.
+    ``name`` is the matrix's name, used in the messages. Real numbers (bool, integer, float)
+    are converted to float; a complex array is accepted only when every imaginary part is 0.
 
     Raises
     ------
     ShapeError
-        ``expected (n, m), found (p, q)`` naming the matrix.
+        ``expected (n, m), found (p, q)`` naming the matrix, also for ragged nested lists.
     DataError
-        If an entry is NaN or infinite.
+        If an entry is NaN or infinite, complex with a non-zero imaginary part, or not a number
+        (a string, ``None``).
+
+    >>> as_matrix("A", [[1, 2]], (1, None)).tolist()
+    [[1.0, 2.0]]
+    >>> as_matrix("A", [[1.0, 2.0], [3.0]], (None, None))
+    Traceback (most recent call last):
+    ...
+    ltijepa.errors.ShapeError: A is ragged: its rows do not all have the same length
     """
-    array = np.array(value, dtype=float)
+    array = _real_array(name, value)
     if array.ndim == 0 and shape == (1, 1):
         array = array.reshape(1, 1)
     wanted = tuple("*" if s is None else s for s in shape)
@@ -104,6 +113,25 @@ def as_matrix(name: str, value, shape: tuple[int | None, int | None]) -> np.ndar
         raise DataError(f"{name} has non-finite entries: {array.tolist()}", name=name)
     array.setflags(write=False)
     return array
+
+
+def _real_array(name: str, value) -> np.ndarray:
+    """``value`` as a new float array; ShapeError if ragged, DataError unless its entries are real numbers."""
+    try:
+        array = np.array(value)
+    except ValueError as exc:  # numpy's "inhomogeneous shape" of a ragged nested list
+        raise ShapeError(f"{name} is ragged: its rows do not all have the same length", name=name) from exc
+    if array.dtype.kind == "c":
+        if np.any(array.imag != 0):
+            raise DataError(f"{name} must be real, found complex entries: {array.tolist()}", name=name,
+                            index=tuple(int(i) for i in np.argwhere(array.imag != 0)[0]))
+        array = array.real
+    if array.dtype.kind not in "biuf" and array.dtype != object:
+        raise DataError(f"{name} must hold real numbers, found {array.tolist()!r}", name=name)
+    try:
+        return array.astype(float, copy=False)
+    except (TypeError, ValueError) as exc:  # an object array holding None, strings, complex numbers...
+        raise DataError(f"{name} must hold real numbers, found {array.tolist()!r}", name=name) from exc
 
 
 def check_symmetric(name: str, matrix: np.ndarray) -> None:

@@ -153,6 +153,47 @@ def test_non_finite_entries():
         scalar_task().cost([[np.inf]])
 
 
+@pytest.mark.parametrize("A, match", [
+    ([[1.0 + 1.0j]], r"A must be real, found complex entries: \[\[\(1\+1j\)\]\]"),
+    ([["a"]], r"A must hold real numbers, found \[\['a'\]\]"),
+    ("abc", r"A must hold real numbers, found 'abc'"),
+    ([["1.5"]], r"A must hold real numbers"),
+])
+def test_complex_and_non_numeric_entries_are_data_errors(A, match):
+    with pytest.raises(DataError, match=match) as info:
+        Task(A, [[1.0]], [[1.0]], [[1.0]])
+    assert info.value.name == "A"
+
+
+def test_complex_weight_and_gain_are_data_errors_naming_them():
+    with pytest.raises(DataError, match="Sigma0 must be real") as info:
+        Task([[1.0]], [[1.0]], [[1.0]], [[1.0]], [[1.0 + 0.5j]])
+    assert info.value.name == "Sigma0" and info.value.index == (0, 0)
+    with pytest.raises(DataError, match="K must be real"):
+        scalar_task(a=0.5).cost([[0.1j]])
+
+
+def test_complex_dtype_with_zero_imaginary_part_is_real():
+    task = Task(np.array([[0.5 + 0j]]), [[1.0]], [[1.0]], [[1.0]])
+    assert task.A.dtype == float and task.cost([[0.0]]) == scalar_task(a=0.5).cost([[0.0]])
+
+
+def test_ragged_input_is_a_shape_error_naming_the_matrix():
+    with pytest.raises(ShapeError, match="A is ragged") as info:
+        Task([[1.0, 2.0], [3.0]], [[1.0], [1.0]], np.eye(2), [[1.0]])
+    assert info.value.name == "A"
+    with pytest.raises(ShapeError, match="Q is ragged"):
+        Task(np.eye(2), [[1.0], [1.0]], [[1.0, 0.0], [0.0]], [[1.0]])
+
+
+def test_empty_system_is_a_shape_error():
+    with pytest.raises(ShapeError, match="A is 0x0: a task has n >= 1 states") as info:
+        Task(np.zeros((0, 0)), np.zeros((0, 1)), np.zeros((0, 0)), [[1.0]])
+    assert info.value.name == "A" and info.value.found == (0, 0)
+    with pytest.raises(ShapeError, match=r"B has no columns: a task has m >= 1 inputs, found shape \(1, 0\)"):
+        Task([[1.0]], np.zeros((1, 0)), [[1.0]], np.zeros((0, 0)))
+
+
 def test_wrong_gain_shape():
     task = Task(np.eye(2), np.ones((2, 1)), np.eye(2), np.eye(1))
     with pytest.raises(ShapeError, match=r"K: expected shape \(1, 2\), found \(2, 1\)"):

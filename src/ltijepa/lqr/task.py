@@ -60,9 +60,11 @@ class Task:
     Raises
     ------
     ShapeError
-        If a matrix has the wrong shape (the message gives expected and found shapes).
+        If a matrix has the wrong shape (the message gives expected and found shapes), is
+        ragged, or the system is empty (n == 0 or m == 0).
     DataError
-        If a matrix has non-finite entries, is not symmetric, or not (semi)definite.
+        If a matrix has non-finite, complex or non-numeric entries, is not symmetric, or not
+        (semi)definite.
 
     Examples
     --------
@@ -75,9 +77,15 @@ class Task:
         self.A = as_matrix("A", A, (None, None))
         n = self.A.shape[0]
         if self.A.shape[1] != n:
-            raise ShapeError(f"A must be square: expected shape ({n}, {n}), found {self.A.shape}")
+            raise ShapeError(f"A must be square: expected shape ({n}, {n}), found {self.A.shape}", name="A",
+                             expected=(n, n), found=self.A.shape)
+        if n == 0:
+            raise ShapeError("A is 0x0: a task has n >= 1 states", name="A", found=(0, 0))
         self.B = as_matrix("B", B, (n, None))
         m = self.B.shape[1]
+        if m == 0:
+            raise ShapeError(f"B has no columns: a task has m >= 1 inputs, found shape {self.B.shape}", name="B",
+                             expected=(n, None), found=self.B.shape)
         self.Q = as_matrix("Q", Q, (n, n))
         self.R = as_matrix("R", R, (m, m))
         self.Sigma0 = as_matrix("Sigma0", np.eye(n) if Sigma0 is None else Sigma0, (n, n))
