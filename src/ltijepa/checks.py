@@ -83,18 +83,27 @@ def check_count(
 
 
 def as_matrix(name: str, value, shape: tuple[int | None, int | None]) -> np.ndarray:
-    """``value`` as a finite float 2-D array of ``shape`` (``None`` matches any size).
+    """``value`` as a finite real float 2-D array of ``shape`` (``None`` matches any size).
 
-    ``name`` is the matrix's name, used in the messages.
+    ``name`` is the matrix's name, used in the messages. Real numbers (bool, integer, float)
+    are converted to float; a complex array is accepted only when every imaginary part is 0.
 
     Raises
     ------
     ShapeError
-        ``expected (n, m), found (p, q)`` naming the matrix.
+        ``expected (n, m), found (p, q)`` naming the matrix, also for ragged nested lists.
     DataError
-        If an entry is NaN or infinite.
+        If an entry is NaN or infinite, complex with a non-zero imaginary part, or not a number
+        (a string, ``None``).
+
+    >>> as_matrix("A", [[1, 2]], (1, None)).tolist()
+    [[1.0, 2.0]]
+    >>> as_matrix("A", [[1.0, 2.0], [3.0]], (None, None))
+    Traceback (most recent call last):
+    ...
+    ltijepa.errors.ShapeError: A is ragged: its rows do not all have the same length
     """
-    array = np.array(value, dtype=float)
+    array = _real_array(name, value)
     if array.ndim == 0 and shape == (1, 1):
         array = array.reshape(1, 1)
     wanted = tuple("*" if s is None else s for s in shape)
@@ -105,6 +114,25 @@ def as_matrix(name: str, value, shape: tuple[int | None, int | None]) -> np.ndar
         raise DataError(f"{name} has non-finite entries: {array.tolist()}", name=name)
     array.setflags(write=False)
     return array
+
+
+def _real_array(name: str, value) -> np.ndarray:
+    """``value`` as a new float array; ShapeError if ragged, DataError unless its entries are real numbers."""
+    try:
+        array = np.array(value)
+    except ValueError as exc:  # numpy's "inhomogeneous shape" of a ragged nested list
+        raise ShapeError(f"{name} is ragged: its rows do not all have the same length", name=name) from exc
+    if array.dtype.kind == "c":
+        if np.any(array.imag != 0):
+            raise DataError(f"{name} must be real, found complex entries: {array.tolist()}", name=name,
+                            index=tuple(int(i) for i in np.argwhere(array.imag != 0)[0]))
+        array = array.real
+    if array.dtype.kind not in "biuf" and array.dtype != object:
+        raise DataError(f"{name} must hold real numbers, found {array.tolist()!r}", name=name)
+    try:
+        return array.astype(float, copy=False)
+    except (TypeError, ValueError) as exc:  # an object array holding None, strings, complex numbers...
+        raise DataError(f"{name} must hold real numbers, found {array.tolist()!r}", name=name) from exc
 
 
 def check_symmetric(name: str, matrix: np.ndarray) -> None:
@@ -142,7 +170,8 @@ def check_stabilizing(rho, *, gain: str = "K", label: str | None = None, advice:
     """Raise :class:`NotStabilizingError` unless every closed-loop spectral radius is < 1.
 
     The one check behind every "rho(A - B K) must be < 1" of the package (a NaN counts as
-    not stabilizing).
+    not stabilizing). The message always reads
+    ``[round r: ][iteration i: ]GAIN does not stabilize SYSTEM: rho(A - B GAIN) == rho, must be < 1 (ADVICE)``.
 
     Parameters
     ----------
@@ -150,7 +179,8 @@ def check_stabilizing(rho, *, gain: str = "K", label: str | None = None, advice:
         ``rho(A - B K)`` of one system, or one value per task of a collection (the first task
         with ``rho_i >= 1`` is named, and passed on as ``task_index``).
     gain : str
-        How the message names the gain (``"K"``, ``"K0"``, ``"the server gain"``).
+        The gain's symbol in the message (``"K"``, ``"K0"``, ``"K_{n+1}"``, ``"K +- U"``; one
+        with a space is parenthesized in ``rho(A - B (K +- U))``).
     label : str, optional
         How the message names the system (default ``"the task"``, or ``"task i"`` for a
         collection).
@@ -158,27 +188,34 @@ def check_stabilizing(rho, *, gain: str = "K", label: str | None = None, advice:
         A hint appended to the message in parentheses (e.g. "reduce the step size").
     **where
         Further attributes of the error: ``iteration``, ``round``, ``agent``, ``replica``,
-        ``task_index`` (see :class:`~ltijepa.errors.NotStabilizingError`).
+        ``task_index`` (see :class:`~ltijepa.errors.NotStabilizingError`); ``round`` and
+        ``iteration`` also open the message.
 
     >>> check_stabilizing(0.5)
     >>> check_stabilizing([0.5, 1.2], gain="K0")
     Traceback (most recent call last):
     ...
     ltijepa.errors.NotStabilizingError: K0 does not stabilize task 1: rho(A_1 - B_1 K0) == 1.2, must be < 1
+    >>> check_stabilizing(2.0, iteration=3, advice="take a smaller step")
+    Traceback (most recent call last):
+    ...
+    ltijepa.errors.NotStabilizingError: iteration 3: K does not stabilize the task: rho(A - B K) == 2, must be < 1 (take a smaller step)
     """
     values = np.atleast_1d(np.asarray(rho, dtype=float))
     bad = np.flatnonzero(~(values < 1.0))
     if bad.size == 0:
         return
+    symbol = f"({gain})" if " " in gain else gain
     if np.ndim(rho) == 0:
-        value, system, closed_loop = float(values[0]), label or "the task", f"A - B {gain}"
+        value, system, closed_loop = float(values[0]), label or "the task", f"A - B {symbol}"
     else:
         i = int(bad[0])
-        value, system, closed_loop = float(values[i]), label or f"task {i}", f"A_{i} - B_{i} {gain}"
+        value, system, closed_loop = float(values[i]), label or f"task {i}", f"A_{i} - B_{i} {symbol}"
         where = {"task_index": i, **where}
+    when = "".join(f"{key} {where[key]}: " for key in ("round", "iteration") if where.get(key) is not None)
     hint = f" ({advice})" if advice else ""
     raise NotStabilizingError(
-        f"{gain} does not stabilize {system}: rho({closed_loop}) == {value:.6g}, must be < 1{hint}",
+        f"{when}{gain} does not stabilize {system}: rho({closed_loop}) == {value:.6g}, must be < 1{hint}",
         rho=value, **where,
     )
 

@@ -197,8 +197,25 @@ def test_two_aux_values_raise_naming_observation():
         ([("o", "a", "o", float("nan"))], r"transitions\[0\]: p == nan, must not be NaN"),
         ([("o", "a", "o", np.array([np.nan]))], r"transitions\[0\]: p == .*must not contain NaN"),
         ([("o", "a", "o", [1])], r"transitions\[0\]: p == \[1\] of type list, must be hashable"),
+        ([("o", "a", "o", 0), ("q", "a", "o", (1.0, float("nan")))], r"transitions\[1\]: p\[1\] == nan, must not be NaN"),
+        ([("o", "a", "o", (1, (2, (float("nan"),))))], r"transitions\[0\]: p\[1\]\[1\]\[0\] == nan, must not be NaN"),
+        ([("o", "a", "o", ("label", np.array([0.0, np.nan])))], r"transitions\[0\]: p\[1\] == array\(.*must not contain NaN"),
+        ([("o", "a", "o", complex("nan"))], r"transitions\[0\]: p == \(nan\+0j\), must not be NaN"),
+        ([("o", "a", "o", np.array([1, float("nan")], dtype=object))], r"transitions\[0\]: p\[1\] == nan, must not be NaN"),
+        ([("o", "a", "o", frozenset({float("nan")}))], r"transitions\[0\]: an element of p == nan, must not be NaN"),
+        ([("o", "a", "o", (1, [2]))], r"transitions\[0\]: p\[1\] == \[2\] of type list, must be hashable"),
     ],
 )
 def test_bad_input(data, match):
-    with pytest.raises(DataError, match=match):
+    with pytest.raises(DataError, match=match) as info:
         empirical_largest_bisimulation(data)
+    assert info.value.name == "transitions" and isinstance(info.value.index, int)
+
+
+def test_tuples_and_arrays_inside_tuples_compare_by_value():
+    """Issue 13, item 10: tuples are keyed element by element, so arrays inside them work too."""
+    data = [("x", "c", "x", (1, np.array([0.0, 1.0]))), ("y", "c", "y", (1, np.array([0.0, 1.0]))),
+            ("z", "c", "z", (1, np.array([0.0, 2.0])))]
+    assert empirical_largest_bisimulation(data) == {("x", "z"), ("z", "x"), ("y", "z"), ("z", "y")}
+    plain = [("x", "c", "x", ("a", 1)), ("y", "c", "y", ("a", 1.0)), ("z", "c", "z", ("a", 2))]
+    assert empirical_largest_bisimulation(plain) == {("x", "z"), ("z", "x"), ("y", "z"), ("z", "y")}

@@ -71,10 +71,11 @@ def test_fixed_step_run_reports_divergence_and_refuses_a_bad_start():
     tasks = sample_pendulums(6, 0)
     K0 = find_common_stabilizer(tasks).K
     run = fixed_step_run(tasks, K0, step=0.01, iterations=5)
-    assert run.diverged and "leaves the stabilizing set" in run.error
+    assert run.diverged and run.error.startswith("iteration 1: K does not stabilize task")
+    assert "(step == 0.01 leaves the stabilizing set; take a smaller step, or step=None)" in run.error
     small = fixed_step_run(tasks, K0, step=1e-6, iterations=3)
     assert not small.diverged and small.history.iterations == 3
-    with pytest.raises(NotStabilizingError, match="K0 does not stabilize task"):
+    with pytest.raises(NotStabilizingError, match=r"^K0 does not stabilize task \d: rho\(A_\d - B_\d K0\) == [\d.]+, must be < 1$"):
         fixed_step_run(tasks, np.zeros((1, 2)), step=0.01, iterations=5)
 
 

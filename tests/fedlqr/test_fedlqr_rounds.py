@@ -146,9 +146,11 @@ def test_report_flags_a_destabilizing_round_and_records_inf_costs_not_nan():
 
 def test_raise_names_round_agent_and_radius():
     config = dataclasses.replace(UNSAFE, safety="raise", local_step=2.0)
-    with pytest.raises(NotStabilizingError, match=r"round 0: the averaged gain destabilizes agent \d") as info:
+    with pytest.raises(NotStabilizingError, match=r"^round 0: K_\{n\+1\} does not stabilize agent \d \(replica 0\): "
+                       r"rho\(A - B K_\{n\+1\}\) == .*, must be < 1 \(the averaged gain, global step 1 after 0 halvings\)$") as info:
         run_fedlqr(UNSAFE_TASKS, [[0.5]], config)
     assert info.value.round == 0 and info.value.rho >= 1 and isinstance(info.value, NotStabilizingError)
+    assert info.value.replica == 0 and info.value.agent is not None and info.value.iteration is None
 
 
 def test_halve_retries_with_half_the_global_step_until_every_agent_stays_stable():
@@ -166,7 +168,8 @@ def test_halve_gives_up_after_max_halvings():
 
 
 def test_exact_mode_refuses_a_gain_that_does_not_stabilize_an_agent():
-    with pytest.raises(NotStabilizingError, match=r"round 0: agent 1 \(replica 0\): K does not stabilize") as info:
+    with pytest.raises(NotStabilizingError, match=r"^round 0: K does not stabilize agent 1 \(replica 0\): rho\(A - B K\) == 2, "
+                       r"must be < 1 \(use safety='halve' or smaller steps\)$") as info:
         run_fedlqr([scalar(1.2), scalar(3.0)], [[1.0]], UNSAFE)
     assert info.value.agent == 1 and info.value.rho == pytest.approx(2.0)
 
@@ -234,6 +237,7 @@ def test_bad_inputs_of_a_run():
 
 def test_overflowing_rollouts_are_an_error_naming_the_round():
     config = dataclasses.replace(CONSTANT, horizon=400, rounds=2)
-    with pytest.raises(NotStabilizingError, match=r"round 0: agent 0 \(replica 0\): rollout cost overflowed") as info:
+    with pytest.raises(NotStabilizingError, match=r"^round 0: K \+- U does not stabilize agent 0 \(replica 0\): .* \(a rollout "
+                       r"cost overflowed; decrease radius, use safety='halve' or smaller steps\)$") as info:
         run_fedlqr([scalar(40.0)], [[0.0]], config, rng=0)
     assert (info.value.agent, info.value.replica) == (0, 0) and info.value.rho > 1

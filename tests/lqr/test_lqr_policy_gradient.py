@@ -183,20 +183,25 @@ def test_model_free_descent_is_seeded_and_improves():
 
 def test_model_free_step_too_large():
     task = random_stabilizable(2, 1, 3, spectral_radius=0.9)
-    with pytest.raises(NotStabilizingError, match=r"iteration 1: step == 1000 leaves the stabilizing set, .*take a smaller step\)"):
+    with pytest.raises(NotStabilizingError, match=r"iteration 1: K does not stabilize the task: rho\(A - B K\) == "
+                       r"[\d.e+]+, must be < 1 \(step == 1000 leaves the stabilizing set; take a smaller step\)$") as info:
         model_free_gradient_descent(task, initial_gain(task, cost_ratio=2.0), step=1000.0, iterations=3,
                                     radius=0.02, samples=5, horizon=50, estimator="two_point", rng=0)
+    assert info.value.iteration == 1 and info.value.rho >= 1
 
 
 def test_constant_step_too_large_names_the_iteration():
     task = random_stabilizable(2, 1, 0)
-    with pytest.raises(NotStabilizingError, match=r"iteration 1: step == 1e\+06 leaves the stabilizing set, rho\(A - B K\) =="):
+    with pytest.raises(NotStabilizingError, match=r"iteration 1: K does not stabilize the task: rho\(A - B K\) == .*"
+                       r"\(step == 1e\+06 leaves the stabilizing set; take a smaller step, or step=None\)") as info:
         gradient_descent(task, initial_gain(task, cost_ratio=2.0), iterations=5, step=1e6)
+    assert info.value.iteration == 1 and info.value.rho == pytest.approx(task.spectral_radius(
+        initial_gain(task, cost_ratio=2.0) - 1e6 * task.gradient(initial_gain(task, cost_ratio=2.0))))
 
 
 def test_non_stabilizing_start():
     task = random_stabilizable(2, 1, 0, spectral_radius=1.5)
-    with pytest.raises(NotStabilizingError, match=r"K0 is not stabilizing: rho\(A - B K0\) == 1.5, must be < 1"):
+    with pytest.raises(NotStabilizingError, match=r"^K0 does not stabilize the task: rho\(A - B K0\) == 1.5, must be < 1$"):
         gauss_newton(task, np.zeros((1, 2)), iterations=5)
 
 

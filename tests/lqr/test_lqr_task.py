@@ -5,9 +5,11 @@ import numpy as np
 import pytest
 import scipy.linalg
 from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from ltijepa.errors import DataError, NotStabilizableError, NotStabilizingError, ShapeError, SolverError
 from ltijepa.lqr import Task
+from ltijepa.lqr.task import BADLY_SCALED
 from ltijepa.lqr.landscape import gradient_error
 from ltijepa.testing import lqr as lqr_st
 
@@ -153,6 +155,47 @@ def test_non_finite_entries():
         scalar_task().cost([[np.inf]])
 
 
+@pytest.mark.parametrize("A, match", [
+    ([[1.0 + 1.0j]], r"A must be real, found complex entries: \[\[\(1\+1j\)\]\]"),
+    ([["a"]], r"A must hold real numbers, found \[\['a'\]\]"),
+    ("abc", r"A must hold real numbers, found 'abc'"),
+    ([["1.5"]], r"A must hold real numbers"),
+])
+def test_complex_and_non_numeric_entries_are_data_errors(A, match):
+    with pytest.raises(DataError, match=match) as info:
+        Task(A, [[1.0]], [[1.0]], [[1.0]])
+    assert info.value.name == "A"
+
+
+def test_complex_weight_and_gain_are_data_errors_naming_them():
+    with pytest.raises(DataError, match="Sigma0 must be real") as info:
+        Task([[1.0]], [[1.0]], [[1.0]], [[1.0]], [[1.0 + 0.5j]])
+    assert info.value.name == "Sigma0" and info.value.index == (0, 0)
+    with pytest.raises(DataError, match="K must be real"):
+        scalar_task(a=0.5).cost([[0.1j]])
+
+
+def test_complex_dtype_with_zero_imaginary_part_is_real():
+    task = Task(np.array([[0.5 + 0j]]), [[1.0]], [[1.0]], [[1.0]])
+    assert task.A.dtype == float and task.cost([[0.0]]) == scalar_task(a=0.5).cost([[0.0]])
+
+
+def test_ragged_input_is_a_shape_error_naming_the_matrix():
+    with pytest.raises(ShapeError, match="A is ragged") as info:
+        Task([[1.0, 2.0], [3.0]], [[1.0], [1.0]], np.eye(2), [[1.0]])
+    assert info.value.name == "A"
+    with pytest.raises(ShapeError, match="Q is ragged"):
+        Task(np.eye(2), [[1.0], [1.0]], [[1.0, 0.0], [0.0]], [[1.0]])
+
+
+def test_empty_system_is_a_shape_error():
+    with pytest.raises(ShapeError, match="A is 0x0: a task has n >= 1 states") as info:
+        Task(np.zeros((0, 0)), np.zeros((0, 1)), np.zeros((0, 0)), [[1.0]])
+    assert info.value.name == "A" and info.value.found == (0, 0)
+    with pytest.raises(ShapeError, match=r"B has no columns: a task has m >= 1 inputs, found shape \(1, 0\)"):
+        Task([[1.0]], np.zeros((1, 0)), [[1.0]], np.zeros((0, 0)))
+
+
 def test_wrong_gain_shape():
     task = Task(np.eye(2), np.ones((2, 1)), np.eye(2), np.eye(1))
     with pytest.raises(ShapeError, match=r"K: expected shape \(1, 2\), found \(2, 1\)"):
@@ -183,6 +226,60 @@ def test_unstabilizable_pair():
     assert info.value.eigenvalue == pytest.approx(1.5)
     with pytest.raises(NotStabilizableError):
         task.optimal_cost()
+
+
+@pytest.mark.parametrize("a, b", [(2.0, 1e-11), (1e11, 1.0), (2.0, 1e-8), (2.0, 1e-200), (1e100, 1.0)])
+def test_scaled_controllable_pairs_are_stabilizable(a, b):
+    """Issue 13, item 9: the PBH test is relative to ||A|| and B's columns."""
+    task = Task([[a]], [[b]], [[1.0]], [[1.0]])
+    assert task.is_stabilizable()
+    try:
+        K = task.optimal_gain()
+    except SolverError as exc:  # never NotStabilizableError
+        assert exc.status == "badly scaled"
+        assert "(A, B) is stabilizable, but the problem is badly scaled: ||A|| == " in str(exc)
+        assert f"> {BADLY_SCALED:g}" in str(exc)
+    else:
+        assert task.is_stabilizing(K)
+
+
+def test_large_dynamics_with_unit_input_solve():
+    task = Task([[1e11]], [[1.0]], [[1.0]], [[1.0]])
+    assert task.optimal_gain()[0, 0] == pytest.approx(1e11, rel=1e-9) and task.is_stabilizing(task.optimal_gain())
+
+
+def test_tiny_input_is_reported_as_badly_scaled():
+    with pytest.raises(SolverError, match=r"badly scaled: \|\|A\|\| == 2 and sqrt\(\|\|B R\^-1 B\^T\|\| \|\|Q\|\|\) == 1e-11 ") as info:
+        Task([[2.0]], [[1e-11]], [[1.0]], [[1.0]]).optimal_gain()
+    assert info.value.status == "badly scaled"
+
+
+@given(st.integers(1, 3).flatmap(lambda n: st.integers(1, 2).flatmap(lambda m: lqr_st.stabilizable_pairs(n, m))),
+       st.integers(-12, 12))
+def test_stabilizability_does_not_depend_on_the_scale_of_B(pair, k):
+    A, B = pair
+    scaled = Task(A, B * 10.0**k, np.eye(len(A)), np.eye(B.shape[1]))
+    assert scaled.is_stabilizable() and Task(A, B, np.eye(len(A)), np.eye(B.shape[1])).is_stabilizable()
+    try:
+        assert scaled.is_stabilizing(scaled.optimal_gain())
+    except SolverError as exc:
+        assert exc.status == "badly scaled"
+
+
+@given(st.integers(0, 2), st.floats(1.05, 3.0), st.booleans(), st.integers(0, 2**32 - 1), st.integers(-12, 12))
+def test_an_uncontrollable_unstable_mode_stays_uncontrollable_at_every_scale(r, mode, flip, seed, k):
+    # A = U [[A11, A12], [0, mode]] U^T and B = U [[B1], [0]]: the mode is not reached by B
+    rng = np.random.default_rng(seed)
+    n = r + 1
+    upper = np.zeros((n, n))
+    upper[:r, :] = rng.uniform(-1, 1, (r, n))
+    upper[r, r] = -mode if flip else mode
+    U = np.linalg.qr(rng.standard_normal((n, n)))[0]
+    B = U @ np.vstack([rng.uniform(-2, 2, (r, 1)), np.zeros((1, 1))])
+    task = Task(U @ upper @ U.T, B * 10.0**k, np.eye(n), [[1.0]])
+    assert not task.is_stabilizable()
+    with pytest.raises(NotStabilizableError):
+        task.optimal_gain()
 
 
 def test_unobservable_mode_on_the_unit_circle_has_no_stabilizing_riccati_solution():

@@ -8,7 +8,7 @@ seeds they are deterministic.
 import numpy as np
 import pytest
 
-from ltijepa.errors import DataError, NotStabilizingError, ParameterError, ShapeError
+from ltijepa.errors import DataError, NotStabilizingError, ParameterError, ShapeError, SolverError
 from ltijepa.lqr import Task, TaskBatch
 from ltijepa.lqr.families import random_stabilizable
 from ltijepa.lqr.zeroth_order import (
@@ -180,10 +180,20 @@ def test_batch_must_be_a_task_batch():
 
 def test_overflowing_rollouts_raise_not_stabilizing():
     batch = TaskBatch.from_tasks([Task([[3.0]], [[1.0]], [[1.0]], [[1.0]])])
-    with pytest.raises(NotStabilizingError, match=r"rollout cost overflowed \(task 0, .* rho\(A - B \(K \+- U\)\) == (3|2\.99)") as info:
+    with pytest.raises(NotStabilizingError, match=r"^K \+- U does not stabilize task 0: rho\(A - B \(K \+- U\)\) == "
+                       r"(3|2\.99).*, must be < 1 \(the rollout cost of sample \d overflowed; decrease radius") as info:
         estimate_gradient(batch, [[0.0]], estimator="two_point", radius=1e-3, samples=2, horizon=2000, rng=0)
     assert isinstance(info.value, NotStabilizingError) and info.value.task_index == 0
     assert info.value.rho == pytest.approx(3.0, abs=1e-2)
+
+
+def test_overflow_of_a_stabilizing_gain_is_a_solver_error():
+    # A - B (K +- U) stays upper triangular with rho ~ 0.5, but its transient ~1e200 x_0 overflows the cost
+    batch = TaskBatch.from_tasks([Task([[0.5, 1e200], [0.0, 0.5]], [[1.0], [0.0]], np.eye(2), [[1.0]])])
+    with pytest.raises(SolverError, match=r"task 0: the rollout cost of sample \d overflowed although "
+                       r"rho\(A - B \(K \+- U\)\) == 0.5\d* < 1") as info:
+        estimate_gradient(batch, [[0.0, 0.0]], radius=1e-3, samples=2, horizon=5, rng=0)
+    assert info.value.status == "overflow"
 
 
 def test_estimation_errors_shape_and_decrease():

@@ -110,8 +110,9 @@ def test_given_start_is_used_and_checked():
     solution = common_optimum(tasks, iterations=3, K0=K0)
     assert solution.start.method == "given"
     np.testing.assert_array_equal(solution.history.K[0], K0)
-    with pytest.raises(NotStabilizingError, match="K0 is not stabilizing"):
+    with pytest.raises(NotStabilizingError, match=r"^K0 does not stabilize task \d: rho\(A_\d - B_\d K0\) == ") as info:
         common_optimum(tasks, iterations=3, K0=np.zeros((1, 2)))
+    assert info.value.task_index is not None
 
 
 def test_scalar_stabilizing_interval_closed_form():

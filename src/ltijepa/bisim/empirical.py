@@ -26,7 +26,7 @@ four-transition example): :meth:`EmpiricalBisimulation.transitivity_violation` f
 
 from __future__ import annotations
 
-import math
+import numbers
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -166,7 +166,8 @@ def empirical_largest_bisimulation(transitions: Iterable) -> set[tuple[Any, Any]
     transitions : iterable of tuples (o, a, o_next, p)
         The dataset ``D``: observation ``o``, action ``a`` and successor ``o_next`` as hashable
         identifiers (e.g. frame indices; ``o_next`` need not be a source itself), and the
-        auxiliary value ``p(o)`` (hashable, or an array or tensor compared by value).
+        auxiliary value ``p(o)`` (hashable, or an array or tensor compared by value; tuples and
+        frozensets compared element by element).
         Repeated transitions count once.
 
     Returns
@@ -181,8 +182,9 @@ def empirical_largest_bisimulation(transitions: Iterable) -> set[tuple[Any, Any]
         If some ``(o, a)`` has two different successors, or some ``o`` two auxiliary values
         (the message names the observation and action, ``index`` is ``(o, a)``, or
         ``(o, None)`` for two auxiliary values); or if an element is not a 4-tuple, an
-        observation or action is not hashable, or an auxiliary value is NaN (``index`` is the
-        element's position).
+        observation or action is not hashable, or an auxiliary value holds a NaN anywhere, in a
+        nested tuple or an array too (``index`` is the element's position, the message names the
+        place, e.g. ``p[1][0]``).
 
     See Also
     --------
@@ -272,20 +274,35 @@ def _index_dataset(transitions: Iterable):
     return tuple(index), successor, codes
 
 
-def _aux_key(p, i: int):
-    """A hashable key equal for equal auxiliary values (arrays and tensors compared by value)."""
+def _aux_key(p, i: int, where: str = "p"):
+    """A hashable key equal for equal auxiliary values: arrays and tensors compared by value,
+    tuples and frozensets element by element (nested ones too).
+
+    Raises :class:`DataError` naming ``transitions[i]`` and the place ``where`` in the auxiliary
+    value (``p``, ``p[1][0]``, ...) of a NaN, which equals nothing, not even itself, or of an
+    unhashable part.
+    """
     if hasattr(p, "__array__") and not isinstance(p, (str, bytes)):
         array = np.asarray(p)
         if array.dtype.kind in "fc" and np.isnan(array).any():
-            raise DataError(f"transitions[{i}]: p == {p!r}, must not contain NaN", name="transitions", index=i)
+            raise DataError(f"transitions[{i}]: {where} == {p!r}, must not contain NaN", name="transitions", index=i)
+        if array.dtype == object and array.ndim == 0:
+            return _aux_key(array.item(), i, where)
+        if array.dtype == object:
+            return ("array", array.shape, tuple(_aux_key(array[k], i, f"{where}[{', '.join(map(str, k))}]")
+                                              for k in np.ndindex(array.shape)))
         if array.ndim == 0:
             return array.item()  # numpy scalars and 0-d tensors compare as Python numbers
         return ("array", array.shape, tuple(array.ravel().tolist()))
-    if isinstance(p, float) and math.isnan(p):
-        raise DataError(f"transitions[{i}]: p == {p!r}, must not be NaN", name="transitions", index=i)
+    if isinstance(p, tuple):
+        return tuple(_aux_key(e, i, f"{where}[{k}]") for k, e in enumerate(p))
+    if isinstance(p, frozenset):
+        return frozenset(_aux_key(e, i, f"an element of {where}") for e in p)
+    if isinstance(p, numbers.Number) and p != p:
+        raise DataError(f"transitions[{i}]: {where} == {p!r}, must not be NaN", name="transitions", index=i)
     if not isinstance(p, Hashable):
         raise DataError(
-            f"transitions[{i}]: p == {p!r} of type {type(p).__name__}, must be hashable or an "
+            f"transitions[{i}]: {where} == {p!r} of type {type(p).__name__}, must be hashable or an "
             "array", name="transitions", index=i,
         )
     return p

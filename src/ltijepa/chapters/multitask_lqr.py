@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
-from ltijepa.checks import check_count
+from ltijepa.checks import check_count, check_stabilizing
 from ltijepa.errors import NotStabilizableError, NotStabilizingError
 from ltijepa.multitask.epsilon_baseline import epsilon_bound
 from ltijepa.multitask.gradient_bounds import BisimConfig, pairwise_bisimulation_bounds
@@ -293,13 +293,7 @@ def fixed_step_run(tasks: Sequence[Task], K0, *, step: float, iterations: int) -
     NotStabilizingError
         If K0 itself does not stabilize every task (a bad input, not a divergence).
     """
-    rho = MultitaskObjective(tasks).spectral_radius(K0)
-    if not np.all(rho < 1.0):
-        i = int(np.argmax(rho))
-        raise NotStabilizingError(
-            f"K0 does not stabilize task {i}: rho(A_{i} - B_{i} K0) == {rho[i]:.6g}, must be < 1",
-            rho=float(rho[i]),
-        )
+    check_stabilizing(MultitaskObjective(tasks).spectral_radius(K0), gain="K0")
     try:
         return FixedStepRun(common_optimum(tasks, iterations=iterations, step=step, K0=K0).history, None)
     except NotStabilizingError as exc:

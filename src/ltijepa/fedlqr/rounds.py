@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
-from ltijepa.checks import as_matrix, check_count, check_positive
+from ltijepa.checks import as_matrix, check_count, check_positive, check_stabilizing
 from ltijepa.errors import NotStabilizingError, ParameterError
 from ltijepa.lqr.batched import TaskBatch, as_batch
 from ltijepa.lqr.task import Task
@@ -275,13 +275,16 @@ class _Federation:
                 self.batch, gains, estimator=c.gradient, radius=c.radius, samples=c.samples,
                 horizon=c.horizon, rng=self.rng, skip_initial=c.skip_initial,
             )
-        except NotStabilizingError as exc:
+        except NotStabilizingError as exc:  # at a local gain (exact) or a perturbed one (estimate)
             replica, agent = divmod(exc.task_index, self.M)
-            raise NotStabilizingError(
-                f"round {round}: agent {agent} (replica {replica}): {exc} "
-                "(use safety='halve' or smaller steps)",
-                rho=exc.rho, round=round, agent=agent, replica=replica,
-            ) from exc
+            exact = c.gradient == "exact"
+            check_stabilizing(
+                exc.rho, gain="K" if exact else "K +- U", label=f"agent {agent} (replica {replica})",
+                advice=("" if exact else "a rollout cost overflowed; decrease radius, ")
+                + "use safety='halve' or smaller steps",
+                round=round, agent=agent, replica=replica,
+            )
+            raise  # only if exc.rho < 1, which estimate_gradient and TaskBatch never report
         return estimate.gradient, estimate.rollouts
 
     def local_change(self, K: np.ndarray, round: int) -> tuple[np.ndarray, int]:
@@ -310,11 +313,10 @@ class _Federation:
             replica = int(np.flatnonzero(bad)[0])
             agent = int(np.flatnonzero(destabilized[replica])[0])
             if c.safety == "raise" or halvings[replica] >= c.max_halvings:
-                raise NotStabilizingError(
-                    f"round {round}: the averaged gain destabilizes agent {agent} (replica "
-                    f"{replica}): rho == {new_rho[replica, agent]:.6g}, must be < 1 "
-                    f"(global step {steps[replica]:.6g} after {halvings[replica]} halvings)",
-                    rho=new_rho[replica, agent], round=round, agent=agent, replica=replica,
+                check_stabilizing(
+                    new_rho[replica, agent], gain="K_{n+1}", label=f"agent {agent} (replica {replica})",
+                    advice=f"the averaged gain, global step {steps[replica]:.6g} after {halvings[replica]} halvings",
+                    round=round, agent=agent, replica=replica,
                 )
             steps[bad] /= 2
             halvings[bad] += 1

@@ -34,8 +34,8 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.linalg
 
-from ltijepa.checks import SYMMETRY_RTOL, check_symmetric
-from ltijepa.errors import DataError, NotStabilizingError, ParameterError, ShapeError
+from ltijepa.checks import SYMMETRY_RTOL, check_stabilizing, check_symmetric
+from ltijepa.errors import DataError, ParameterError, ShapeError
 from ltijepa.lqr.task import Task
 
 __all__ = [
@@ -232,15 +232,8 @@ class TaskBatch:
         gains = self.gains(K)
         A_K = self.A - self.B @ gains
         rho = np.max(np.abs(np.linalg.eigvals(A_K)), axis=-1)
-        unstable = np.flatnonzero(~(rho < 1.0))
-        if unstable.size:
-            i = int(unstable[0])
-            raise NotStabilizingError(
-                f"K does not stabilize task {i}: rho(A_{i} - B_{i} K) == {rho[i]:.6g}, must be < 1 "
-                f"({unstable.size} of {self.M} tasks not stabilized)",
-                rho=rho[i],
-                task_index=i,
-            )
+        unstable = np.count_nonzero(~(rho < 1.0))
+        check_stabilizing(rho, advice=f"{unstable} of {self.M} tasks not stabilized")
         return gains, A_K
 
     def _P(self, gains: np.ndarray, A_K: np.ndarray) -> np.ndarray:

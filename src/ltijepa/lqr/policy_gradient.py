@@ -54,8 +54,8 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from tqdm import tqdm
 
-from ltijepa.checks import check_count, check_positive
-from ltijepa.errors import NotStabilizingError, ParameterError
+from ltijepa.checks import check_count, check_positive, check_stabilizing
+from ltijepa.errors import ParameterError
 from ltijepa.lqr.batched import TaskBatch
 from ltijepa.lqr.task import Task
 from ltijepa.lqr.zeroth_order import estimate_gradient
@@ -180,19 +180,15 @@ def _start(objective: Objective, K0) -> np.ndarray:
     K = np.array(K0, dtype=float)
     if K.ndim != 2 or not np.all(np.isfinite(K)):
         raise ParameterError(f"K0 must be a finite 2-D gain (m, n), found shape {K.shape}: {K.tolist()}")
-    if not bool(np.all(objective.is_stabilizing(K))):
-        rho = _rho(objective, K)
-        raise NotStabilizingError(f"K0 is not stabilizing: rho(A - B K0) == {rho:.6g}, must be < 1", rho=rho)
+    check_stabilizing(objective.spectral_radius(K), gain="K0")
     return K
 
 
-def _not_stabilizing(objective: Objective, K: np.ndarray, iteration: int, step: float, advice: str) -> NotStabilizingError:
-    rho = _rho(objective, K)
-    return NotStabilizingError(
-        f"iteration {iteration}: step == {step:.6g} leaves the stabilizing set, "
-        f"rho(A - B K) == {rho:.6g}, must be < 1 ({advice})",
-        rho=rho,
-    )
+def _check_step(objective: Objective, K: np.ndarray, iteration: int, step: float, advice: str) -> None:
+    """Raise :class:`~ltijepa.errors.NotStabilizingError` (with ``iteration``) unless the iterate
+    K reached by a constant ``step`` is stabilizing (every task's spectral radius < 1)."""
+    check_stabilizing(objective.spectral_radius(K), advice=f"step == {step:.6g} leaves the stabilizing set; {advice}",
+                      iteration=iteration)
 
 
 def _descend(
@@ -233,8 +229,7 @@ def _descend(
             eta, K, cost = accepted
         else:
             eta, K = step, K - step * D
-            if not bool(np.all(objective.is_stabilizing(K))):
-                raise _not_stabilizing(objective, K, n + 1, step, "take a smaller step, or step=None")
+            _check_step(objective, K, n + 1, step, "take a smaller step, or step=None")
             cost = float(objective.cost(K))
         gradient = np.asarray(objective.gradient(K))
         record.step.append(eta)
@@ -498,8 +493,7 @@ def model_free_gradient_descent(
         )
         rollouts += estimate.rollouts
         K = K - step * estimate.gradient[0]
-        if not task.is_stabilizing(K):
-            raise _not_stabilizing(task, K, n + 1, step, "take a smaller step")
+        _check_step(task, K, n + 1, step, "take a smaller step")
         record.step.append(step)
         record.add(K, task.cost(K), task.gradient(K))
     return record.history("iterations", rollouts=rollouts)

@@ -26,13 +26,19 @@ import warnings
 import numpy as np
 import scipy.linalg
 
-from ltijepa.checks import as_matrix, check_definite
-from ltijepa.errors import NotStabilizableError, NotStabilizingError, ShapeError, SolverError
+from ltijepa.checks import as_matrix, check_definite, check_stabilizing
+from ltijepa.errors import NotStabilizableError, ShapeError, SolverError
 
-__all__ = ["Task", "spectral_radius", "RICCATI_RTOL"]
+__all__ = ["Task", "spectral_radius", "RICCATI_RTOL", "PBH_RTOL", "BADLY_SCALED"]
 
 #: Largest accepted relative residual of a DARE solution (:meth:`Task.riccati_residual`).
 RICCATI_RTOL = 1e-8
+#: A mode lambda is uncontrollable when sigma_min([(A - lambda I) / ||A||, B D]) <= PBH_RTOL,
+#: D scaling B's columns to a largest entry of 1 (:meth:`Task.is_stabilizable`).
+PBH_RTOL = 1e-10
+#: A failed Riccati solve is reported as badly scaled when 1, ||A|| and sqrt(||B R^{-1} B^T|| ||Q||)
+#: (if not 0) span more than this ratio.
+BADLY_SCALED = 1e4
 
 
 def spectral_radius(matrix: np.ndarray) -> float:
@@ -60,9 +66,11 @@ class Task:
     Raises
     ------
     ShapeError
-        If a matrix has the wrong shape (the message gives expected and found shapes).
+        If a matrix has the wrong shape (the message gives expected and found shapes), is
+        ragged, or the system is empty (n == 0 or m == 0).
     DataError
-        If a matrix has non-finite entries, is not symmetric, or not (semi)definite.
+        If a matrix has non-finite, complex or non-numeric entries, is not symmetric, or not
+        (semi)definite.
 
     Examples
     --------
@@ -75,9 +83,15 @@ class Task:
         self.A = as_matrix("A", A, (None, None))
         n = self.A.shape[0]
         if self.A.shape[1] != n:
-            raise ShapeError(f"A must be square: expected shape ({n}, {n}), found {self.A.shape}")
+            raise ShapeError(f"A must be square: expected shape ({n}, {n}), found {self.A.shape}", name="A",
+                             expected=(n, n), found=self.A.shape)
+        if n == 0:
+            raise ShapeError("A is 0x0: a task has n >= 1 states", name="A", found=(0, 0))
         self.B = as_matrix("B", B, (n, None))
         m = self.B.shape[1]
+        if m == 0:
+            raise ShapeError(f"B has no columns: a task has m >= 1 inputs, found shape {self.B.shape}", name="B",
+                             expected=(n, None), found=self.B.shape)
         self.Q = as_matrix("Q", Q, (n, n))
         self.R = as_matrix("R", R, (m, m))
         self.Sigma0 = as_matrix("Sigma0", np.eye(n) if Sigma0 is None else Sigma0, (n, n))
@@ -118,11 +132,7 @@ class Task:
     def _stable_closed_loop(self, K) -> tuple[np.ndarray, np.ndarray]:
         K = self.check_gain(K)
         A_K = self.A - self.B @ K
-        rho = spectral_radius(A_K)
-        if not rho < 1.0:
-            raise NotStabilizingError(
-                f"K does not stabilize the task: rho(A - B K) == {rho:.6g}, must be < 1", rho=rho
-            )
+        check_stabilizing(spectral_radius(A_K))
         return K, A_K
 
     def P(self, K) -> np.ndarray:
@@ -182,19 +192,51 @@ class Task:
         return 2.0 * self.E(K) @ self.Sigma(K)
 
     def is_stabilizable(self) -> bool:
-        """Whether some gain stabilizes (A, B) (PBH test on the modes with |lambda| >= 1)."""
+        """Whether some gain stabilizes (A, B): the PBH test on the modes with |lambda| >= 1.
+
+        A mode lambda of A is controllable when rank [A - lambda I, B] = n (Popov-Belevitch-Hautus).
+        The rank is read from the smallest singular value of ``[(A - lambda I) / ||A||, B D]``,
+        D scaling B's columns to a largest entry of 1 (a change of input units u = D v changes nothing), so
+        the verdict does not depend on the scale of A or of B's columns: ``Task([[2]], [[1e-11]],
+        ...)`` and ``Task([[1e11]], [[1]], ...)`` are stabilizable. The mode is uncontrollable when
+        that singular value is <= :data:`PBH_RTOL`.
+        """
         return self._uncontrollable_unstable_mode() is None
 
     def _uncontrollable_unstable_mode(self) -> complex | None:
-        scale = max(1.0, float(np.linalg.norm(self.A, 2)), float(np.linalg.norm(self.B, 2)))
+        columns = np.max(np.abs(self.B), axis=0)  # not the 2-norm, whose squares underflow below 1e-154
+        B = self.B / np.where(columns > 0, columns, 1.0)
+        scale = float(np.linalg.norm(self.A, 2))  # >= |lambda| >= 1 for every mode tested
         for eigenvalue in np.linalg.eigvals(self.A):
             if abs(eigenvalue) < 1.0:
                 continue
-            pencil = np.hstack([self.A - eigenvalue * np.eye(self.n), self.B])
+            pencil = np.hstack([(self.A - eigenvalue * np.eye(self.n)) / scale, B])
             singular = np.linalg.svd(pencil, compute_uv=False)
-            if singular[-1] <= 1e-10 * scale:
+            if singular[-1] <= PBH_RTOL:
                 return complex(eigenvalue)
         return None
+
+    def _badly_scaled(self, failure: SolverError) -> SolverError:
+        """``failure`` of the Riccati solve of a stabilizable task, or a SolverError saying the
+        problem is badly scaled.
+
+        The DARE's pencil holds I, A, G = B R^{-1} B^T and Q; a common change of state or input
+        units (x -> c x, u -> c u) and a common factor of Q and R leave ||A|| and ||G|| ||Q|| as
+        they are, so the problem is
+        badly scaled when 1, ||A|| and sqrt(||G|| ||Q||) (if not 0) span more than
+        :data:`BADLY_SCALED` (``Task([[2]], [[1e-11]], [[1]], [[1]])``: sqrt(||G|| ||Q||) == 1e-11).
+        """
+        weight = np.linalg.norm(scipy.linalg.solve_triangular(np.linalg.cholesky(self.R), self.B.T, lower=True), 2)
+        coupling = float(weight * np.sqrt(np.linalg.norm(self.Q, 2)))  # sqrt(||G|| ||Q||), without underflow
+        scales = [1.0, float(np.linalg.norm(self.A, 2))] + ([coupling] if coupling > 0 else [])
+        if max(scales) <= BADLY_SCALED * min(scales):
+            return failure
+        return SolverError(
+            f"(A, B) is stabilizable, but the problem is badly scaled: ||A|| == {scales[1]:.3g} and "
+            f"sqrt(||B R^-1 B^T|| ||Q||) == {coupling:.3g} span, with 1, a factor "
+            f"{max(scales) / min(scales):.3g} > {BADLY_SCALED:g}, which no common change of units removes "
+            f"(scipy's Riccati solve: {failure})", status="badly scaled",
+        )
 
     def _solve_dare(self) -> tuple[np.ndarray, np.ndarray]:
         if self._optimal is None:
@@ -205,13 +247,16 @@ class Task:
                     f"{abs(mode):.6g} >= 1) is not controllable, so no gain stabilizes the task",
                     eigenvalue=mode,
                 )
-            P = self._riccati_solution()
-            K = np.linalg.solve(self.R + self.B.T @ P @ self.B, self.B.T @ P @ self.A)
-            if not self.is_stabilizing(K):
-                raise SolverError(
-                    f"the Riccati gain does not stabilize: rho == {self.spectral_radius(K):.6g} "
-                    "(a mode of A on the unit circle is unobservable through Q)", status="not stabilizing",
-                )
+            try:
+                P = self._riccati_solution()
+                K = np.linalg.solve(self.R + self.B.T @ P @ self.B, self.B.T @ P @ self.A)
+                if not self.is_stabilizing(K):
+                    raise SolverError(
+                        f"the Riccati gain does not stabilize: rho == {self.spectral_radius(K):.6g} "
+                        "(a mode of A on the unit circle is unobservable through Q)", status="not stabilizing",
+                    )
+            except SolverError as failure:
+                raise self._badly_scaled(failure) from None
             K.setflags(write=False)
             self._optimal = (K, (P + P.T) / 2)
         return self._optimal
@@ -239,10 +284,10 @@ class Task:
                 with warnings.catch_warnings():
                     warnings.simplefilter("error", RuntimeWarning)
                     P = scipy.linalg.solve_discrete_are(self.A, self.B, self.Q, self.R, balanced=balanced)
+                residual = self.riccati_residual(P)  # R + B^T P B may be singular to working precision
             except (np.linalg.LinAlgError, ValueError, RuntimeWarning) as exc:
                 failures.append(f"balanced={balanced}: {exc}")
                 continue
-            residual = self.riccati_residual(P)
             if residual <= RICCATI_RTOL:
                 return P
             failures.append(f"balanced={balanced}: relative residual == {residual:.3g} > {RICCATI_RTOL:g}")
@@ -257,9 +302,10 @@ class Task:
         Raises
         ------
         NotStabilizableError
-            If an unstable mode of A is uncontrollable.
+            If an unstable mode of A is uncontrollable (:meth:`is_stabilizable`).
         SolverError
-            If scipy finds no stabilizing Riccati solution.
+            If scipy finds no stabilizing Riccati solution; ``status == "badly scaled"`` when the
+            norms of A, B R^{-1} B^T and Q span more than :data:`BADLY_SCALED` (the message names them).
         """
         return self._solve_dare()[0]
 

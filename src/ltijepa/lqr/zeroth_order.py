@@ -38,8 +38,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ltijepa.checks import check_count, check_positive
-from ltijepa.errors import NotStabilizingError, ParameterError
+from ltijepa.checks import check_count, check_positive, check_stabilizing
+from ltijepa.errors import ParameterError, SolverError
 from ltijepa.lqr.batched import TaskBatch
 from ltijepa.lqr.task import Task
 
@@ -192,6 +192,9 @@ def estimate_gradient(
         If a rollout cost overflows, a perturbed gain K +- U_j
         far outside the stabilizing set; ``.task_index`` names the task and ``.rho`` is
         rho(A - B (K +- U_j)) of that task and perturbation.
+    SolverError
+        If a rollout cost overflows although its perturbed gain is stabilizing (a horizon too
+        long for the transient growth of A - B (K +- U_j)).
 
     Examples
     --------
@@ -230,14 +233,15 @@ def estimate_gradient(
 
 
 def _raise_overflow(batch: TaskBatch, perturbed: np.ndarray, costs: np.ndarray) -> None:
-    """Raise :class:`~ltijepa.errors.NotStabilizingError` (with ``task_index``) for the first rollout whose cost overflowed."""
+    """Raise for the first rollout whose cost overflowed: :class:`~ltijepa.errors.NotStabilizingError`
+    (with ``task_index``) when its perturbed gain is not stabilizing, else :class:`~ltijepa.errors.SolverError`."""
     task, sample = (int(i) for i in np.argwhere(~np.isfinite(costs))[0])
     rho = float(np.max(np.abs(np.linalg.eigvals(batch.A[task] - batch.B[task] @ perturbed[task, sample]))))
-    raise NotStabilizingError(
-        f"rollout cost overflowed (task {task}, sample {sample}): the perturbed gain K +- U has "
-        f"rho(A - B (K +- U)) == {rho:.6g}; decrease radius or start from a stabilizing K",
-        rho=rho, task_index=task,
-    )
+    overflow = f"the rollout cost of sample {sample} overflowed"
+    check_stabilizing(rho, gain="K +- U", label=f"task {task}",
+                      advice=f"{overflow}; decrease radius or start from a stabilizing K", task_index=task)
+    raise SolverError(f"task {task}: {overflow} although rho(A - B (K +- U)) == {rho:.6g} < 1 (shorten the "
+                      "horizon)", status="overflow")
 
 
 def estimation_errors(

@@ -56,8 +56,8 @@ import numpy as np
 import scipy.linalg
 from tqdm import tqdm
 
-from ltijepa.checks import check_count, check_positive
-from ltijepa.errors import NotStabilizingError, ParameterError, ShapeError, SolverError
+from ltijepa.checks import check_count, check_positive, check_stabilizing
+from ltijepa.errors import ParameterError, ShapeError, SolverError
 from ltijepa.lqr.task import Task, spectral_radius
 
 __all__ = [
@@ -252,11 +252,7 @@ def output_matrix(E_i: np.ndarray, E_j: np.ndarray, output: str = "difference") 
 
 def _stable_closed_loop(task: Task, K: np.ndarray, label: str) -> np.ndarray:
     A_K = task.closed_loop(K)
-    rho = spectral_radius(A_K)
-    if not rho < 1.0:
-        raise NotStabilizingError(
-            f"K does not stabilize {label}: rho(A - B K) == {rho:.6g}, must be < 1", rho=rho
-        )
+    check_stabilizing(spectral_radius(A_K), label=label)
     return A_K
 
 
