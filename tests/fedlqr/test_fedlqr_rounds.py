@@ -224,7 +224,7 @@ def test_bad_inputs_of_a_run():
         run_fedlqr([task], np.ones((2, 3)), CONSTANT)
     with pytest.raises(ParameterError, match=r"replicas == 0, must be an integer >= 1"):
         run_fedlqr([task], INITIAL_GAIN, CONSTANT, replicas=0)
-    with pytest.raises(TypeError, match="config is a dict, must be a FedLQRConfig"):
+    with pytest.raises(ParameterError, match="config is a dict, must be a FedLQRConfig"):
         run_fedlqr([task], INITIAL_GAIN, {"rounds": 3})
     with pytest.raises(ShapeError, match=r"tasks\[1\]: expected \(n, m\) == \(3, 3\)"):
         run_fedlqr([task, scalar()], INITIAL_GAIN, CONSTANT)

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from ltijepa.errors import ParameterError, ShapeError
+from ltijepa.errors import DataError, ParameterError, ShapeError
 from ltijepa.jepa.layers import (
     ConvDecoder,
     ConvEncoder,
@@ -63,6 +63,13 @@ def test_random_projection_is_frozen_and_saved(tmp_path):
     loaded = load_checkpoint(model.config, path)
     torch.testing.assert_close(loaded.aux.target(obs), target)
     torch.testing.assert_close(loaded.encode(obs), model.encode(obs))
+
+
+def test_a_checkpoint_of_another_config_is_named_not_a_torch_error(tmp_path):
+    path = save_checkpoint(build_pjepa(SMALL, seed=0), tmp_path / "m.pt")
+    other = PJepaConfig(**{**SMALL.__dict__, "aux": "random"})
+    with pytest.raises(DataError, match=r"m\.pt: the weights do not fit this PJepaConfig"):
+        load_checkpoint(other, path)
 
 
 def test_role_methods_and_aux_loss():

@@ -127,7 +127,7 @@ def test_mixed_sizes_are_rejected():
 def test_empty_and_non_task_inputs():
     with pytest.raises(ParameterError, match="must hold at least one Task"):
         TaskBatch.from_tasks([])
-    with pytest.raises(TypeError, match=r"tasks\[0\] == 3 of type int, must be a Task"):
+    with pytest.raises(ParameterError, match=r"tasks\[0\] == 3 of type int, must be a Task"):
         TaskBatch.from_tasks([3])
 
 

@@ -174,7 +174,7 @@ def test_parameter_errors(kwargs, error, match):
 
 def test_batch_must_be_a_task_batch():
     task = random_stabilizable(2, 1, 0)
-    with pytest.raises(TypeError, match="batch is a Task, must be a TaskBatch"):
+    with pytest.raises(ParameterError, match="batch is a Task, must be a TaskBatch"):
         estimate_gradient(task, [[0.0, 0.0]], radius=0.1, samples=3, horizon=4, rng=0)
 
 

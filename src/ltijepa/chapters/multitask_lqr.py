@@ -334,7 +334,7 @@ def random_family_checks(rng, config: Config, *, progress: bool = False) -> Fami
 
     Raises
     ------
-    RuntimeError
+    NotStabilizableError
         If fewer families than asked had a common stabilizing gain within the draws allowed.
     """
     rng = np.random.default_rng(rng)
@@ -359,7 +359,7 @@ def random_family_checks(rng, config: Config, *, progress: bool = False) -> Fami
             b.append(b_pairs)
             bar.update()
     if len(g) < wanted:
-        raise RuntimeError(
+        raise NotStabilizableError(
             f"only {len(g)} of {wanted} random families had a common stabilizing gain in "
             f"{draws} draws (spread == {config.family_spread})"
         )
@@ -424,7 +424,7 @@ def collection_study(
 
     Raises
     ------
-    RuntimeError
+    NotStabilizableError
         If more than ``collections`` draws in a row have no common stabilizing gain.
     """
     rng = np.random.default_rng(rng)
@@ -440,7 +440,7 @@ def collection_study(
             except NotStabilizableError:
                 skipped += 1
         else:
-            raise RuntimeError(f"{collections + 1} draws in a row had no common stabilizing gain")
+            raise NotStabilizableError(f"{collections + 1} draws in a row had no common stabilizing gain")
         K = solution.K
         b_i = pairwise_bisimulation_bounds(tasks, K, config=config.bisim).b_i()
         rows["max_b_i"].append(b_i.max())

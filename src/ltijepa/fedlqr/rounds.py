@@ -378,7 +378,7 @@ def run_fedlqr(
     True
     """
     if not isinstance(config, FedLQRConfig):
-        raise TypeError(f"config is a {type(config).__name__}, must be a FedLQRConfig")
+        raise ParameterError(f"config is a {type(config).__name__}, must be a FedLQRConfig", name="config", value=config)
     replicas = check_count("replicas", replicas)
     batch = as_batch(tasks)
     federation = _Federation(batch, replicas, config, np.random.default_rng(rng))

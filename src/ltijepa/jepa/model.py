@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from ltijepa.checks import check_count, check_positive
-from ltijepa.errors import ParameterError, ShapeError
+from ltijepa.errors import DataError, ParameterError, ShapeError
 from ltijepa.jepa.layers import ConvEncoder, ResNetEncoder, mlp
 from ltijepa.jepa.losses import TwoHot, consistency_loss, mse_loss, soft_cross_entropy
 
@@ -355,11 +355,15 @@ def load_checkpoint(config: PJepaConfig, path: str | Path, *, device: str | torc
     ------
     FileNotFoundError
         If ``path`` does not exist.
-    RuntimeError
-        If the weights do not fit ``config`` (missing or unexpected keys, wrong shapes).
+    DataError
+        If the weights do not fit ``config`` (missing or unexpected keys, wrong shapes); the
+        message names the file and torch's list of mismatches.
     """
     model = build_pjepa(config, seed=0, device=device)
     state = torch.load(Path(path), map_location=device, weights_only=True)
-    model.load_state_dict(state)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:  # torch's "Error(s) in loading state_dict ..."
+        raise DataError(f"{path}: the weights do not fit this PJepaConfig: {exc}", name="path") from exc
     return model
 

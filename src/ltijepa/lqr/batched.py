@@ -147,7 +147,8 @@ class TaskBatch:
             raise ParameterError("tasks == (), must hold at least one Task")
         for i, task in enumerate(tasks):
             if not isinstance(task, Task):
-                raise TypeError(f"tasks[{i}] == {task!r} of type {type(task).__name__}, must be a Task")
+                raise ParameterError(f"tasks[{i}] == {task!r} of type {type(task).__name__}, must be a Task",
+                                     name=f"tasks[{i}]", value=task)
         n, m = tasks[0].n, tasks[0].m
         for i, task in enumerate(tasks):
             if (task.n, task.m) != (n, m):
@@ -170,7 +171,7 @@ class TaskBatch:
             If two tasks differ in n or m.
         ParameterError
             If ``tasks`` is empty.
-        TypeError
+        ParameterError
             If an element is not a :class:`Task`.
         """
         return cls(tasks)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ltijepa.checks import check_count, check_positive
-from ltijepa.errors import ParameterError
+from ltijepa.errors import NotStabilizableError, ParameterError
 from ltijepa.lqr.task import Task
 
 __all__ = [
@@ -180,4 +180,4 @@ def random_stabilizable(n: int, m: int, rng=None, *, spectral_radius: float = 1.
         task = Task(A, rng.standard_normal((n, m)), F @ F.T + np.eye(n) / 10, H @ H.T + np.eye(m) / 10)
         if task.is_stabilizable():
             return task
-    raise RuntimeError(f"no stabilizable draw in 100 tries for n == {n}, m == {m}")  # probability ~0
+    raise NotStabilizableError(f"no stabilizable draw in 100 tries for n == {n}, m == {m}")  # probability ~0

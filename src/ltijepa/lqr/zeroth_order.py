@@ -208,7 +208,8 @@ def estimate_gradient(
     if estimator not in ESTIMATORS:
         raise ParameterError(f"estimator == {estimator!r}, must be one of {ESTIMATORS}")
     if not isinstance(batch, TaskBatch):
-        raise TypeError(f"batch is a {type(batch).__name__}, must be a TaskBatch (TaskBatch.from_tasks)")
+        raise ParameterError(f"batch is a {type(batch).__name__}, must be a TaskBatch (TaskBatch.from_tasks)",
+                             name="batch", value=batch)
     radius = check_positive("radius", radius)
     samples = check_count("samples", samples)
     horizon = check_count("horizon", horizon)
