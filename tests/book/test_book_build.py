@@ -193,3 +193,12 @@ def test_leftovers_of_a_killed_build_are_removed_by_the_next(mini_project):
         (mini_project.build_dir / leftover).mkdir(parents=True)
     quiet_build(mini_project)
     assert not list(mini_project.build_dir.glob(".staging-*")) and not list(mini_project.build_dir.glob(".html-old-*"))
+
+
+def test_jobs_run_longest_first_with_unknown_ones_leading(tmp_path):
+    from ltijepa.book.build import longest_first
+    from ltijepa.book.execute import Job
+
+    jobs = [Job(tmp_path / f"{name}.ipynb", "k", {}, tmp_path, tmp_path, 1, "c") for name in ("a", "b", "new", "c")]
+    order = longest_first(jobs, {"a": 10.0, "b": 900.0, "c": 60.0})
+    assert [job.notebook.stem for job in order] == ["new", "b", "c", "a"]

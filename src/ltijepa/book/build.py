@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import json
 import os
 import sys
 import time
@@ -23,7 +24,7 @@ from ltijepa.book.site import build_site, check_toc
 from ltijepa.errors import BuildError
 from ltijepa.profiles import check_profile
 
-__all__ = ["BuildResult", "DEFAULT_TIMEOUT", "execute_notebooks", "build", "format_table"]
+__all__ = ["BuildResult", "DEFAULT_TIMEOUT", "execute_notebooks", "build", "format_table", "longest_first"]
 
 #: Seconds one cell may run before the notebook fails (the longest training cell of ``full``).
 DEFAULT_TIMEOUT = 4 * 3600
@@ -115,6 +116,7 @@ def execute_notebooks(
         bar.update()
         bar.write(_line(run))
     if pending:
+        pending = longest_first(pending, _last_seconds(project))
         workers = max(1, min(jobs or os.cpu_count() or 1, len(pending)))
         context = multiprocessing.get_context("spawn")
         pool = ProcessPoolExecutor(workers, mp_context=context, initializer=configure_worker,
@@ -137,6 +139,24 @@ def execute_notebooks(
             pool.shutdown(wait=True, cancel_futures=True)
     bar.close()
     return [runs[nb] for nb in notebooks]
+
+
+def _last_seconds(project: Project) -> dict[str, float]:
+    """Execution seconds of each notebook in the last published report (empty if none)."""
+    try:
+        rows = json.loads((project.build_dir / "report.json").read_text())
+        return {row["notebook"]: float(row["executed_seconds"]) for row in rows if row.get("executed_seconds")}
+    except (OSError, ValueError, KeyError, TypeError):  # no report yet, or an older schema
+        return {}
+
+
+def longest_first(jobs: list[Job], seconds: dict[str, float]) -> list[Job]:
+    """``jobs`` ordered by their last execution time, longest first; unknown ones lead.
+
+    Workers take jobs in this order, so the longest notebook starts at once instead of last
+    and the build's wall time approaches ``max(longest, total / workers)``.
+    """
+    return sorted(jobs, key=lambda job: -seconds.get(job.notebook.stem, float("inf")))
 
 
 def _kill_workers(pool: ProcessPoolExecutor) -> None:
