@@ -50,6 +50,9 @@ __all__ = [
     "INITIAL_GAIN",
     "DIRECTION_V",
     "DIRECTION_U",
+    "AUTHORS_CODE_SOURCE",
+    "AUTHORS_CODE_START",
+    "AUTHORS_CODE_GAPS",
     "Config",
     "nominal_task",
     "growing_agents",
@@ -80,6 +83,19 @@ INITIAL_GAIN = _frozen(1.62 * np.eye(3))
 DIRECTION_V = _frozen(np.diag([3.5, 1.0, 0.1]))
 #: U of the heterogeneity experiment's ``main.m``: the direction of the B_i perturbations.
 DIRECTION_U = _frozen(np.diag([1.5, 0.1, 1.0]))
+#: Provenance of :data:`AUTHORS_CODE_GAPS` and :data:`AUTHORS_CODE_START`, as a claim source.
+AUTHORS_CODE_SOURCE = ("Wang et al. 2026, authors' public MATLAB code (jd-anderson/FedLQR, 'varying the "
+                       "number of systems') run under GNU Octave 7.3 (2 realizations)")
+#: Agent 1's relative gap at K_0 in the authors' code (``compute_cost.m``; 0.933 in both
+#: realizations).
+AUTHORS_CODE_START = 0.933
+#: M -> round n -> agent 1's relative gap after n rounds in the authors' two realizations
+#: (two digits), their code run under GNU Octave 7.3 (ltijepa issue 21).
+AUTHORS_CODE_GAPS = {
+    1: {500: (0.45, 0.50), 5000: (0.29, 0.34)},
+    10: {500: (0.44, 0.44), 5000: (0.27, 0.27)},
+    50: {500: (0.28, 0.30), 5000: (0.19, 0.20)},
+}
 
 
 def nominal_task() -> Task:
@@ -356,13 +372,13 @@ class Config:
     @classmethod
     def for_profile(cls, profile: str) -> Config:
         """``full``: the authors' counts (20 realisations of 5000 rounds), 4000 variance draws,
-        20 constant-step realisations; ``ci``: 8 realisations of the same 5000 rounds when
+        20 constant-step realisations; ``ci``: 5 realisations of the same 5000 rounds when
         varying M (enough for a range to set beside the authors' code's numbers) and 2 when
         varying the heterogeneity (the decaying step makes the round count part of the
         curve's shape), 1000 draws, 5 constant-step realisations (2500 rounds each).
 
         >>> Config.for_profile("ci").agents.realisations
-        8
+        5
 
         Raises
         ------
@@ -371,7 +387,7 @@ class Config:
         """
         return cls(
             agents=AgentsExperiment(
-                realisations=by_profile(profile, ci=8, full=20),
+                realisations=by_profile(profile, ci=5, full=20),
                 variance_draws=by_profile(profile, ci=1000, full=4000),
             ),
             heterogeneity=HeterogeneityExperiment(realisations=by_profile(profile, ci=2, full=20)),

@@ -82,7 +82,7 @@ def authors_gap(task: Task, gains, *, horizon: int = AUTHORS_HORIZON) -> np.ndar
     """The authors' plotted relative gap (S_T(K) - S_T(K_*)) / S_T(K_*) (``def-fedlqr-authors-score``).
 
     S_T is :func:`authors_score` and K_* the task's DARE gain (``Task.optimal_gain``, the
-    authors' ``dlqr``). As in :func:`authors_score`; returns an array of shape
+    authors' ``dlqr``). As in :func:`ltijepa.fedlqr.objective.authors_score`; returns an array of shape
     ``gains.shape[:-2]``.
 
     Examples
