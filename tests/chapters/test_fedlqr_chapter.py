@@ -62,7 +62,8 @@ def test_bad_system_parameters():
 def test_profiles_give_the_authors_counts_in_full():
     full, ci = Config.for_profile("full").agents, Config.for_profile("ci").agents
     assert (full.realisations, full.config.rounds, full.agents, full.eps) == (20, 5000, (1, 10, 50), 0.01)
-    assert (ci.realisations, ci.config.rounds) == (2, 5000)
+    assert (ci.realisations, ci.config.rounds) == (5, 5000)
+    assert Config.for_profile("ci").heterogeneity.realisations == 2
     assert (full.config.local_step, full.config.global_step, full.config.global_decay) == (1e-4, 2e-2, 1.0005)
     c = full.config
     assert (c.radius, c.samples, c.horizon, c.local_steps, c.skip_initial) == (0.1, 5, 15, 1, True)

@@ -15,6 +15,7 @@ from ltijepa.fedlqr.estimates import (
     bias_order,
     every_iterate_stabilizing,
     floor_check,
+    gap_summary,
     heterogeneity_bias,
     path_heterogeneity,
     rounds_to_gap,
@@ -56,14 +57,26 @@ def test_speedup_counts_rounds_to_the_smallest_m_final_gap():
     histories = {  # gap = 1 + 10 exp(-c M n): M agents converge M times faster
         M: synthetic_history([1.0 + 1.0 + 10 * np.exp(-0.01 * M * rounds)] * 2) for M in (1, 5)
     }
-    result = speedup(histories, optimal_cost=1.0)
+    result = speedup({M: h.relative_gap(1.0) for M, h in histories.items()})
     assert result.threshold == pytest.approx(1 + 10 * np.exp(-1.0))
     assert result.rounds == {1: 100, 5: 20}
     assert result.ratios == {1: 1.0, 5: 5.0}
     slow = {1: histories[1], 5: synthetic_history([np.full(101, 5.0)] * 2)}
-    assert speedup(slow, 1.0).ratios[5] is None  # never reaches: no ratio, not a number
-    with pytest.raises(ParameterError, match="histories == {}"):
-        speedup({}, 1.0)
+    assert speedup({M: h.relative_gap(1.0) for M, h in slow.items()}).ratios[5] is None  # never reaches
+    with pytest.raises(ParameterError, match="gaps == {}"):
+        speedup({})
+
+
+def test_gap_summary_over_realisations():
+    gap = np.array([[1.0, 0.2, 0.1], [1.0, 0.4, 0.3], [1.0, 0.6, 0.2]])
+    summary = gap_summary(gap, [0, 1])
+    assert summary[0] == {"mean": 1.0, "sd": 0.0, "min": 1.0, "max": 1.0}
+    assert summary[1]["mean"] == pytest.approx(0.4)
+    assert summary[1]["sd"] == pytest.approx(0.2)
+    assert (summary[1]["min"], summary[1]["max"]) == (0.2, 0.6)
+    assert gap_summary(gap[:1], [2])[2]["sd"] == 0.0
+    with pytest.raises(ParameterError, match=r"round == 3, must be an integer in \[0, 2\]"):
+        gap_summary(gap, [3])
 
 
 # --- the noise floor ----------------------------------------------------------------------

@@ -19,10 +19,12 @@ the authors' MATLAB scripts): n = m = 3, u = -K x, Q = 2 I, R = 0.5 I, K_0 = 1.6
   B_i = B_0 + eps u_i U with u_i ~ U(0, 1) drawn once, V = diag(3.5, 1, 0.1),
   U = diag(1.5, 0.1, 1), eps in {0, 0.1, 0.5}.
 
-The plotted metric is agent 1's relative gap (C^(1)(K_n) - C^(1)_*) / C^(1)_*. We evaluate
-C^(1) exactly, with Sigma0 = I, the covariance of the initial states the agents' rollouts
-draw; the authors' ``compute_cost.m`` estimates it from 10 rollouts of length 100 from
-x_0 ~ N(1, 1e-12 I) (a weighting of P_K by 1 1^T instead of I).
+The plotted metric is agent 1's relative gap (C^(1)(K_n) - C^(1)_*) / C^(1)_*, scored as
+the authors' ``compute_cost.m`` scores it: C^(1)(K) = 1^T P_100(K) 1, the 100-step cost from
+x_0 = 1 (``def-fedlqr-authors-score``, :func:`~ltijepa.fedlqr.objective.authors_gap`). Beside
+it, the exact cost tr(P_K Sigma0) with Sigma0 = I, the covariance of the initial states the
+agents' rollouts draw (``FedLQRHistory.relative_gap``): a weighting of P_K by I instead of
+1 1^T.
 
 The measurements on these runs are in :mod:`ltijepa.fedlqr.estimates`.
 """
@@ -48,6 +50,9 @@ __all__ = [
     "INITIAL_GAIN",
     "DIRECTION_V",
     "DIRECTION_U",
+    "AUTHORS_CODE_SOURCE",
+    "AUTHORS_CODE_START",
+    "AUTHORS_CODE_GAPS",
     "Config",
     "nominal_task",
     "growing_agents",
@@ -78,6 +83,19 @@ INITIAL_GAIN = _frozen(1.62 * np.eye(3))
 DIRECTION_V = _frozen(np.diag([3.5, 1.0, 0.1]))
 #: U of the heterogeneity experiment's ``main.m``: the direction of the B_i perturbations.
 DIRECTION_U = _frozen(np.diag([1.5, 0.1, 1.0]))
+#: Provenance of :data:`AUTHORS_CODE_GAPS` and :data:`AUTHORS_CODE_START`, as a claim source.
+AUTHORS_CODE_SOURCE = ("Wang et al. 2026, authors' public MATLAB code (jd-anderson/FedLQR, 'varying the "
+                       "number of systems') run under GNU Octave 7.3 (2 realizations)")
+#: Agent 1's relative gap at K_0 in the authors' code (``compute_cost.m``; 0.933 in both
+#: realizations).
+AUTHORS_CODE_START = 0.933
+#: M -> round n -> agent 1's relative gap after n rounds in the authors' two realizations
+#: (two digits), their code run under GNU Octave 7.3 (ltijepa issue 21).
+AUTHORS_CODE_GAPS = {
+    1: {500: (0.45, 0.50), 5000: (0.29, 0.34)},
+    10: {500: (0.44, 0.44), 5000: (0.27, 0.27)},
+    50: {500: (0.28, 0.30), 5000: (0.19, 0.20)},
+}
 
 
 def nominal_task() -> Task:
@@ -280,7 +298,7 @@ class HeterogeneityExperiment:
             for eps, stream in zip(self.levels, streams)
         }
 
-    def biases(self, levels, weights) -> np.ndarray:
+    def biases(self, levels, weights, *, score: str = "exact") -> np.ndarray:
         """Agent 1's relative gap at the common optimum of each level's agents, shape (k,).
 
         :func:`~ltijepa.fedlqr.estimates.heterogeneity_bias` with exact gradients from K_0.
@@ -291,8 +309,12 @@ class HeterogeneityExperiment:
             The k heterogeneity levels eps >= 0 (need not be :attr:`levels`).
         weights : array, (M,)
             u_i in [0, 1] (:meth:`weights`), the same for every level.
+        score : str
+            ``"exact"`` (tr(P_K Sigma0)) or ``"authors"`` (1^T P_100 1).
         """
-        return np.array([heterogeneity_bias(self.tasks(eps, weights), INITIAL_GAIN) for eps in levels])
+        return np.array(
+            [heterogeneity_bias(self.tasks(eps, weights), INITIAL_GAIN, score=score) for eps in levels]
+        )
 
 
 @dataclass(frozen=True)
@@ -350,12 +372,13 @@ class Config:
     @classmethod
     def for_profile(cls, profile: str) -> Config:
         """``full``: the authors' counts (20 realisations of 5000 rounds), 4000 variance draws,
-        20 constant-step realisations; ``ci``: 2 realisations of the same 5000 rounds (the
-        decaying step makes the round count part of the curve's shape), 1000 draws, 5
-        constant-step realisations (2500 rounds each).
+        20 constant-step realisations; ``ci``: 5 realisations of the same 5000 rounds when
+        varying M (enough for a range to set beside the authors' code's numbers) and 2 when
+        varying the heterogeneity (the decaying step makes the round count part of the
+        curve's shape), 1000 draws, 5 constant-step realisations (2500 rounds each).
 
         >>> Config.for_profile("ci").agents.realisations
-        2
+        5
 
         Raises
         ------
@@ -364,7 +387,7 @@ class Config:
         """
         return cls(
             agents=AgentsExperiment(
-                realisations=by_profile(profile, ci=2, full=20),
+                realisations=by_profile(profile, ci=5, full=20),
                 variance_draws=by_profile(profile, ci=1000, full=4000),
             ),
             heterogeneity=HeterogeneityExperiment(realisations=by_profile(profile, ci=2, full=20)),

@@ -14,6 +14,8 @@ tasks, with u = -K x throughout:
 - :func:`heterogeneity_bias` and :func:`bias_order`: agent 1's gap at the common optimum
   and its order in the heterogeneity level;
 - :func:`path_heterogeneity`: max_ij g_ij(K_n) along a server path;
+- :func:`gap_summary`: mean, sd and range over realisations of a gap at given rounds (ours
+  beside the authors' code's numbers).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import numpy as np
 from ltijepa.checks import check_count, check_positive
 from ltijepa.errors import ParameterError
 from ltijepa.lqr.batched import TaskBatch
+from ltijepa.fedlqr.objective import authors_gap
 from ltijepa.fedlqr.rounds import FedLQRConfig, FedLQRHistory
 from ltijepa.multitask.heterogeneity import gradient_heterogeneity
 from ltijepa.multitask.objective import common_optimum
@@ -33,6 +36,7 @@ from ltijepa.lqr.task import Task
 from ltijepa.lqr.zeroth_order import estimate_gradient
 
 __all__ = [
+    "SCORES",
     "rounds_to_gap",
     "SpeedUp",
     "speedup",
@@ -44,7 +48,12 @@ __all__ = [
     "heterogeneity_bias",
     "bias_order",
     "path_heterogeneity",
+    "gap_summary",
 ]
+
+
+#: Scores of agent 1: the exact cost tr(P_K Sigma0), or the authors' 1^T P_100 1.
+SCORES = ("exact", "authors")
 
 
 def rounds_to_gap(gap: np.ndarray, threshold: float) -> int | None:
@@ -78,7 +87,7 @@ class SpeedUp:
     "1/M" claim predicts ratios[M] = M / (smallest M)."""
 
 
-def speedup(histories: Mapping[int, FedLQRHistory], optimal_cost: float) -> SpeedUp:
+def speedup(gaps: Mapping[int, np.ndarray]) -> SpeedUp:
     """Rounds to a fixed relative gap of agent 1, for each number of agents.
 
     The check of ``thm-fedlqr``'s sample-complexity statement (a reduction ~M).
@@ -90,20 +99,20 @@ def speedup(histories: Mapping[int, FedLQRHistory], optimal_cost: float) -> Spee
 
     Parameters
     ----------
-    histories : mapping of int to FedLQRHistory
-        M -> the run (all realisations) with M agents; agent 1 (index 0) must be the same
+    gaps : mapping of int to array, (replicas, N + 1)
+        M -> agent 1's relative gap along the run with M agents, one row per realisation:
+        the authors' score (:func:`~ltijepa.fedlqr.objective.authors_gap` of the server
+        gains) or the exact one (``FedLQRHistory.relative_gap``); agent 1 must be the same
         task in every run.
-    optimal_cost : float
-        C^(1)_* > 0, agent 1's optimal (DARE) cost, the reference of the relative gap.
 
     Raises
     ------
     ParameterError
-        If ``histories`` is empty.
+        If ``gaps`` is empty.
     """
-    if not histories:
-        raise ParameterError("histories == {}, must hold at least one run")
-    curves = {M: h.relative_gap(optimal_cost).mean(axis=0) for M, h in histories.items()}
+    if not gaps:
+        raise ParameterError("gaps == {}, must hold at least one run")
+    curves = {M: np.asarray(gap).mean(axis=0) for M, gap in gaps.items()}
     base = min(curves)
     threshold = float(curves[base][-1])
     rounds = {M: rounds_to_gap(curve, threshold) for M, curve in curves.items()}
@@ -274,10 +283,14 @@ def variance_scaling(variances: Mapping[int, tuple[float, float]], *, z: float =
     return bool(holds), {M: var_1 / var for M, (var, _) in variances.items()}
 
 
-def heterogeneity_bias(tasks: Sequence[Task], K0, *, iterations: int = 20_000, tol: float = 1e-9) -> float:
+def heterogeneity_bias(
+    tasks: Sequence[Task], K0, *, iterations: int = 20_000, tol: float = 1e-9, score: str = "exact"
+) -> float:
     """Agent 1's relative gap at the common optimum: (C^(1)(K_*) - C^(1)_*) / C^(1)_*.
 
     ``thm-fedlqr`` states it is O((eps_A + eps_B)^2) (:func:`bias_order` measures the order).
+    With ``score="authors"`` C^(1) is the authors' plotted score S_100 instead
+    (:func:`~ltijepa.fedlqr.objective.authors_gap`, ``def-fedlqr-authors-score``).
 
     K_* = argmin C_avg by exact gradient descent with backtracking
     (:func:`~ltijepa.multitask.objective.common_optimum`) from K0, stopped at
@@ -294,14 +307,19 @@ def heterogeneity_bias(tasks: Sequence[Task], K0, *, iterations: int = 20_000, t
         Most gradient steps.
     tol : float
         Stop when ||grad C_avg||_F <= tol.
+    score : str
+        ``"exact"``: C^(1)(K) = tr(P_K Sigma0); ``"authors"``: S_100(K) = 1^T P_100 1.
 
     Raises
     ------
     NotStabilizingError
         If K0 does not stabilize every task.
     ParameterError
-        If the descent stops with ||grad C_avg||_F > 1e3 tol (not converged).
+        If ``score`` is neither, or the descent stops with ||grad C_avg||_F > 1e3 tol (not
+        converged).
     """
+    if score not in SCORES:
+        raise ParameterError(f"score == {score!r}, must be one of {SCORES}")
     solution = common_optimum(tasks, iterations=iterations, K0=K0, tol=tol)
     if solution.grad_norm > 1e3 * tol:
         raise ParameterError(
@@ -309,6 +327,8 @@ def heterogeneity_bias(tasks: Sequence[Task], K0, *, iterations: int = 20_000, t
             f"{solution.history.iterations} iterations, must be <= {1e3 * tol:.3g}"
         )
     first = tasks[0]
+    if score == "authors":
+        return float(authors_gap(first, solution.K))
     return (first.cost(solution.K) - first.optimal_cost()) / first.optimal_cost()
 
 
@@ -371,3 +391,40 @@ def path_heterogeneity(
     rounds = np.arange(0, history.rounds + 1, check_count("every", every))
     g_max = np.array([gradient_heterogeneity(tasks, history.server_gains[0, n]).max() for n in rounds])
     return rounds, g_max
+
+
+def gap_summary(gap: np.ndarray, rounds: Sequence[int]) -> dict[int, dict[str, float]]:
+    """Mean, sample sd (ddof = 1; 0 for one realisation), min and max over realisations.
+
+    Parameters
+    ----------
+    gap : array, (replicas, N + 1)
+        A relative gap along a run, one row per realisation.
+    rounds : sequence of int
+        Rounds n in [0, N] at which to summarise.
+
+    Returns
+    -------
+    dict
+        n -> {"mean", "sd", "min", "max"}.
+
+    Raises
+    ------
+    ParameterError
+        If a round is outside [0, N].
+
+    Examples
+    --------
+    >>> gap_summary(np.array([[1.0, 0.4], [1.0, 0.6]]), [1])[1]["mean"]
+    0.5
+    """
+    gap = np.asarray(gap, dtype=float)
+    summary = {}
+    for n in rounds:
+        n = check_count("round", n, minimum=0, maximum=gap.shape[1] - 1)
+        column = gap[:, n]
+        summary[n] = {
+            "mean": float(column.mean()), "sd": float(column.std(ddof=1)) if column.size > 1 else 0.0,
+            "min": float(column.min()), "max": float(column.max()),
+        }
+    return summary
