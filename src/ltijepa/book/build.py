@@ -155,6 +155,13 @@ def longest_first(jobs: list[Job], seconds: dict[str, float]) -> list[Job]:
 
     Workers take jobs in this order, so the longest notebook starts at once instead of last
     and the build's wall time approaches ``max(longest, total / workers)``.
+
+    Parameters
+    ----------
+    jobs : list of Job
+        The notebooks to execute.
+    seconds : dict
+        Notebook name -> seconds its last execution took (:func:`_last_seconds`).
     """
     return sorted(jobs, key=lambda job: -seconds.get(job.notebook.stem, float("inf")))
 
