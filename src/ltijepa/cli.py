@@ -3,6 +3,7 @@
 ::
 
     ltijepa book build --profile ci|full [--seed N] [--only NAME ...] [--jobs N] [--force] [--no-wait]
+    ltijepa book pdf [--force]
 
 Exit status: 0 built (or up to date), 1 the build failed (nothing published changed), 2 bad
 arguments, 130 interrupted (Ctrl-C; nothing published changed).
@@ -44,6 +45,18 @@ def _parser() -> argparse.ArgumentParser:
                    help="if another build of this book folder is running, exit at once instead of waiting for it")
     b.add_argument("--root", default=None, help="project folder (default: found from the current directory)")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
+    pdf = book_commands.add_parser(
+        "pdf",
+        help="print the last built book to book/_build/pdf/ltijepa-book.pdf (executes nothing)",
+        description=(
+            "Build the single-page HTML of the last `ltijepa book build` (from the source kept "
+            "with its HTML: nothing is executed) and print it with headless Chromium to "
+            "book/_build/pdf/ltijepa-book.pdf, with a copy in the HTML."
+        ),
+    )
+    pdf.add_argument("--force", action="store_true", help="print again even when the PDF is of the current HTML")
+    pdf.add_argument("--root", default=None, help="project folder (default: found from the current directory)")
+    pdf.add_argument("--quiet", action="store_true", help="say nothing but the result")
     return parser
 
 
@@ -82,6 +95,24 @@ def _book_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _book_pdf(args: argparse.Namespace) -> int:
+    from ltijepa.book.pdf import build_pdf
+    from ltijepa.book.project import Project
+    from ltijepa.errors import BuildError
+
+    try:
+        result = build_pdf(Project.discover(args.root), force=args.force, progress=not args.quiet)
+    except BuildError as exc:
+        print(f"\nltijepa book pdf: FAILED\n{exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nltijepa book pdf: interrupted; the PDF is unchanged", file=sys.stderr)
+        return 130
+    state = "printed" if result.built else "up to date"
+    print(f"PDF {state}: {result.path}; {result.seconds:.1f} s")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ltijepa`` command; ``argv`` defaults to ``sys.argv[1:]``.
 
@@ -89,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     when interrupted.
     """
     args = _parser().parse_args(argv)
-    return _book_build(args)  # the only command so far: argparse requires `book build`
+    return {"build": _book_build, "pdf": _book_pdf}[args.book_command](args)
 
 
 if __name__ == "__main__":
