@@ -31,9 +31,9 @@ pdf: $(STAMP)
 	$(BIN)/ltijepa book pdf $(if $(FORCE),--force)
 
 # JupyterLab on the chapters with this project's environment (.venv: the lock and ltijepa);
-# e.g. LAB_ARGS="--no-browser --port 8899".
+# e.g. LAB_ARGS="--no-browser --port 8899". As root (a container) Jupyter needs --allow-root.
 lab: $(STAMP)
-	$(BIN)/jupyter lab $(LAB_ARGS) notebooks/
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS) notebooks/
 
 # Two phases: unit, property and notebook tests in parallel workers; then the tests that
 # build the whole book (its notebooks now come from the cache) and open it in a browser.
