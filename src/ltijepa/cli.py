@@ -63,25 +63,17 @@ def _parser() -> argparse.ArgumentParser:
 def _book_build(args: argparse.Namespace) -> int:
     from ltijepa.book.build import DEFAULT_TIMEOUT, build, format_table
     from ltijepa.book.project import Project
-    from ltijepa.errors import BuildError
 
     for flag, value in (("--jobs", args.jobs), ("--timeout", args.timeout)):
         if value is not None and value < 1:
             print(f"ltijepa: {flag} == {value}, must be >= 1", file=sys.stderr)
             return 2
-    try:
-        project = Project.discover(args.root)
-        result = build(
-            project, profile=args.profile, seed=args.seed, only=args.only, jobs=args.jobs,
-            force=args.force, timeout=DEFAULT_TIMEOUT if args.timeout is None else args.timeout,
-            progress=not args.quiet, wait=not args.no_wait,
-        )
-    except BuildError as exc:
-        print(f"\nltijepa book build: FAILED\n{exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("\nltijepa book build: interrupted; nothing published changed", file=sys.stderr)
-        return 130
+    project = Project.discover(args.root)
+    result = build(
+        project, profile=args.profile, seed=args.seed, only=args.only, jobs=args.jobs,
+        force=args.force, timeout=DEFAULT_TIMEOUT if args.timeout is None else args.timeout,
+        progress=not args.quiet, wait=not args.no_wait,
+    )
     print()
     print(format_table(result.runs))
     executed = sum(not r.cache_hit for r in result.runs)
@@ -98,16 +90,8 @@ def _book_build(args: argparse.Namespace) -> int:
 def _book_pdf(args: argparse.Namespace) -> int:
     from ltijepa.book.pdf import build_pdf
     from ltijepa.book.project import Project
-    from ltijepa.errors import BuildError
 
-    try:
-        result = build_pdf(Project.discover(args.root), force=args.force, progress=not args.quiet)
-    except BuildError as exc:
-        print(f"\nltijepa book pdf: FAILED\n{exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("\nltijepa book pdf: interrupted; the PDF is unchanged", file=sys.stderr)
-        return 130
+    result = build_pdf(Project.discover(args.root), force=args.force, progress=not args.quiet)
     state = "printed" if result.built else "up to date"
     print(f"PDF {state}: {result.path}; {result.seconds:.1f} s")
     return 0
@@ -116,11 +100,22 @@ def _book_pdf(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ltijepa`` command; ``argv`` defaults to ``sys.argv[1:]``.
 
-    Returns the exit status: 0 on success, 1 when the build failed, 2 on bad arguments, 130
-    when interrupted.
+    Returns the exit status: 0 on success, 1 when the build (or the PDF) failed, 2 on bad
+    arguments, 130 when interrupted.
     """
+    from ltijepa.errors import BuildError
+
     args = _parser().parse_args(argv)
-    return {"build": _book_build, "pdf": _book_pdf}[args.book_command](args)
+    name = f"ltijepa book {args.book_command}"
+    try:
+        return {"build": _book_build, "pdf": _book_pdf}[args.book_command](args)
+    except BuildError as exc:
+        print(f"\n{name}: FAILED\n{exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        unchanged = "the PDF is unchanged" if args.book_command == "pdf" else "nothing published changed"
+        print(f"\n{name}: interrupted; {unchanged}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
