@@ -59,11 +59,12 @@ _PRINT_CSS = """
   nav.ltijepa-pdf-toc ol ol { padding-left: 1.5em; }
   nav.ltijepa-pdf-toc li { margin: 0.2em 0; }
   span.ltijepa-chapter + section { break-before: page; }
-  img, figure, .cell_output { break-inside: avoid; }
+  img, figure, .cell_input, .cell_output { break-inside: avoid; }
   pre { white-space: pre-wrap; }
   .pst-scrollable-table-container, .table-wrapper { overflow: visible !important; }
   .bd-main .bd-content table { font-size: 80%; width: 100%; break-inside: auto; }
   td, th { overflow-wrap: anywhere; }
+  mjx-container[display="true"], div.math { overflow: visible !important; }
 }
 </style>
 """
