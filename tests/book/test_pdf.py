@@ -22,7 +22,7 @@ from ltijepa.book.site import KEPT_SOURCE, toc_files
 from ltijepa.errors import BuildError
 
 from chromium import find_chromium, require_browser
-from minibook import GOOD_CELLS, make_mini_project, set_toc, tree_digest, write_notebook
+from minibook import make_mini_project, set_toc, tree_digest, write_notebook
 
 pypdf = pytest.importorskip("pypdf")
 

@@ -20,7 +20,6 @@ changed (the site key of the build is stored beside it).
 from __future__ import annotations
 
 import html
-import os
 import re
 import shutil
 import subprocess
@@ -144,7 +143,7 @@ def _prepare_for_print(page_file: Path, toc: dict) -> list[tuple[str, str]]:
 
 def _print(chromium: str, page_file: Path, pdf_file: Path, profile_dir: Path) -> None:
     command = [
-        chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+        chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
         f"--user-data-dir={profile_dir}", "--no-pdf-header-footer", "--generate-pdf-document-outline",
         f"--virtual-time-budget={VIRTUAL_TIME_BUDGET_MS}", f"--print-to-pdf={pdf_file}", page_file.as_uri(),
