@@ -1,7 +1,8 @@
 # The two commands of the README:
 #   make book [PROFILE=ci|full] [JOBS=N] [ONLY="name ..."] [FORCE=1]
 #   make test
-# Both create .venv from requirements/lock.txt when it is missing or the lock changed.
+# and, for readers: make pdf (the last built book as one PDF), make lab (JupyterLab on notebooks/).
+# All create .venv from requirements/lock.txt when it is missing or the lock changed.
 
 PYTHON  ?= python3
 VENV    ?= .venv
@@ -9,6 +10,7 @@ PROFILE ?= ci
 JOBS    ?=
 ONLY    ?=
 FORCE   ?=
+LAB_ARGS ?=
 
 LOCK      := requirements/lock.txt
 LOCK_HASH := $(shell cat $(LOCK) pyproject.toml 2>/dev/null | sha256sum | cut -c1-16)
@@ -17,11 +19,21 @@ BIN       := $(VENV)/bin
 TEST_JOBS := $(if $(JOBS),$(JOBS),2)
 THREADS   := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_NUM_THREADS=1
 
-.PHONY: book test venv benchmarks clean
+.PHONY: book pdf lab test venv benchmarks clean
 
 book: $(STAMP)
 	$(BIN)/ltijepa book build --profile $(PROFILE) $(if $(JOBS),--jobs $(JOBS)) \
 		$(if $(ONLY),--only $(ONLY)) $(if $(FORCE),--force)
+
+# The whole book as one PDF, book/_build/pdf/ltijepa-book.pdf (and a copy in the HTML): the
+# single-page HTML of the last `make book`, printed by headless Chromium. Executes nothing.
+pdf: $(STAMP)
+	$(BIN)/ltijepa book pdf $(if $(FORCE),--force)
+
+# JupyterLab on the chapters with this project's environment (.venv: the lock and ltijepa);
+# e.g. LAB_ARGS="--no-browser --port 8899". As root (a container) Jupyter needs --allow-root.
+lab: $(STAMP)
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS) notebooks/
 
 # Two phases: unit, property and notebook tests in parallel workers; then the tests that
 # build the whole book (its notebooks now come from the cache) and open it in a browser.

@@ -3,6 +3,7 @@
 ::
 
     ltijepa book build --profile ci|full [--seed N] [--only NAME ...] [--jobs N] [--force] [--no-wait]
+    ltijepa book pdf [--force]
 
 Exit status: 0 built (or up to date), 1 the build failed (nothing published changed), 2 bad
 arguments, 130 interrupted (Ctrl-C; nothing published changed).
@@ -44,31 +45,35 @@ def _parser() -> argparse.ArgumentParser:
                    help="if another build of this book folder is running, exit at once instead of waiting for it")
     b.add_argument("--root", default=None, help="project folder (default: found from the current directory)")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
+    pdf = book_commands.add_parser(
+        "pdf",
+        help="print the last built book to book/_build/pdf/ltijepa-book.pdf (executes nothing)",
+        description=(
+            "Build the single-page HTML of the last `ltijepa book build` (from the source kept "
+            "with its HTML: nothing is executed) and print it with headless Chromium to "
+            "book/_build/pdf/ltijepa-book.pdf, with a copy in the HTML."
+        ),
+    )
+    pdf.add_argument("--force", action="store_true", help="print again even when the PDF is of the current HTML")
+    pdf.add_argument("--root", default=None, help="project folder (default: found from the current directory)")
+    pdf.add_argument("--quiet", action="store_true", help="say nothing but the result")
     return parser
 
 
 def _book_build(args: argparse.Namespace) -> int:
     from ltijepa.book.build import DEFAULT_TIMEOUT, build, format_table
     from ltijepa.book.project import Project
-    from ltijepa.errors import BuildError
 
     for flag, value in (("--jobs", args.jobs), ("--timeout", args.timeout)):
         if value is not None and value < 1:
             print(f"ltijepa: {flag} == {value}, must be >= 1", file=sys.stderr)
             return 2
-    try:
-        project = Project.discover(args.root)
-        result = build(
-            project, profile=args.profile, seed=args.seed, only=args.only, jobs=args.jobs,
-            force=args.force, timeout=DEFAULT_TIMEOUT if args.timeout is None else args.timeout,
-            progress=not args.quiet, wait=not args.no_wait,
-        )
-    except BuildError as exc:
-        print(f"\nltijepa book build: FAILED\n{exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("\nltijepa book build: interrupted; nothing published changed", file=sys.stderr)
-        return 130
+    project = Project.discover(args.root)
+    result = build(
+        project, profile=args.profile, seed=args.seed, only=args.only, jobs=args.jobs,
+        force=args.force, timeout=DEFAULT_TIMEOUT if args.timeout is None else args.timeout,
+        progress=not args.quiet, wait=not args.no_wait,
+    )
     print()
     print(format_table(result.runs))
     executed = sum(not r.cache_hit for r in result.runs)
@@ -82,14 +87,35 @@ def _book_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _book_pdf(args: argparse.Namespace) -> int:
+    from ltijepa.book.pdf import build_pdf
+    from ltijepa.book.project import Project
+
+    result = build_pdf(Project.discover(args.root), force=args.force, progress=not args.quiet)
+    state = "printed" if result.built else "up to date"
+    print(f"PDF {state}: {result.path}; {result.seconds:.1f} s")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ltijepa`` command; ``argv`` defaults to ``sys.argv[1:]``.
 
-    Returns the exit status: 0 on success, 1 when the build failed, 2 on bad arguments, 130
-    when interrupted.
+    Returns the exit status: 0 on success, 1 when the build (or the PDF) failed, 2 on bad
+    arguments, 130 when interrupted.
     """
+    from ltijepa.errors import BuildError
+
     args = _parser().parse_args(argv)
-    return _book_build(args)  # the only command so far: argparse requires `book build`
+    name = f"ltijepa book {args.book_command}"
+    try:
+        return {"build": _book_build, "pdf": _book_pdf}[args.book_command](args)
+    except BuildError as exc:
+        print(f"\n{name}: FAILED\n{exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        unchanged = "the PDF is unchanged" if args.book_command == "pdf" else "nothing published changed"
+        print(f"\n{name}: interrupted; {unchanged}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

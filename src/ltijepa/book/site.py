@@ -32,9 +32,12 @@ from ltijepa.book.processes import die_with_parent
 from ltijepa.book.project import Project
 from ltijepa.errors import BuildError
 
-__all__ = ["PUBLISHED_JSON", "toc_files", "site_key", "build_site", "SITE_KEY_FILE"]
+__all__ = ["PUBLISHED_JSON", "toc_files", "site_key", "build_site", "SITE_KEY_FILE", "KEPT_SOURCE"]
 
 SITE_KEY_FILE = ".ltijepa-site-key"
+#: The assembled Sphinx source of the published HTML, kept inside it (a hidden folder, not
+#: deployed) for the PDF, which :mod:`ltijepa.book.pdf` builds from it without re-executing.
+KEPT_SOURCE = ".source"
 _GENERATED = {"_build", "executed", ".cache"}
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 #: The scripts sphinx-thebe (loaded by every Jupyter Book 1) puts on every page: a constant
@@ -152,10 +155,10 @@ def _drop_thebe(html_dir: Path) -> None:
             page.write_text(stripped)
 
 
-def _jupyter_book(source: Path, output: Path) -> None:
+def _jupyter_book(source: Path, output: Path, *, builder: str = "html") -> None:
     executable = Path(sys.executable).with_name("jupyter-book")
     command = [str(executable) if executable.is_file() else "jupyter-book"]
-    command += ["build", str(source), "--path-output", str(output), "--all", "-W", "-n", "--keep-going"]
+    command += ["build", str(source), "--path-output", str(output), "--builder", builder, "--all", "-W", "-n", "--keep-going"]
     env = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
     proc = subprocess.run(command, capture_output=True, text=True, env=env, preexec_fn=die_with_parent)
     log = _ANSI.sub("", proc.stdout + proc.stderr)
@@ -243,6 +246,7 @@ def build_site(project: Project, runs: list[NotebookRun], claims: list[dict], re
         _drop_thebe(new_html)
         write_json(new_html / "claims.json", claims)
         write_json(new_html / "report.json", report)
+        os.replace(source, new_html / KEPT_SOURCE)  # hook for ltijepa.book.pdf
         (new_html / SITE_KEY_FILE).write_text(key)
         old = project.build_dir / f".html-old-{os.getpid()}"
         if project.html_dir.exists():
