@@ -22,7 +22,11 @@ pytestmark = pytest.mark.slow
 def test_make_lab_runs_the_environments_jupyter_lab_on_notebooks():
     if shutil.which("make") is None:
         pytest.skip("no make")
-    out = subprocess.run(["make", "-n", "lab"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    # Under `make test` the outer make's MAKEFLAGS would make this one print "Entering directory".
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    out = subprocess.run(
+        ["make", "--no-print-directory", "-n", "lab"], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    ).stdout
     assert ".venv/bin/jupyter lab" in out and out.rstrip().endswith("notebooks/")
     assert ("--allow-root" in out) == (os.geteuid() == 0), "Jupyter refuses to run as root without --allow-root"
     readme = (ROOT / "README.md").read_text()
