@@ -115,7 +115,7 @@ def test_config_errors_name_the_value():
         MPPIConfig(temperature=0)
     with pytest.raises(ParameterError, match=r"min_std == 3.0 and max_std == 2.0"):
         MPPIConfig(min_std=3.0)
-    with pytest.raises(ParameterError, match=r"elites == 600, must be <= samples == 512"):
+    with pytest.raises(ParameterError, match=r"elites == 600, must lie in \[1, samples == 512\]"):
         MPPIConfig(elites=600)
     with pytest.raises(ParameterError, match=r"iterations == 2.5"):
         MPPIConfig(iterations=2.5)

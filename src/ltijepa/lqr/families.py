@@ -136,12 +136,7 @@ def unicycle(v0: float, theta0: float, q: float, r: float, *, dt: float = UNICYC
 def sample_unicycles(M: int, rng=None, *, dt: float = UNICYCLE_DT) -> list[Task]:
     """M unicycles with (v0, theta0, q, r) drawn from the talk's law :data:`UNICYCLE_LAW`.
 
-    ``rng`` (a seed or a Generator) draws the parameters; ``dt`` is the Euler step.
-
-    Raises
-    ------
-    ParameterError
-        If M is not an integer >= 1.
+    ``rng``, ``dt`` and the errors as in :func:`ltijepa.lqr.families.sample_pendulums`.
     """
     return [unicycle(v0, th, q, r, dt=dt) for v0, th, q, r in _draw(UNICYCLE_LAW, M, rng)]
 

@@ -360,6 +360,7 @@ def natural_gradient(
     Returns
     -------
     History
+        ``method == "natural_gradient"``.
 
     Raises
     ------
@@ -397,12 +398,8 @@ def gauss_newton(
 
     Parameters
     ----------
-    task : Task
-        The LQR task.
-    K0 : array, (m, n)
-        Stabilizing initial gain.
-    iterations : int
-        Maximum number of updates.
+    task, K0, iterations
+        As in :func:`ltijepa.lqr.policy_gradient.natural_gradient`.
     step : float or None
         Constant step eta (default 1); ``None``: backtracking from eta = 1, never above 1.
     max_backtracks, tol, progress
@@ -411,11 +408,12 @@ def gauss_newton(
     Returns
     -------
     History
+        ``method == "gauss_newton"``; with ``step=1`` its ``step`` entries are all 1.
 
     Raises
     ------
     NotStabilizingError
-        If K0 is not stabilizing, or a constant step leaves the stabilizing set.
+        If K0 is not stabilizing, or the step eta leaves the stabilizing set.
     """
 
     def direction(K, gradient):

@@ -19,16 +19,8 @@ Sign convention: u = -K x (as :mod:`ltijepa.lqr`).
 from ltijepa.planning.base import Plan, torch_generator
 from ltijepa.planning.metric_loss import bisimulation_loss, deterministic_bisimulation_metric
 from ltijepa.planning.cem import CEMConfig, cem
-from ltijepa.planning.lq import (
-    LQSolution,
-    SweepConfig,
-    lq_cost_fn,
-    lq_mpc_gain,
-    lq_optimal_plan,
-    lq_step,
-    riccati_recursion,
-    sample_sweep,
-)
+from ltijepa.planning import lq
+from ltijepa.planning.lq import *  # noqa: F403 (its __all__: exact LQ planning)
 from ltijepa.planning.mpc import MPCResult, mpc
 from ltijepa.planning.mppi import MPPIConfig, mppi
 from ltijepa.planning.features import FrozenFeatures
@@ -44,14 +36,7 @@ __all__ = [
     "mppi",
     "MPCResult",
     "mpc",
-    "LQSolution",
-    "riccati_recursion",
-    "lq_mpc_gain",
-    "lq_optimal_plan",
-    "lq_cost_fn",
-    "lq_step",
-    "SweepConfig",
-    "sample_sweep",
+    *lq.__all__,
     "FrozenFeatures",
     "bisimulation_loss",
     "deterministic_bisimulation_metric",

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ltijepa.checks import check_generator
+from ltijepa.checks import check_count, check_generator
 from ltijepa.errors import DataError, ParameterError, ShapeError
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "Plan",
     "torch_generator",
     "check_box",
+    "check_budget",
     "check_mean",
     "clamp_actions",
     "sample_sequences",
@@ -119,6 +120,18 @@ def check_box(low: float | None, high: float | None) -> None:
             raise ParameterError(f"{name} == {bound!r}, must be a number (not NaN) or None", name=name, value=bound)
     if low is not None and high is not None and low > high:
         raise ParameterError(f"low == {low!r} and high == {high!r}, must satisfy low <= high", name="low", value=low)
+
+
+def check_budget(samples: int, elites: int, iterations: int, *, min_elites: int, why: str = "") -> None:
+    """Raise :class:`ParameterError` unless samples, elites, iterations are counts >= 1 and
+    ``min_elites <= elites <= samples``; ``why`` explains ``min_elites`` in the message."""
+    check_count("samples", samples)
+    check_count("elites", elites)
+    check_count("iterations", iterations)
+    if not min_elites <= elites <= samples:
+        raise ParameterError(
+            f"elites == {elites}, must lie in [{min_elites}, samples == {samples}]{why}", name="elites", value=elites
+        )
 
 
 def clamp_actions(actions: torch.Tensor, low: float | None, high: float | None) -> torch.Tensor:

@@ -23,9 +23,8 @@ from dataclasses import dataclass
 
 import torch
 
-from ltijepa.checks import check_count, check_positive
-from ltijepa.errors import ParameterError
-from ltijepa.planning.base import CostFn, Plan, clamp_actions, elite_iterations
+from ltijepa.checks import check_positive
+from ltijepa.planning.base import CostFn, Plan, check_budget, clamp_actions, elite_iterations
 
 __all__ = ["CEMConfig", "cem"]
 
@@ -46,17 +45,12 @@ class CEMConfig:
     """floor of the refit standard deviation (0: none, as DINO-WM)"""
 
     def __post_init__(self):
-        check_count("samples", self.samples)
-        check_count("elites", self.elites)
-        check_count("iterations", self.iterations)
+        check_budget(
+            self.samples, self.elites, self.iterations, min_elites=2,
+            why=" (two elites at least, to refit a standard deviation)",
+        )
         check_positive("init_std", self.init_std)
         check_positive("min_std", self.min_std, allow_zero=True)
-        if not 2 <= self.elites <= self.samples:
-            raise ParameterError(
-                f"elites == {self.elites}, must lie in [2, samples == {self.samples}] "
-                "(two elites at least, to refit a standard deviation)",
-                name="elites", value=self.elites,
-            )
 
 
 def cem(

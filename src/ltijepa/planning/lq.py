@@ -134,12 +134,8 @@ def lq_mpc_gain(task: Task, horizon: int, terminal_weight=None) -> np.ndarray:
 
     Parameters
     ----------
-    task : ltijepa.lqr.Task
-        ``A (n, n)``, ``B (n, m)``, ``Q (n, n)``, ``R (m, m)``.
-    horizon : int
-        H >= 1.
-    terminal_weight : array (n, n), optional
-        ``Q_f``, symmetric positive semidefinite; default ``Q``.
+    task, horizon, terminal_weight
+        As in :func:`ltijepa.planning.lq.riccati_recursion`.
 
     Returns
     -------
@@ -337,9 +333,8 @@ def sample_sweep(task: Task, x0, config: SweepConfig, *, planner: str, seed: int
 
     Parameters
     ----------
-    task : ltijepa.lqr.Task
-    x0 : array, shape (B, n)
-        Initial states.
+    task, x0
+        As in :func:`ltijepa.planning.lq.lq_optimal_plan`.
     config : SweepConfig
     planner : str
         ``"cem"`` or ``"mppi"``.

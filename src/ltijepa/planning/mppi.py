@@ -27,9 +27,9 @@ from dataclasses import dataclass
 
 import torch
 
-from ltijepa.checks import check_count, check_positive
+from ltijepa.checks import check_positive
 from ltijepa.errors import ParameterError
-from ltijepa.planning.base import CostFn, Plan, clamp_actions, elite_iterations
+from ltijepa.planning.base import CostFn, Plan, check_budget, clamp_actions, elite_iterations
 
 __all__ = ["MPPIConfig", "mppi", "mppi_weights"]
 
@@ -53,16 +53,10 @@ class MPPIConfig:
     """upper clamp of the std and the first iteration's std (TD-MPC2: 2)"""
 
     def __post_init__(self):
-        check_count("samples", self.samples)
-        check_count("elites", self.elites)
-        check_count("iterations", self.iterations)
+        check_budget(self.samples, self.elites, self.iterations, min_elites=1)
         check_positive("temperature", self.temperature)
         check_positive("min_std", self.min_std, allow_zero=True)
         check_positive("max_std", self.max_std)
-        if self.elites > self.samples:
-            raise ParameterError(
-                f"elites == {self.elites}, must be <= samples == {self.samples}", name="elites", value=self.elites
-            )
         if self.min_std > self.max_std:
             raise ParameterError(
                 f"min_std == {self.min_std} and max_std == {self.max_std}, must satisfy min_std <= max_std",
@@ -136,12 +130,9 @@ def mppi(
 
     Raises
     ------
-    ShapeError
-        If ``init_mean`` is not ``(B, H, m)`` or the costs are not ``(B, N)``.
-    DataError
-        If ``init_mean`` or the costs are not finite.
-    ParameterError
-        If ``low > high``.
+    ShapeError, DataError, ParameterError
+        As in :func:`ltijepa.planning.cem.cem`; also a ParameterError if the temperature
+        underflows (:func:`mppi_weights`).
 
     Examples
     --------

@@ -288,10 +288,8 @@ class BisimWorldModel(LatentWorldModel):
 
     Parameters
     ----------
-    features : FrozenFeatures
-        The frozen encoder f.
-    standardizer : Standardizer
-        Statistics of the training features.
+    features, standardizer
+        As in :class:`ltijepa.planning.world_models.FeatureWorldModel`.
     config : LatentModelConfig
         Sizes, gamma and the loss weight.
     """
