@@ -92,20 +92,13 @@ def chain_system(n_states: int, n_actions: int = 1) -> tuple[np.ndarray, np.ndar
 
     Parameters
     ----------
-    n_states : int
-        Number of states ``n >= 1``.
-    n_actions : int, default 1
-        Number of actions ``|A| >= 1``.
+    n_states, n_actions
+        As in :func:`ltijepa.bisim.systems.random_system` (``n_actions`` defaults to 1 here).
 
     Returns
     -------
-    next_state : numpy.ndarray of int64, shape (n_states, n_actions)
-    aux : numpy.ndarray of int64, shape (n_states,)
-
-    Raises
-    ------
-    ParameterError
-        If a size is not a positive integer.
+    next_state, aux
+        As there; a ParameterError for a size that is not a positive integer.
 
     Examples
     --------

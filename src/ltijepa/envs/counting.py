@@ -311,14 +311,8 @@ class CountingEnv:
 
         Parameters
         ----------
-        counts : array of int, shape (B,)
-            Number of objects in each frame, each ``>= 0``.
-        shapes : array of int, shape (B,)
-            Shape code of each frame (index into :data:`SHAPES`).
-        colours : array of int, shape (B, 3)
-            RGB colour of the objects, each channel in ``[0, 255]``.
-        rng : numpy.random.Generator or int
-            Source of the positions.
+        counts, shapes, colours, rng
+            As in :func:`ltijepa.envs.counting.render`.
 
         Returns
         -------

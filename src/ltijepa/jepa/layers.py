@@ -209,10 +209,8 @@ class ResNetEncoder(nn.Module):
 
     Raises
     ------
-    ParameterError
-        If a size is not a positive integer.
-    ShapeError
-        In :meth:`forward`, if the images are not ``(B, in_channels, image_size, image_size)``.
+    ParameterError, ShapeError
+        As in :class:`ltijepa.jepa.layers.ConvEncoder`.
     """
 
     def __init__(

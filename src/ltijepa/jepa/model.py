@@ -152,10 +152,8 @@ class RandomProjectionAux(nn.Module):
 
     Parameters
     ----------
-    latent_dim : int
-        Width of the latent ``z``.
-    hidden : tuple of int
-        Hidden widths of the MLP head (see :func:`ltijepa.jepa.layers.mlp`).
+    latent_dim, hidden
+        As in :class:`ltijepa.jepa.model.RewardAux`.
     in_features : int
         Number of pixel values of one observation, ``C * H * W``.
     out_dim : int

@@ -151,12 +151,8 @@ def tabular_model(next_state, aux, labels) -> TabularModel:
 
     Parameters
     ----------
-    next_state : array_like of int, shape (n, |A|)
-        ``f(o, a)`` of a deterministic total system.
-    aux : array_like, shape (n,) or (n, d)
-        ``p(o)`` (rows compared by value).
-    labels : array_like, shape (n,)
-        The latent index ``c(o)`` of every observation.
+    next_state, aux, labels
+        As in :func:`ltijepa.jepa.tabular.violation`.
 
     Returns
     -------
@@ -269,23 +265,14 @@ def dataset_merge_violations(transitions: Iterable, labels: Mapping) -> dict[tup
 
     Parameters
     ----------
-    transitions : iterable of (o, a, o_next, p)
-        The dataset, as in :func:`dataset_violation`.
-    labels : mapping
-        The latent index of every source and successor.
+    transitions, labels
+        As in :func:`ltijepa.jepa.tabular.dataset_violation`, which also names the errors.
 
     Returns
     -------
     dict
         ``(c, c') -> Violation or None`` for every two labels ``c < c'`` that occur in the
         dataset (sorted).
-
-    Raises
-    ------
-    ShapeError
-        If an element is not a 4-tuple.
-    DataError
-        If an observation has no label.
     """
     rows = _index_transitions(transitions, labels)
     classes = sorted(set(labels[o] for row in rows for o in (row[0], row[2])))

@@ -138,11 +138,8 @@ def automata_partition(next_state, aux) -> np.ndarray:
 
     Parameters
     ----------
-    next_state : array_like of int, shape (n, n_actions)
-        The successor table ``next_state[o, a] = f(o, a)``, entries in ``[0, n)``.
-    aux : array_like of shape (n,) or (n, d), or a sequence of n hashable values
-        The auxiliary function ``p`` (compared by exact equality; rows of a 2-D array are
-        vector values).
+    next_state, aux
+        As in :func:`ltijepa.testing.bisim.bispy_partition`.
     """
     from automata.fa.dfa import DFA
 
