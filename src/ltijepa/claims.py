@@ -474,6 +474,11 @@ _MATH = re.compile(r"\$([^$]+)\$")
 def math_spans(text: str) -> list[tuple[str, bool]]:
     """Split a statement into ``(piece, is_math)`` pieces at its ``$...$`` math.
 
+    Parameters
+    ----------
+    text : str
+        A claim's statement; a ``$`` without its partner is text.
+
     >>> math_spans("x $g_i <= b_i$ y")
     [('x ', False), ('g_i <= b_i', True), (' y', False)]
     """

@@ -169,10 +169,12 @@ def claims_markdown(claims: list[dict], titles: dict[str, str] | None = None) ->
     claims : list of dict
         The records of ``claims.json`` (each with its ``chapter``).
     titles : dict, optional
-        Chapter name -> title (the first heading of its notebook); the name when missing.
+        Chapter name -> title (the first heading of its notebook), in book order: every
+        chapter gets a group, one without claims too. A chapter missing here is titled by its
+        name, after them.
     """
     titles = titles or {}
-    chapters = list(dict.fromkeys(c["chapter"] for c in claims))
+    chapters = list(dict.fromkeys([*titles, *(c["chapter"] for c in claims)]))
     n = _tally(claims)
     lines = [
         f"{len(claims)} claims: {n['holds']} theorem checks hold, {n['fails']} fail; "
@@ -194,10 +196,9 @@ def claims_markdown(claims: list[dict], titles: dict[str, str] | None = None) ->
             f"## {_text(titles.get(chapter, chapter))}",
             "",
             f"{_verdict(mine)}. Read the chapter: {{doc}}`notebooks/{chapter}`.",
-            "",
-            "| Claim | Status | Paper | Ours |",
-            "|---|---|---|---|",
         ]
+        if mine:
+            lines += ["", "| Claim | Status | Paper | Ours |", "|---|---|---|---|"]
         for c in mine:
             paper, ours = _claim_numbers(c)
             described = "<br>".join(part for part in (
