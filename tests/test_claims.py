@@ -110,3 +110,43 @@ def test_claim_sources_must_read_as_citations(source, match):
     with pytest.raises(ClaimError, match=match) as info:
         claims.theorem("fazel2018.test.source", True, source=source)
     assert info.value.claim_id == "fazel2018.test.source"
+
+
+def test_a_deviation_carries_its_reason_section_and_unit():
+    claim = claims.reproduce("yu2025.test.why", paper=2.0, ours=3.0, rtol=0.1, unit="s", source="Yu et al. 2025, Fig. 2",
+                             reason="a sweep over the unstated step size", section="fedlqr-deviations")
+    assert claim.status == "deviates"
+    assert (claim.unit, claim.reason, claim.section) == ("s", "a sweep over the unstated step size", "fedlqr-deviations")
+    assert "paper 2 s | ours 3 s (rtol=0.1)" in claim.summary()
+
+
+@pytest.mark.parametrize(
+    "fields, match",
+    [
+        ({"reason": "a sweep"}, "give both"),
+        ({"section": "fedlqr-deviations"}, "give both"),
+        ({"reason": "two\nlines", "section": "x"}, "reason == 'two\\\\nlines', must be one non-empty line"),
+        ({"reason": "a sweep", "section": "Not A Label"}, "section == 'Not A Label', must be a MyST label"),
+        ({"unit": ""}, "unit == '', must be one non-empty line"),
+    ],
+)
+def test_reason_section_and_unit_are_checked(fields, match):
+    with pytest.raises(ClaimError, match=match):
+        claims.reproduce("yu2025.test.bad", paper=1.0, ours=1.0, rtol=0.1, source="Yu et al. 2025, Fig. 2", **fields)
+
+
+def test_the_badge_typesets_the_statement_math_and_says_why_a_claim_deviates():
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    InteractiveShell.instance()
+    try:
+        with capture_output() as captured:
+            claims.reproduce("yu2025.test.badge", paper=1.0, ours=2.0, rtol=0.1, source="Yu et al. 2025, Fig. 2",
+                             statement="gap $x_* < 1$ <b>", reason="measured <here>", section="fedlqr-deviations")
+    finally:
+        InteractiveShell.clear_instance()
+    badge = captured.outputs[0].data["text/html"]
+    assert '<span class="math notranslate nohighlight">\\(x_* &lt; 1\\)</span> &lt;b&gt;' in badge
+    assert "<em>Why it deviates:</em> measured &lt;here&gt;" in badge
+    assert captured.outputs[0].metadata[claims.METADATA_KEY]["reason"] == "measured <here>"

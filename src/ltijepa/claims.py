@@ -33,11 +33,14 @@ from ltijepa.errors import ClaimError, TheoremFailed
 __all__ = [
     "PAPERS",
     "METADATA_KEY",
+    "SCHEMA_VERSION",
     "Claim",
     "theorem",
     "reproduce",
     "to_jsonable",
     "check_source",
+    "format_value",
+    "math_spans",
 ]
 
 #: Paper keys a claim id may start with -> (short citation, BibTeX key in book/references.bib).
@@ -55,9 +58,14 @@ PAPERS: dict[str, tuple[str, str | None]] = {
 #: Key of the output metadata under which a claim travels inside an executed notebook.
 METADATA_KEY = "ltijepa_claim"
 
+#: Version of a claim record's fields in ``claims.json``: raised when a field changes its
+#: meaning or goes away, not when one is added. Every record carries it as ``schema_version``.
+SCHEMA_VERSION = 1
+
 _YEAR = re.compile(r"\b(19|20)\d{2}\b")
 _FILE_NUMBER = re.compile(r"^\s*\d{3}\b")
 _ID_PATTERN = re.compile(r"^[a-z][a-z0-9]*(\.[A-Za-z0-9_\-]+)+$")
+_LABEL_PATTERN = re.compile(r"^[a-z][a-z0-9\-]*$")
 _MAX_LISTED = 16  # arrays longer than this are summarised, not listed, in a claim's values
 
 
@@ -77,13 +85,23 @@ class Claim:
         Where in the papers the statement is, as a citation a reader understands: author and
         year first, e.g. ``"Yu et al. 2025, Thm. 1"`` or ``"Anderson 2026, slide 'Observation'"``.
     statement : str
-        The claim in words.
+        The claim in words; math between ``$...$`` is typeset on the pages.
     paper : Any
         The paper's value or words (reproduction), or ``None`` (theorem).
     ours : Any
         Our value (reproduction) or the checked values (theorem), JSON-serialisable.
     tolerance : str or None
         How paper and ours were compared (reproduction).
+    values : dict
+        Further numbers: for a theorem the numbers behind the verdict (its tightness).
+    unit : str or None
+        The unit of ``paper`` and ``ours`` (``"s"``, ``"%"``, ``"x"``), if they have one.
+    reason : str or None
+        For a reproduction: why ours differs from the paper's, in one line, as the chapter
+        measured it; shown beside the claim when it deviates.
+    section : str or None
+        The label of the chapter's section that explains a deviation (a MyST target
+        ``(label)=``); the claims page and the chapter's summary box link to it.
     """
 
     id: str
@@ -95,6 +113,9 @@ class Claim:
     ours: Any = None
     tolerance: str | None = None
     values: dict = field(default_factory=dict)
+    unit: str | None = None
+    reason: str | None = None
+    section: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -110,14 +131,15 @@ class Claim:
         return asdict(self)
 
     def summary(self) -> str:
-        """One line of plain text: status, id, and the numbers."""
+        """One line of plain text: status, id, statement and the numbers."""
+        return f"[{self.status}] {self.id}: {self.statement} -- {self.detail()}"
+
+    def detail(self) -> str:
+        """The numbers in one line: a theorem's values, or paper and ours with the tolerance."""
         if self.kind == "theorem":
-            detail = _format_values(self.values)
-        else:
-            detail = f"paper {_format_value(self.paper)} | ours {_format_value(self.ours)}"
-            if self.tolerance:
-                detail += f" ({self.tolerance})"
-        return f"[{self.status}] {self.id}: {self.statement} -- {detail}"
+            return ", ".join(f"{k}={format_value(v)}" for k, v in self.values.items()) or "(no values)"
+        detail = f"paper {format_value(self.paper, unit=self.unit)} | ours {format_value(self.ours, unit=self.unit)}"
+        return detail + (f" ({self.tolerance})" if self.tolerance else "")
 
 
 def theorem(
@@ -185,6 +207,9 @@ def reproduce(
     rtol: float | None = None,
     atol: float | None = None,
     matches: bool | None = None,
+    unit: str | None = None,
+    reason: str | None = None,
+    section: str | None = None,
     **values: Any,
 ) -> Claim:
     """Record a reproduction claim: a paper's value beside ours. Never raises on a mismatch.
@@ -213,6 +238,15 @@ def reproduce(
         Relative and absolute tolerance of a numeric comparison.
     matches : bool, optional
         The verdict of a non-numeric comparison.
+    unit : str, optional
+        The unit of ``paper`` and ``ours``, shown after the numbers (``"s"``, ``"%"``).
+    reason : str, optional
+        One line: why ours differs from the paper's, as the chapter measured it (a sweep, a
+        run of the authors' construction). Give it wherever the chapter explains a
+        deviation; it is shown only when the claim deviates.
+    section : str, optional
+        The label (``(label)=`` in the chapter's Markdown) of the section that explains the
+        deviation; required with ``reason``. The book build fails if no such label exists.
     **values
         Further numbers to show beside the claim.
 
@@ -226,10 +260,12 @@ def reproduce(
     ClaimError
         If the id is malformed, the source is not a citation, or the comparison is ill-posed (no
         tolerance, a tolerance together with ``matches``, a negative tolerance, non-numeric
-        values without ``matches``).
+        values without ``matches``), or ``reason`` and ``section`` do not come together as
+        one line and a label.
     """
     _check_id(id)
     check_source(id, source)
+    _check_explanation(id, unit=unit, reason=reason, section=section)
     if matches is not None:
         if rtol is not None or atol is not None:
             raise ClaimError(f"reproduction {id!r}: give either matches or rtol/atol, not both", claim_id=id)
@@ -265,9 +301,29 @@ def reproduce(
         ours=_converted(id, "ours", ours),
         tolerance=tolerance,
         values={k: _converted(id, k, v) for k, v in values.items()},
+        unit=unit,
+        reason=reason,
+        section=section,
     )
     _publish(claim)
     return claim
+
+
+def _check_explanation(id: str, *, unit, reason, section) -> None:
+    """The ``unit``, ``reason`` and ``section`` of :func:`reproduce` are well-formed."""
+    for name, text in (("unit", unit), ("reason", reason), ("section", section)):
+        if text is not None and (not isinstance(text, str) or not text.strip() or "\n" in text):
+            raise ClaimError(f"reproduction {id!r}: {name} == {text!r}, must be one non-empty line", claim_id=id)
+    if (reason is None) != (section is None):
+        raise ClaimError(
+            f"reproduction {id!r}: reason == {reason!r} and section == {section!r}: give both "
+            "(the reason, and the label of the section that measures it) or neither", claim_id=id,
+        )
+    if section is not None and not _LABEL_PATTERN.match(section):
+        raise ClaimError(
+            f"reproduction {id!r}: section == {section!r}, must be a MyST label "
+            "(lower-case letters, digits and '-', e.g. 'fedlqr-deviations')", claim_id=id,
+        )
 
 
 def to_jsonable(value: Any) -> Any:
@@ -365,18 +421,76 @@ def _is_real(x: Any) -> bool:
     return isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_))
 
 
-def _format_value(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, dict) and set(value) == {"shape", "min", "max"}:
-        return f"array{tuple(value['shape'])} in [{_format_value(value['min'])}, {_format_value(value['max'])}]"
-    if isinstance(value, list):
-        return "[" + ", ".join(_format_value(v) for v in value) + "]"
-    return str(value)
+def format_value(value: Any, *, unit: str | None = None, limit: int | None = None) -> str:
+    """A claim value (as stored in ``claims.json``) the way the pages print it.
+
+    Floats to 3 significant figures (``1.95``, ``2.3e6``), integers exactly; a dict as
+    ``M=10: 1.95, M=50: 16.3``; an array summary as ``array (32, 32) in [0, 1]``; a list in
+    brackets, cut after ``limit`` entries (``…``). A ``unit`` follows a number (``12 s``,
+    ``36×``, ``5%``) or, for anything else, closes it in parentheses.
+
+    Parameters
+    ----------
+    value : Any
+        A JSON value of a claim (see :func:`to_jsonable`).
+    unit : str, optional
+        The unit of the value.
+    limit : int, optional
+        At most this many entries of a list (or a dict) are printed.
+
+    >>> format_value({"M=10": 1.9508388607101053, "M=50": 16.29})
+    'M=10: 1.95, M=50: 16.3'
+    >>> format_value(2312345.0, unit="s"), format_value([1, 2, 3, 4], limit=2)
+    ('2.31e6 s', '[1, 2, …]')
+    """
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        text = str(value)
+    elif isinstance(value, numbers.Integral):
+        text = str(int(value))
+    elif isinstance(value, numbers.Real):
+        text = f"{float(value):.3g}".replace("e+0", "e").replace("e+", "e").replace("e-0", "e-")
+    elif isinstance(value, dict) and set(value) == {"shape", "min", "max"}:
+        shape = ", ".join(str(n) for n in value["shape"])
+        text = f"array ({shape}) in [{format_value(value['min'])}, {format_value(value['max'])}]"
+    elif isinstance(value, dict):
+        items = list(value.items())
+        shown = items if limit is None else items[:limit]
+        text = ", ".join(f"{k}: {format_value(v)}" for k, v in shown) + (", …" if len(shown) < len(items) else "")
+    elif isinstance(value, (list, tuple)):
+        shown = value if limit is None else value[:limit]
+        text = "[" + ", ".join(format_value(v) for v in shown) + (", …]" if len(shown) < len(value) else "]")
+    else:
+        text = str(value)
+    if unit is None:
+        return text
+    if _is_real(value):
+        return f"{text}{'' if unit in ('%', '×') else ' '}{unit}"
+    return f"{text} ({unit})"
 
 
-def _format_values(values: dict) -> str:
-    return ", ".join(f"{k}={_format_value(v)}" for k, v in values.items()) or "(no values)"
+_MATH = re.compile(r"\$([^$]+)\$")
+
+
+def math_spans(text: str) -> list[tuple[str, bool]]:
+    """Split a statement into ``(piece, is_math)`` pieces at its ``$...$`` math.
+
+    Parameters
+    ----------
+    text : str
+        A claim's statement; a ``$`` without its partner is text.
+
+    >>> math_spans("x $g_i <= b_i$ y")
+    [('x ', False), ('g_i <= b_i', True), (' y', False)]
+    """
+    pieces, end = [], 0
+    for match in _MATH.finditer(text):
+        if match.start() > end:
+            pieces.append((text[end:match.start()], False))
+        pieces.append((match.group(1), True))
+        end = match.end()
+    if end < len(text):
+        pieces.append((text[end:], False))
+    return pieces
 
 
 _BADGE_COLOURS = {
@@ -399,11 +513,18 @@ def _publish(claim: Claim) -> None:
         print(claim.summary())
         return
     colour = _BADGE_COLOURS[claim.status]
-    text = html.escape(claim.summary().split("] ", 1)[1])
+    statement = "".join(
+        f'<span class="math notranslate nohighlight">\\({html.escape(piece)}\\)</span>' if is_math
+        else html.escape(piece)
+        for piece, is_math in math_spans(claim.statement)
+    )
+    why = (f"<br><em>Why it deviates:</em> {html.escape(claim.reason)}"
+           if claim.status == "deviates" and claim.reason else "")
     badge = (
         f'<div class="ltijepa-claim ltijepa-claim-{claim.status}" id="claim-{html.escape(claim.id)}">'
         f'<span style="background:{colour};color:#fff;border-radius:3px;padding:0 6px;'
-        f'font-weight:600">{claim.status}</span> <code>{text}</code></div>'
+        f'font-weight:600">{claim.status}</span> <code>{html.escape(claim.id)}</code>: {statement}'
+        f'<br><code>{html.escape(claim.detail())}</code>{why}</div>'
     )
     display(
         {"text/html": badge, "text/plain": claim.summary()},

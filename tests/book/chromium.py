@@ -7,19 +7,23 @@ Used by the browser test of the built book. Needs Debian's ``chromium`` and the
 from __future__ import annotations
 
 import base64
+import contextlib
+import functools
 import itertools
 import json
 import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.request
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import websocket
 
-__all__ = ["find_chromium", "Browser"]
+__all__ = ["find_chromium", "Browser", "serve"]
 
 FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -33,11 +37,31 @@ def find_chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+@contextlib.contextmanager
+def serve(directory: Path):
+    """Serve ``directory`` over HTTP on 127.0.0.1 (as GitHub Pages serves the book); yields its
+    base URL. A browser follows a ``download`` link only on a page served from an origin, not
+    on a file:// page."""
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(directory)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 class Browser:
     """One headless Chromium with one page; records every network request the page makes."""
 
     def __init__(self, executable: str, *, width: int = 1280, height: int = 2000):
-        self._width = width
+        self._width, self._height, self._mobile = width, height, False
         self._profile = tempfile.mkdtemp(prefix="ltijepa-chromium-")
         self._process = subprocess.Popen(
             [executable, *FLAGS, f"--user-data-dir={self._profile}", "--remote-debugging-port=0",
@@ -95,15 +119,42 @@ class Browser:
             raise RuntimeError(f"{expression!r} raised {result['exceptionDetails']}")
         return result["result"].get("value")
 
-    def screenshot(self, path: Path) -> Path:
-        """Save a PNG of the whole page (the viewport is resized to the page for the capture)."""
+    def resize(self, width: int, *, mobile: bool = False) -> None:
+        """Lay pages out for a window ``width`` px wide (a phone's when ``mobile``)."""
+        self._width, self._mobile = width, mobile
+        self.send("Emulation.setDeviceMetricsOverride", width=width, height=self._height, deviceScaleFactor=1, mobile=mobile)
+
+    def download(self, selector: str, folder: Path, *, timeout: float = 30) -> Path:
+        """Click the link ``selector`` (a CSS selector) of the open page and return the file the
+        browser saved into ``folder`` (which must be empty)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        self.send("Browser.setDownloadBehavior", behavior="allow", downloadPath=str(folder))
+        self.evaluate(f"document.querySelector({json.dumps(selector)}).click()")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            done = [p for p in folder.iterdir() if not p.name.endswith(".crdownload")]
+            if done:
+                return done[0]
+            time.sleep(0.2)
+        raise RuntimeError(f"clicking {selector} saved nothing in {timeout} s")
+
+    def screenshot(self, path: Path, *, clip: str | None = None) -> Path:
+        """Save a PNG of the whole page, or of the element ``clip`` (a CSS selector), at the
+        current width (the viewport is resized to the page for the capture)."""
         height = int(self.evaluate("document.documentElement.scrollHeight"))
         self.send("Emulation.setDeviceMetricsOverride", width=self._width, height=height,
-                  deviceScaleFactor=1, mobile=False)
+                  deviceScaleFactor=1, mobile=self._mobile)
+        params = {}
+        if clip is not None:
+            box = self.evaluate(
+                f"(() => {{ const r = document.querySelector({json.dumps(clip)}).getBoundingClientRect();"
+                " return {x: r.x + scrollX, y: r.y + scrollY, width: r.width, height: r.height}; })()"
+            )
+            params["clip"] = {**box, "scale": 1}
         try:
-            data = self.send("Page.captureScreenshot", format="png")["data"]
+            data = self.send("Page.captureScreenshot", format="png", **params)["data"]
         finally:
-            self.send("Emulation.clearDeviceMetricsOverride")
+            self.resize(self._width, mobile=self._mobile)
         path.write_bytes(base64.b64decode(data))
         return path
 

@@ -5,15 +5,21 @@ from the content cache. The HTML goes to a temporary folder; screenshots of ever
 opened in the browser are kept in ``book/_build/screenshots/`` for a person to look at.
 """
 
+import json
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
+import nbformat
 import pytest
 
 from ltijepa.book.build import build
+from ltijepa.book.outputs import extract_claims
+from ltijepa.book.pages import chapter_label
 from ltijepa.book.project import Project
 from ltijepa.book.site import toc_files
-from ltijepa.claims import PAPERS
+from ltijepa.claims import PAPERS, SCHEMA_VERSION
 
 from chromium import Browser, find_chromium, require_browser
 
@@ -58,6 +64,9 @@ def test_report_and_claims_are_complete(book):
     assert {c["chapter"] for c in claims} == {r.notebook for r in result.runs}, "every chapter records a claim"
     assert all(c["id"].split(".")[0] in PAPERS for c in claims)
     assert all(c["status"] in ("holds", "reproduced", "deviates") for c in claims)
+    published = json.loads((project.html_dir / "claims.json").read_text())
+    assert isinstance(published, list) and len(published) == len(claims)
+    assert {c["schema_version"] for c in published} == {SCHEMA_VERSION}
 
 
 def test_no_page_loads_anything_from_the_network(book):
@@ -108,3 +117,96 @@ def test_pages_typeset_math_and_load_figures_offline(book, browser):
         p.stem for p in opened[1:] if "<img" in p.read_text()
     ]
     assert chapters_with_figures, "no chapter has a figure"
+
+
+def chapters(project) -> list[Path]:
+    return [p for p in pages(project) if p.parent.name == "notebooks"]
+
+
+def test_no_page_scrolls_sideways_at_1280_or_390_px_in_either_theme(book, browser):
+    """Wide tables, equations and code scroll inside their own box (book/_static/ltijepa.css)."""
+    project, _ = book
+    wide, backgrounds = [], set()
+    try:
+        for width in (1280, 390):
+            browser.resize(width, mobile=width < 500)
+            for page in pages(project):
+                browser.open(page.as_uri(), settle=0.5)
+                for theme in ("light", "dark"):
+                    browser.evaluate(f"document.documentElement.dataset.theme = '{theme}'")
+                    scroll, client = browser.evaluate("[document.body.scrollWidth, document.body.clientWidth]")
+                    backgrounds.add((theme, browser.evaluate("getComputedStyle(document.body).backgroundColor")))
+                    if scroll > client:
+                        wide.append(f"{page.relative_to(project.html_dir)} at {width} px, {theme}: {scroll} > {client}")
+                if page.name == "claims.html":
+                    browser.screenshot(SCREENSHOTS / f"claims-{width}px-dark.png")
+    finally:
+        browser.resize(1280)
+    assert len({colour for _, colour in backgrounds}) == 2, f"the dark theme did not apply: {backgrounds}"
+    assert not wide, "pages wider than the window (scrollWidth > clientWidth of the body):\n" + "\n".join(wide)
+
+
+def test_the_claims_page_summarises_every_chapter_and_explains_every_deviation(book, browser):
+    project, result = book
+    browser.open((project.html_dir / "claims.html").as_uri())
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    browser.screenshot(SCREENSHOTS / "claims.png")
+    rows = browser.evaluate(
+        "Array.from(document.querySelector('article table').tBodies[0].rows)"
+        ".map(r => Array.from(r.cells).map(c => c.innerText.trim()))"
+    )
+    expected = []
+    for run in result.runs:
+        mine = [c["status"] for c in result.claims if c["chapter"] == run.notebook]
+        papers = mine.count("reproduced") + mine.count("deviates")
+        expected.append([str(mine.count("holds")), f"{mine.count('reproduced')} of {papers}", str(mine.count("deviates"))])
+    assert [row[1:] for row in rows] == expected
+    deviating = [c for c in result.claims if c["status"] == "deviates"]
+    unexplained = [c["id"] for c in deviating if not (c.get("reason") and c.get("section"))]
+    assert not unexplained, "deviations without a reason= and section= in their chapter"
+    links = browser.evaluate(
+        "Array.from(document.querySelectorAll('article a')).filter(a => a.textContent.trim() === 'measured here')"
+        ".map(a => a.href)"
+    )
+    assert len(links) == len(deviating)
+    for href in links:
+        url = urlsplit(href)
+        target = Path(url2pathname(url.path))
+        assert target.parent.name == "notebooks" and f'id="{url.fragment}"' in target.read_text(), href
+    assert browser.evaluate("document.querySelectorAll('article td mjx-container').length") > 0, "statement math"
+
+
+def test_every_chapter_opens_with_a_box_of_its_claims(book, browser):
+    project, result = book
+    for page in chapters(project):
+        browser.open(page.as_uri(), settle=0.5)
+        box = browser.evaluate(
+            "(() => { const b = document.querySelector('article .ltijepa-summary');"
+            " const first = document.querySelector('article .cell');"
+            " return b && {text: b.innerText, above: !first || b.getBoundingClientRect().top < first.getBoundingClientRect().top,"
+            " link: Array.from(b.querySelectorAll('a')).map(a => a.href).find(h => h.includes('claims.html'))}; })()"
+        )
+        assert box, f"{page.name}: no claims box"
+        mine = [c for c in result.claims if c["chapter"] == page.stem]
+        holds = sum(c["status"] == "holds" for c in mine)
+        assert f"{holds} theorem check{'s' if holds != 1 else ''} hold" in box["text"], page.name
+        assert all(c["id"] in box["text"] for c in mine if c["status"] == "deviates"), page.name
+        assert box["above"], f"{page.name}: the box is not above the first code cell"
+        assert box["link"].endswith(f"claims.html#{chapter_label(page.stem)}"), box["link"]
+        if page.stem == "multitask_lqr":
+            browser.screenshot(SCREENSHOTS / "chapter-box-multitask_lqr.png", clip="article .ltijepa-summary")
+
+
+def test_every_chapter_offers_its_executed_notebook_and_its_source_for_download(book, browser, tmp_path):
+    project, _ = book
+    for page in chapters(project):
+        browser.open(page.as_uri(), settle=0.5)
+        executed = nbformat.read(
+            browser.download('a.ltijepa-download[href*="/executed/"]', tmp_path / page.stem / "executed"), as_version=4)
+        source = nbformat.read(
+            browser.download('a.ltijepa-download[href*="/source/"]', tmp_path / page.stem / "source"), as_version=4)
+        assert extract_claims(executed) == extract_claims(nbformat.read(project.executed_dir / f"{page.stem}.ipynb", as_version=4))
+        assert extract_claims(executed), f"{page.name}: the executed download has no outputs"
+        repository = nbformat.read(ROOT / "notebooks" / f"{page.stem}.ipynb", as_version=4)
+        assert [c.source for c in source.cells] == [c.source for c in repository.cells], page.name
+        assert not any(c.get("outputs") for c in source.cells), f"{page.name}: the source download has outputs"

@@ -21,6 +21,7 @@ from ltijepa.book.outputs import check_notebook
 from ltijepa.book.processes import build_lock
 from ltijepa.book.project import Project
 from ltijepa.book.site import build_site, check_toc
+from ltijepa.claims import SCHEMA_VERSION
 from ltijepa.errors import BuildError
 from ltijepa.profiles import check_profile
 
@@ -190,8 +191,9 @@ def format_table(runs: list[NotebookRun]) -> str:
 
 
 def _collect_claims(runs: list[NotebookRun]) -> tuple[list[dict], list[str]]:
-    """All claims with their chapter, and one line per id recorded more than once, naming where."""
-    claims = [{**claim, "chapter": run.notebook} for run in runs for claim in run.claims]
+    """All claims with their chapter and :data:`~ltijepa.claims.SCHEMA_VERSION`, and one line
+    per id recorded more than once, naming where."""
+    claims = [{**claim, "chapter": run.notebook, "schema_version": SCHEMA_VERSION} for run in runs for claim in run.claims]
     where = defaultdict(list)
     for claim in claims:
         where[claim["id"]].append(f"notebooks/{claim['chapter']}.ipynb")

@@ -27,7 +27,7 @@ import yaml
 
 from ltijepa.book.execute import NotebookRun
 from ltijepa.book.cache import write_json
-from ltijepa.book.pages import claims_markdown, report_markdown, stamp_notebook
+from ltijepa.book.pages import DOWNLOADS, claims_markdown, report_markdown, source_notebook, stamp_notebook
 from ltijepa.book.processes import die_with_parent
 from ltijepa.book.project import Project
 from ltijepa.errors import BuildError
@@ -35,6 +35,9 @@ from ltijepa.errors import BuildError
 __all__ = ["PUBLISHED_JSON", "toc_files", "site_key", "build_site", "SITE_KEY_FILE", "KEPT_SOURCE"]
 
 SITE_KEY_FILE = ".ltijepa-site-key"
+#: Folder of the assembled source holding the notebooks for download (:data:`DOWNLOADS`); not
+#: a Sphinx source: it is moved into the HTML after Jupyter Book ran.
+DOWNLOAD_STAGE = "_downloads_staged"
 #: The assembled Sphinx source of the published HTML, kept inside it (a hidden folder, not
 #: deployed) for the PDF, which :mod:`ltijepa.book.pdf` builds from it without re-executing.
 KEPT_SOURCE = ".source"
@@ -133,17 +136,33 @@ def _assemble(project: Project, runs: list[NotebookRun], source: Path, *, commit
     })
     (source / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     (source / "notebooks").mkdir(exist_ok=True)
+    titles = {}
     for run in runs:
         nb = nbformat.read(project.executed_dir / f"{run.notebook}.ipynb", as_version=4)
+        titles[run.notebook] = _title(nb, run.notebook)
         stamped = stamp_notebook(nb, run, profile=profile, seed=seed, build_commit=commit)
         nbformat.write(stamped, source / "notebooks" / f"{run.notebook}.ipynb")
+        for kind, notebook in (("executed", nb), ("source", source_notebook(nb))):
+            target = source / DOWNLOAD_STAGE / DOWNLOADS[kind].format(name=run.notebook)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(notebook, target)
     for page, body in (
         ("report.md", report_markdown(runs, profile=profile, seed=seed, commit=commit)),
-        ("claims.md", claims_markdown(claims)),
+        ("claims.md", claims_markdown(claims, titles)),
     ):
         path = source / page
         head = path.read_text() if path.is_file() else ""
         path.write_text(head.rstrip() + "\n\n" + body)
+
+
+def _title(nb, default: str) -> str:
+    """The first ``# heading`` of notebook ``nb``, or ``default``."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return default
 
 
 def _drop_thebe(html_dir: Path) -> None:
@@ -244,6 +263,8 @@ def build_site(project: Project, runs: list[NotebookRun], claims: list[dict], re
                 shutil.copyfile(output / "jupyter-book.log", project.build_dir / "jupyter-book.log")
         new_html = output / "_build" / "html"
         _drop_thebe(new_html)
+        for folder in (source / DOWNLOAD_STAGE).iterdir():
+            os.replace(folder, new_html / folder.name)
         write_json(new_html / "claims.json", claims)
         write_json(new_html / "report.json", report)
         os.replace(source, new_html / KEPT_SOURCE)  # hook for ltijepa.book.pdf
