@@ -105,7 +105,7 @@ def execute_on_cluster(client: distributed.Client, jobs: list[Job], src_root: st
         for i, job in enumerate(jobs)
     }
     try:
-        for future in distributed.as_completed(futures):
+        for future in distributed.as_completed(futures, loop=client.loop):
             job = futures[future]
             try:
                 yield job, future.result()
