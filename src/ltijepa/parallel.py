@@ -15,6 +15,10 @@ Where the items run, first that applies:
 3. ``processes`` local processes (default: one per core, at most one per item); with one, a plain
    loop in this process.
 
+What an item prints (progress bars included) goes to its worker's log on a cluster and nowhere
+from a local process, so that parallel items do not interleave their output in the caller's
+(a notebook's, a build's log); results and exceptions come back.
+
 On a cluster, ``resources={"GPU": 1}`` sends each item to a worker started with
 ``--resources GPU=1`` and runs at most one item per GPU at a time.
 """
@@ -151,6 +155,11 @@ def map(  # noqa: A001 -- ltijepa.parallel.map, the sweep's map
     workers = min(check_count("processes", processes) if processes is not None else os.cpu_count() or 1, len(calls))
     if workers == 1:
         return [call() for call in calls]
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_silence) as pool:
         futures = [pool.submit(call) for call in calls]
         return [future.result() for future in futures]
+
+
+def _silence() -> None:
+    """Pool initializer: the process's stdout and stderr go to ``os.devnull``."""
+    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 -- open for the process's life
