@@ -72,3 +72,23 @@ def test_cluster_map_equals_the_plain_loop_and_honours_gpu_resources(dask_cluste
     free = parallel.map(where, range(6))
     assert [item for item, _ in free] == list(range(6))
     assert {worker for _, worker in free} <= set(cluster.workers)
+
+
+def test_the_fedlqr_sweep_through_map_equals_its_former_loop():
+    """``AgentsExperiment.run`` (through ``map``, 2 processes) gives the histories of the loop it
+    replaced, bit for bit, so the chapter's claims are unchanged."""
+    from dataclasses import replace
+
+    from ltijepa.chapters import fedlqr
+    from ltijepa.fedlqr.rounds import run_fedlqr
+
+    experiment = fedlqr.Config.for_profile("ci").agents
+    experiment = replace(experiment, realisations=2, config=replace(experiment.config, rounds=50))
+    streams = np.random.default_rng(3).spawn(len(experiment.agents))
+    before = {M: run_fedlqr(experiment.tasks(M), fedlqr.INITIAL_GAIN, experiment.config, replicas=2, rng=stream)
+              for M, stream in zip(experiment.agents, streams)}
+    after = experiment.run(3)
+    assert list(after) == list(before)
+    for M in before:
+        assert np.array_equal(after[M].server_gains, before[M].server_gains)
+        assert np.array_equal(after[M].costs, before[M].costs, equal_nan=True)

@@ -116,3 +116,18 @@ def test_the_environment_names_the_scheduler_when_the_flag_does_not(mini_project
         env={**os.environ, "LTIJEPA_SCHEDULER": unreachable_address},
     )
     assert proc.returncode == 1 and unreachable_address in proc.stderr
+
+
+def test_without_a_scheduler_nothing_imports_distributed(mini_project):
+    """The local build and a local ``parallel.map`` stay dependency-light."""
+    code = (
+        "import sys\nfrom pathlib import Path\n"
+        "from ltijepa.book.build import build\nfrom ltijepa.book.project import Project\nfrom ltijepa import cli, parallel\n"
+        f"build(Project(Path({str(mini_project.root)!r})), only=['good'], jobs=1, progress=False)\n"
+        "assert parallel.map(abs, [-1, 2], processes=2) == [1, 2]\n"
+        "print('distributed' in sys.modules)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={k: v for k, v in os.environ.items() if k != "LTIJEPA_SCHEDULER"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "False"
