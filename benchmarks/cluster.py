@@ -7,7 +7,9 @@ each) and, for the overhead, in this process (a plain loop) and in 2 local proce
 
 1. the wall times and the ratio (1 worker) / (2 workers): the speed-up a second worker gives;
 2. the overhead per task of the cluster against local processes, (t_cluster - t_local) / items
-   with 2 of each, and on no-op tasks (the cost of submitting and gathering one task);
+   with 2 of each, and on no-op tasks (the cost of submitting and gathering one task). The local
+   processes' times include starting the pool (spawn and import), as every call of
+   ``parallel.map`` does; the cluster's exclude starting the cluster, which runs already;
 
 checks that every run gave the same histories, and writes ``benchmarks/results/cluster.json``.
 Run from the repository root::
