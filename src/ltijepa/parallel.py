@@ -43,7 +43,7 @@ __all__ = ["SCHEDULER_ENV", "map", "item_generators"]
 SCHEDULER_ENV = "LTIJEPA_SCHEDULER"
 
 #: Seconds to wait for the scheduler of ``scheduler``/``$LTIJEPA_SCHEDULER`` before failing.
-_CONNECT_SECONDS = 10
+_CONNECT_SECONDS = 5
 
 
 def item_generators(seed, count: int) -> list[np.random.Generator]:

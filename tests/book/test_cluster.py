@@ -103,9 +103,11 @@ def test_an_unreachable_scheduler_fails_at_once_naming_the_address(mini_project,
     assert time.monotonic() - start < 20
     assert not mini_project.executed_dir.exists() or not any(mini_project.executed_dir.iterdir())
 
+    # also when the cache has every notebook: the scheduler is reached first
+    build(mini_project, profile="ci", only=["good"], jobs=1, progress=False)
     start = time.monotonic()
     with pytest.raises(BuildError, match=unreachable_address):
-        build(mini_project, profile="ci", progress=False, scheduler=unreachable_address)
+        build(mini_project, profile="ci", only=["good"], progress=False, scheduler=unreachable_address)
     assert time.monotonic() - start < 15
 
 

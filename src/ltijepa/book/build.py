@@ -9,6 +9,7 @@ import sys
 import time
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,7 +88,8 @@ def execute_notebooks(
     seed : int
         The seed injected into every notebook.
     jobs : int, optional
-        Worker processes (default: the number of cores, at most one per notebook).
+        Worker processes (default: the number of cores, at most one per notebook); not used
+        with ``scheduler``, whose cluster's workers run the notebooks.
     force : bool
         Execute even when the cache has the notebook.
     timeout : int
@@ -103,6 +105,18 @@ def execute_notebooks(
         With ``scheduler``: when it cannot be reached, or a notebook's worker died twice.
     """
     params = {"profile": check_profile(profile), "seed": int(seed)}
+    with ExitStack() as stack:
+        client = None
+        if scheduler is not None:  # connect first: an unreachable scheduler fails before any work
+            from ltijepa.book.cluster import connect  # imports distributed
+
+            client = stack.enter_context(connect(scheduler))
+        return _execute(project, notebooks, params, jobs, force, timeout, progress, client)
+
+
+def _execute(project, notebooks, params, jobs, force, timeout, progress, client) -> list[NotebookRun]:
+    """:func:`execute_notebooks` once its parameters are checked and its cluster (``client``, or
+    ``None`` for local processes) is connected."""
     commit = project.commit()
     cache = NotebookCache(project.cache_dir)
     runs: dict[Path, NotebookRun] = {}
@@ -119,7 +133,7 @@ def execute_notebooks(
         else:
             pending.append(Job(notebook, key, params, project.cache_dir, project.executed_dir, timeout, commit))
 
-    bar = tqdm(total=len(notebooks), unit="notebook", disable=not progress, desc=f"book ({profile})")
+    bar = tqdm(total=len(notebooks), unit="notebook", disable=not progress, desc=f"book ({params['profile']})")
     for warning in warnings:
         bar.write("warning: " + warning)
     for run in runs.values():
@@ -127,10 +141,10 @@ def execute_notebooks(
         bar.write(_line(run))
     if pending:
         pending = longest_first(pending, _last_seconds(project))
-        if scheduler is None:
+        if client is None:
             _execute_locally(project, pending, jobs, runs, bar)
         else:
-            _execute_on_cluster(project, pending, scheduler, runs, bar)
+            _execute_on_cluster(project, pending, client, runs, bar)
     bar.close()
     return [runs[nb] for nb in notebooks]
 
@@ -162,16 +176,15 @@ def _execute_locally(project: Project, pending: list[Job], jobs: int | None, run
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _execute_on_cluster(project: Project, pending: list[Job], scheduler: str, runs: dict, bar: tqdm) -> None:
-    """Run ``pending`` as tasks on the Dask cluster of ``scheduler``; judged and stored here."""
-    from ltijepa.book.cluster import connect, execute_on_cluster  # imports distributed
+def _execute_on_cluster(project: Project, pending: list[Job], client, runs: dict, bar: tqdm) -> None:
+    """Run ``pending`` as tasks on the Dask cluster of ``client``; judged and stored here."""
+    from ltijepa.book.cluster import execute_on_cluster
 
-    with connect(scheduler) as client:
-        running = {job.notebook.stem for job in pending}
-        bar.set_postfix_str("running: " + ", ".join(sorted(running)))
-        for job, executed in execute_on_cluster(client, pending, str(project.src_dir.parent)):
-            runs[job.notebook] = run = store_run(job, executed)
-            _finished(run, running, bar)
+    running = {job.notebook.stem for job in pending}
+    bar.set_postfix_str("running: " + ", ".join(sorted(running)))
+    for job, executed in execute_on_cluster(client, pending, str(project.src_dir.parent)):
+        runs[job.notebook] = run = store_run(job, executed)
+        _finished(run, running, bar)
 
 
 def _last_seconds(project: Project) -> dict[str, float]:
