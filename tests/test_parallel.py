@@ -23,6 +23,11 @@ def where(item: int) -> tuple[int, str]:
     return item, distributed.get_worker().address
 
 
+def nested_sweep(seed: int) -> list[float]:
+    """A Dask task that runs a sweep itself, through the client it runs under."""
+    return parallel.map(noisy_mean, ITEMS, seed=seed)
+
+
 def loop(seed, items):
     """The plain loop ``map`` must reproduce: ``Generator.spawn`` streams, one per item."""
     return [noisy_mean(x, rng) for x, rng in zip(items, np.random.default_rng(seed).spawn(len(items)))]
@@ -72,6 +77,9 @@ def test_cluster_map_equals_the_plain_loop_and_honours_gpu_resources(dask_cluste
     free = parallel.map(where, range(6))
     assert [item for item, _ in free] == list(range(6))
     assert {worker for _, worker in free} <= set(cluster.workers)
+
+    # two tasks hold both one-thread workers and each maps its own sweep: they secede, no deadlock
+    assert parallel.map(nested_sweep, [1, 2]) == [loop(1, ITEMS), loop(2, ITEMS)]
 
 
 def test_the_fedlqr_sweep_through_map_equals_its_former_loop():

@@ -10,8 +10,9 @@ Where the items run, first that applies:
 
 1. the Dask cluster of ``scheduler``, or of ``$LTIJEPA_SCHEDULER`` (set it in the environment
    of the workers to send the sweeps of a book build on a cluster to that cluster too);
-2. the Dask client the caller runs under (:func:`distributed.get_client`: inside a Dask task, or
-   after ``Client(...)`` in a notebook), looked up only when :mod:`distributed` is imported;
+2. the Dask client the caller runs under (:func:`distributed.get_client`: inside a Dask task,
+   which secedes from its worker's threads while its items run, or after ``Client(...)`` in a
+   notebook), looked up only when :mod:`distributed` is imported;
 3. ``processes`` local processes (default: one per core, at most one per item); with one, a plain
    loop in this process.
 
@@ -28,8 +29,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from functools import partial
 
 import numpy as np
@@ -77,22 +79,35 @@ def item_generators(seed, count: int) -> list[np.random.Generator]:
     return [np.random.default_rng(child) for child in sequence.spawn(count)]
 
 
-def _dask_client(scheduler: str | None):
-    """``(client, owned)``: the client of the Dask cluster to use, or ``(None, False)``."""
+@contextmanager
+def _dask_client(scheduler: str | None) -> Iterator:
+    """The client of the Dask cluster to use for the ``with`` (``None``: local processes)."""
     address = scheduler or os.environ.get(SCHEDULER_ENV) or None
     if address is not None:
         import distributed
 
         try:
-            return distributed.Client(address, timeout=f"{_CONNECT_SECONDS}s", set_as_default=False), True
+            client = distributed.Client(address, timeout=f"{_CONNECT_SECONDS}s", set_as_default=False)
         except (OSError, TimeoutError) as exc:
             raise ParameterError(f"cannot reach the Dask scheduler at {address!r} within {_CONNECT_SECONDS} s: {exc}") from None
-    if "distributed" not in sys.modules:  # no client can exist in this process
-        return None, False
+        with client:
+            yield client
+        return
+    distributed = sys.modules.get("distributed")  # not imported: no client can exist in this process
+    if distributed is None:
+        yield None
+        return
     try:
-        return sys.modules["distributed"].get_client(), False
-    except ValueError:  # distributed is imported but no client was started
-        return None, False
+        distributed.get_worker()
+    except ValueError:  # not inside a Dask task: the caller's client, if it started one
+        try:
+            client = distributed.get_client()
+        except ValueError:
+            client = None
+        yield client
+        return
+    with distributed.worker_client() as client:  # inside a task: it secedes while its items run
+        yield client
 
 
 def map(  # noqa: A001 -- ltijepa.parallel.map, the sweep's map
@@ -138,21 +153,18 @@ def map(  # noqa: A001 -- ltijepa.parallel.map, the sweep's map
         reached (the message names the address). Exceptions of ``fn`` propagate.
     """
     items = list(items)
+    if processes is not None:
+        check_count("processes", processes)
     if seed is None:
         calls = [partial(fn, item) for item in items]
     else:
         calls = [partial(fn, item, rng) for item, rng in zip(items, item_generators(seed, len(items)))]
     if not calls:
         return []
-    client, owned = _dask_client(scheduler)
-    if client is not None:
-        try:
-            futures = [client.submit(call, pure=False, resources=resources) for call in calls]
-            return client.gather(futures)
-        finally:
-            if owned:
-                client.close()
-    workers = min(check_count("processes", processes) if processes is not None else os.cpu_count() or 1, len(calls))
+    with _dask_client(scheduler) as client:
+        if client is not None:
+            return client.gather([client.submit(call, pure=False, resources=resources) for call in calls])
+    workers = min(processes or os.cpu_count() or 1, len(calls))
     if workers == 1:
         return [call() for call in calls]
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_silence) as pool:
