@@ -108,12 +108,12 @@ def execute_on_cluster(client: distributed.Client, jobs: list[Job], src_root: st
         for future in distributed.as_completed(futures, loop=client.loop):
             job = futures[future]
             try:
-                yield job, future.result()
+                executed = future.result()
             except distributed.KilledWorker as exc:
-                worker = getattr(exc.last_worker, "address", exc.last_worker)
                 raise BuildError(
                     f"notebooks/{job.notebook.name}: its Dask worker died while executing it "
-                    f"{ALLOWED_FAILURES + 1} times (retried {ALLOWED_FAILURES}); the last was {worker}",
+                    f"{ALLOWED_FAILURES + 1} times (retried {ALLOWED_FAILURES}); the last was "
+                    f"{exc.last_worker.address}",
                     notebook=job.notebook.name,
                 ) from None
             except (OSError, CancelledError) as exc:
@@ -121,6 +121,7 @@ def execute_on_cluster(client: distributed.Client, jobs: list[Job], src_root: st
                     f"notebooks/{job.notebook.name}: lost the Dask cluster while it ran: {exc}",
                     notebook=job.notebook.name,
                 ) from None
+            yield job, executed
     finally:
         client.cancel(list(futures))
 
