@@ -54,7 +54,7 @@ def test_sources_cite_the_paper_and_deviations_give_their_reason_and_section():
     page = claims_markdown(CLAIMS)
     assert "Source: {cite:t}`stamouli2025`, Fig. 1" in page
     assert ("**Why it deviates:** the cost-bounded form, measured by a sweep "
-            "({ref}`measured here <multitask-deviations>`)") in page
+            "({ref}`the section on it <multitask-deviations>`)") in page
     assert "**Why it deviates:** not stated by the chapter." in page
     assert page.count("Why it deviates") == 2, "only deviations explain themselves"
 
@@ -70,7 +70,7 @@ def test_the_chapter_box_counts_its_claims_and_lists_every_deviation_with_its_re
     assert box.startswith("```{admonition} What this chapter checks\n:class: tip ltijepa-summary\n")
     assert "**1 theorem check holds; 0 of 2 paper results reproduced.** The deviations:" in box
     assert ("- `stamouli2025.fig1.eps`: ours 3.46e5 s against the paper's 2.3e6 s; the cost-bounded form, "
-            "measured by a sweep ({ref}`measured here <multitask-deviations>`)") in box
+            "measured by a sweep ({ref}`the section on it <multitask-deviations>`)") in box
     assert "- `stamouli2025.fig1.quiet`: ours 4.1 against the paper's below 3; the chapter states no reason" in box
     assert f"<{chapter_label('multitask_lqr')}>" in box
     fed = chapter_summary_markdown([c for c in CLAIMS if c["chapter"] == "fedlqr"], "fedlqr")
@@ -79,7 +79,7 @@ def test_the_chapter_box_counts_its_claims_and_lists_every_deviation_with_its_re
 
 def executed_notebook():
     nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("# Title"),
+        nbformat.v4.new_markdown_cell("# Title\n\nThe chapter's opening paragraph."),
         nbformat.v4.new_code_cell("profile = 'full'", metadata={"tags": ["parameters"]}),
         nbformat.v4.new_code_cell("profile = 'ci'", metadata={"tags": ["injected-parameters"], "papermill": {"status": "completed"}}),
         nbformat.v4.new_code_cell("1 + 1", execution_count=3, outputs=[nbformat.v4.new_output("execute_result", {"text/plain": "2"}, execution_count=3)]),
@@ -91,7 +91,8 @@ def executed_notebook():
 def test_a_chapter_opens_with_its_box_then_the_stamp_with_both_downloads():
     run = NotebookRun("multitask_lqr", "passed", 1.0, False, None, key="k", claims=CLAIMS[:3], commit="abc")
     stamped = stamp_notebook(executed_notebook(), run, profile="ci", seed=0, build_commit="abc")
-    box, note = stamped.cells[1].source, stamped.cells[2].source
+    title, box, note, intro = (stamped.cells[i].source for i in range(4))
+    assert title == "# Title" and intro == "The chapter's opening paragraph."
     assert box.startswith("```{admonition} What this chapter checks")
     assert 'href="../downloads/executed/multitask_lqr.ipynb" download' in note
     assert 'href="../downloads/source/multitask_lqr.ipynb" download' in note
@@ -99,7 +100,7 @@ def test_a_chapter_opens_with_its_box_then_the_stamp_with_both_downloads():
 
 def test_the_source_download_is_the_executed_notebook_without_anything_execution_added():
     source = source_notebook(executed_notebook())
-    assert [c.source for c in source.cells] == ["# Title", "profile = 'full'", "1 + 1"]
+    assert [c.source for c in source.cells] == ["# Title\n\nThe chapter's opening paragraph.", "profile = 'full'", "1 + 1"]
     assert source.cells[2].outputs == [] and source.cells[2].execution_count is None
     assert "papermill" not in source.metadata
     nbformat.validate(source)

@@ -217,3 +217,9 @@ def test_pdf_of_the_real_book(tmp_path):
     captions = [part["caption"] for part in toc.get("parts", [])]
     text = " ".join(reader.pages[0].extract_text().split() + reader.pages[1].extract_text().split())
     assert all(caption in text for caption in captions), "the table of contents names every part"
+    # the claims tables take the page's width on paper: no column is cut off (on screen they scroll)
+    headers = [page.extract_text() for page in reader.pages]
+    headers = [" ".join(t.split()) for t in headers if "Claim Status Paper" in t]
+    assert headers, "no claims table in the PDF"
+    cut = [t[t.index("Claim Status Paper"):][:40] for t in headers if "Claim Status Paper Ours" not in t]
+    assert not cut, f"claims tables without their Ours column: {cut}"

@@ -139,7 +139,7 @@ def _why(claim: dict) -> str:
         return ""
     if not claim.get("reason"):
         return "**Why it deviates:** not stated by the chapter."
-    return f"**Why it deviates:** {_text(claim['reason'])} ({{ref}}`measured here <{claim['section']}>`)"
+    return f"**Why it deviates:** {_text(claim['reason'])} ({{ref}}`the section on it <{claim['section']}>`)"
 
 
 def chapter_label(chapter: str) -> str:
@@ -227,7 +227,7 @@ def chapter_summary_markdown(claims: list[dict], chapter: str) -> str:
         "",
     ]
     for c in sorted(deviating, key=lambda c: c["id"]):
-        why = (f"{_text(c['reason'])} ({{ref}}`measured here <{c['section']}>`)" if c.get("reason")
+        why = (f"{_text(c['reason'])} ({{ref}}`the section on it <{c['section']}>`)" if c.get("reason")
                else "the chapter states no reason")
         lines.append(f"- `{c['id']}`: ours {_value(c.get('ours'), c.get('unit'))} against the paper's "
                      f"{_value(c.get('paper'), c.get('unit'))}; {why}")
@@ -243,7 +243,7 @@ DOWNLOADS = {"executed": "downloads/executed/{name}.ipynb", "source": "downloads
 def stamp_notebook(nb, run: NotebookRun, *, profile: str, seed: int, build_commit: str):
     """Prepare an executed notebook for the book; returns a new notebook.
 
-    Adds, after the title cell, the box of :func:`chapter_summary_markdown` (its claims) and a
+    Adds, right under the ``# Title`` line, the box of :func:`chapter_summary_markdown` (its claims) and a
     note saying which profile, seed and commit produced the page, with links to download the
     executed notebook and its source (:data:`DOWNLOADS`); hides the parameters cells (the note
     states their values).
@@ -280,7 +280,13 @@ def stamp_notebook(nb, run: NotebookRun, *, profile: str, seed: int, build_commi
         "```"
     )
     summary = chapter_summary_markdown(run.claims, run.notebook)
-    position = 1 if nb.cells and nb.cells[0].cell_type == "markdown" else 0
+    position = 0
+    if nb.cells and nb.cells[0].cell_type == "markdown":
+        position = 1
+        title, _, rest = nb.cells[0].source.partition("\n")
+        if title.startswith("# ") and rest.strip():  # the boxes go right under the title
+            nb.cells[0].source = title
+            nb.cells.insert(1, nbformat.v4.new_markdown_cell(rest.lstrip("\n"), metadata=dict(nb.cells[0].metadata)))
     for offset, text in enumerate((summary, note)):
         nb.cells.insert(position + offset, nbformat.v4.new_markdown_cell(text, metadata={"tags": ["ltijepa-stamp"]}))
     return nb

@@ -59,6 +59,8 @@ _PRINT_CSS = """
   nav.ltijepa-pdf-toc li { margin: 0.2em 0; }
   span.ltijepa-chapter + section { break-before: page; }
   img, figure, .cell_input, .cell_output { break-inside: avoid; }
+  h1, h2, h3 { break-inside: avoid; break-after: avoid; }
+  .admonition { break-inside: auto; }
   pre { white-space: pre-wrap; }
   .pst-scrollable-table-container, .table-wrapper { overflow: visible !important; }
   .bd-main .bd-content table { font-size: 80%; width: 100%; break-inside: auto; }

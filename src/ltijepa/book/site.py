@@ -136,8 +136,9 @@ def _assemble(project: Project, runs: list[NotebookRun], source: Path, *, commit
     })
     (source / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     (source / "notebooks").mkdir(exist_ok=True)
-    titles = {}
-    for run in runs:
+    titles = {}  # in the order of the table of contents
+    order = [f.removeprefix("notebooks/") for f in toc_files(project.book_dir / "_toc.yml")]
+    for run in sorted(runs, key=lambda r: order.index(r.notebook) if r.notebook in order else len(order)):
         nb = nbformat.read(project.executed_dir / f"{run.notebook}.ipynb", as_version=4)
         titles[run.notebook] = _title(nb, run.notebook)
         stamped = stamp_notebook(nb, run, profile=profile, seed=seed, build_commit=commit)
