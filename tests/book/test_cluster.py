@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -133,3 +134,29 @@ def test_without_a_scheduler_nothing_imports_distributed(mini_project):
                           env={k: v for k, v in os.environ.items() if k != "LTIJEPA_SCHEDULER"})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[-1] == "False"
+
+
+def test_a_worker_whose_kernels_would_run_other_code_is_refused(mini_project, dask_cluster):
+    """The cache key hashes the build's src/ltijepa; a worker whose kernels import another
+    ltijepa (here: the installed one, not the mini project's copy with its extra module) says so
+    instead of executing."""
+    from ltijepa.book.cache import package_digest
+    from ltijepa.book.cluster import connect, kernel_package_mismatch
+
+    installed = Path(__file__).resolve().parents[2] / "src" / "ltijepa"
+    with connect(dask_cluster().address) as client:
+        other = client.submit(kernel_package_mismatch, package_digest(mini_project.src_dir), pure=False).result()
+        same = client.submit(kernel_package_mismatch, package_digest(installed), pure=False).result()
+    assert same is None
+    assert f"would import ltijepa from {installed}" in other and "not the build's src/ltijepa" in other
+
+
+def test_a_scheduler_without_workers_fails_the_build_instead_of_waiting_forever(mini_project, dask_cluster, monkeypatch):
+    from ltijepa.book import cluster
+
+    monkeypatch.setattr(cluster, "WORKER_SECONDS", 2)  # the default, 120 s, is a test's whole budget
+    empty = dask_cluster(resources=())
+    start = time.monotonic()
+    with pytest.raises(BuildError, match=f"the Dask scheduler at '{empty.address}' has no worker after 2 s"):
+        build(mini_project, profile="ci", progress=False, scheduler=empty.address)
+    assert time.monotonic() - start < 30

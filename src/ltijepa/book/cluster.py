@@ -14,20 +14,28 @@ connects); a second death fails the build, naming the notebook and the worker.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
 from concurrent.futures import CancelledError
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import distributed
 
+from ltijepa.book.cache import package_digest
 from ltijepa.book.execute import WORKER_ENV, Executed, Job, execute_job
 from ltijepa.errors import BuildError
 
-__all__ = ["ALLOWED_FAILURES", "CONNECT_SECONDS", "connect", "execute_on_cluster"]
+__all__ = ["ALLOWED_FAILURES", "CONNECT_SECONDS", "WORKER_SECONDS", "connect", "kernel_package_mismatch", "execute_on_cluster"]
 
 #: Seconds the build waits for the scheduler to answer before it fails naming the address.
 CONNECT_SECONDS = 5
+
+#: Seconds the build waits for the scheduler to have a worker before it fails (instead of
+#: waiting forever on a cluster that has none).
+WORKER_SECONDS = 120
 
 #: Worker deaths a notebook's task survives (each time it is run again on another worker).
 ALLOWED_FAILURES = 1
@@ -67,15 +75,57 @@ def connect(address: str) -> Iterator[distributed.Client]:
         client.close()
 
 
-def _on_worker(job: Job, src_root: str) -> Executed:
-    """The task: :func:`execute_job` on this worker, with the kernels' environment of a local
-    worker process (:data:`WORKER_ENV`; ``src_root`` first on ``PYTHONPATH`` where this machine
-    has it, a shared file system)."""
+def _prepare_kernels(src_root: str) -> None:
+    """This worker's kernels get the environment of a local worker process (:data:`WORKER_ENV`),
+    and ``src_root`` first on ``PYTHONPATH`` where this machine has it (a shared file system)."""
     os.environ.update(WORKER_ENV)
     if os.path.isdir(src_root):
         paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != src_root]
         os.environ["PYTHONPATH"] = os.pathsep.join([src_root, *paths])
-    return execute_job(job, worker=distributed.get_worker().address)
+
+
+def kernel_package_mismatch(digest: str) -> str | None:
+    """Why this machine's kernels would not run the build's code, or ``None``.
+
+    Asks a fresh ``python`` (the kernels' interpreter, with this process's environment) which
+    ``ltijepa`` it imports and compares that package's
+    :func:`~ltijepa.book.cache.package_digest` with ``digest``, the build's. The cache key
+    hashes the build's ``src/ltijepa``: a page executed with other code would be stored under a
+    key that does not describe it, which a local build never does (the kernels import the
+    project's own ``src``).
+
+    Parameters
+    ----------
+    digest : str
+        :func:`~ltijepa.book.cache.package_digest` of the build's ``src/ltijepa``.
+    """
+    found = subprocess.run(
+        [sys.executable, "-c", "import os, ltijepa; print(os.path.dirname(ltijepa.__file__))"],
+        capture_output=True, text=True, env=os.environ,
+    )
+    if found.returncode != 0:
+        return f"its Python ({sys.executable}) cannot import ltijepa: {found.stderr.strip()[-300:]}"
+    package = found.stdout.strip()
+    theirs = package_digest(Path(package))
+    if theirs != digest:
+        return (
+            f"its kernels would import ltijepa from {package} (code {theirs[:12]}), not the build's "
+            f"src/ltijepa (code {digest[:12]}), so the cache key would not describe the code that ran; "
+            "run the workers on the build's commit with its src folder at the same path (a shared "
+            "file system), or install that commit on them"
+        )
+    return None
+
+
+def _on_worker(job: Job, src_root: str, digest: str) -> Executed:
+    """The task: :func:`execute_job` on this worker, once :func:`kernel_package_mismatch` found
+    nothing."""
+    worker = distributed.get_worker().address
+    _prepare_kernels(src_root)
+    mismatch = kernel_package_mismatch(digest)
+    if mismatch is not None:
+        return Executed(None, f"notebooks/{job.notebook.name}: not executed on Dask worker {worker}: {mismatch}", 0.0, worker)
+    return execute_job(job, worker=worker)
 
 
 def execute_on_cluster(client: distributed.Client, jobs: list[Job], src_root: str) -> Iterator[tuple[Job, Executed]]:
@@ -95,12 +145,20 @@ def execute_on_cluster(client: distributed.Client, jobs: list[Job], src_root: st
     Raises
     ------
     BuildError
-        When a notebook's task was lost with :data:`ALLOWED_FAILURES` + 1 workers (naming the
+        When the scheduler has no worker within :data:`WORKER_SECONDS`, when a notebook's task was lost with :data:`ALLOWED_FAILURES` + 1 workers (naming the
         notebook and the last worker), or the scheduler went away.
     """
+    try:
+        client.wait_for_workers(1, timeout=WORKER_SECONDS)
+    except TimeoutError:
+        raise BuildError(
+            f"the Dask scheduler at {client.scheduler.address!r} has no worker after {WORKER_SECONDS} s; "
+            f"start some (dask worker {client.scheduler.address}) with this project's environment"
+        ) from None
     run_id = uuid.uuid4().hex[:8]
+    digest = package_digest(Path(src_root) / "ltijepa")
     futures = {
-        client.submit(_on_worker, job, src_root, key=f"notebook-{job.notebook.stem}-{run_id}",
+        client.submit(_on_worker, job, src_root, digest, key=f"notebook-{job.notebook.stem}-{run_id}",
                       priority=len(jobs) - i, pure=False): job
         for i, job in enumerate(jobs)
     }
