@@ -1,5 +1,5 @@
 # The two commands of the README:
-#   make book [PROFILE=ci|full] [JOBS=N] [ONLY="name ..."] [FORCE=1]
+#   make book [PROFILE=ci|full] [JOBS=N] [ONLY="name ..."] [FORCE=1] [SCHEDULER=tcp://host:8786]
 #   make test
 # and, for readers: make pdf (the last built book as one PDF), make lab (JupyterLab on notebooks/).
 # All create .venv from requirements/lock.txt when it is missing or the lock changed.
@@ -10,6 +10,7 @@ PROFILE ?= ci
 JOBS    ?=
 ONLY    ?=
 FORCE   ?=
+SCHEDULER ?=
 LAB_ARGS ?=
 
 LOCK      := requirements/lock.txt
@@ -23,7 +24,7 @@ THREADS   := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_NU
 
 book: $(STAMP)
 	$(BIN)/ltijepa book build --profile $(PROFILE) $(if $(JOBS),--jobs $(JOBS)) \
-		$(if $(ONLY),--only $(ONLY)) $(if $(FORCE),--force)
+		$(if $(ONLY),--only $(ONLY)) $(if $(FORCE),--force) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 # The whole book as one PDF, book/_build/pdf/ltijepa-book.pdf (and a copy in the HTML): the
 # single-page HTML of the last `make book`, printed by headless Chromium. Executes nothing.

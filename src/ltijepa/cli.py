@@ -3,6 +3,7 @@
 ::
 
     ltijepa book build --profile ci|full [--seed N] [--only NAME ...] [--jobs N] [--force] [--no-wait]
+                       [--scheduler ADDRESS]
     ltijepa book pdf [--force]
 
 Exit status: 0 built (or up to date), 1 the build failed (nothing published changed), 2 bad
@@ -12,6 +13,7 @@ arguments, 130 interrupted (Ctrl-C; nothing published changed).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ltijepa.profiles import PROFILES
@@ -43,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--timeout", type=int, default=None, help="seconds one cell may run (default 4 h)")
     b.add_argument("--no-wait", action="store_true",
                    help="if another build of this book folder is running, exit at once instead of waiting for it")
+    b.add_argument("--scheduler", default=os.environ.get("LTIJEPA_SCHEDULER") or None, metavar="ADDRESS",
+                   help="execute the notebooks as tasks on the Dask cluster of this scheduler, e.g. "
+                        "tcp://10.0.0.5:8786 (default: $LTIJEPA_SCHEDULER; unset: local processes)")
     b.add_argument("--root", default=None, help="project folder (default: found from the current directory)")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
     pdf = book_commands.add_parser(
@@ -72,7 +77,7 @@ def _book_build(args: argparse.Namespace) -> int:
     result = build(
         project, profile=args.profile, seed=args.seed, only=args.only, jobs=args.jobs,
         force=args.force, timeout=DEFAULT_TIMEOUT if args.timeout is None else args.timeout,
-        progress=not args.quiet, wait=not args.no_wait,
+        progress=not args.quiet, wait=not args.no_wait, scheduler=args.scheduler,
     )
     print()
     print(format_table(result.runs))

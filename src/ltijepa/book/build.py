@@ -9,6 +9,7 @@ import sys
 import time
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import nbformat
 from tqdm import tqdm
 
 from ltijepa.book.cache import NotebookCache, cache_key, write_atomic, write_json
-from ltijepa.book.execute import Job, NotebookRun, configure_worker, judge, run_job
+from ltijepa.book.execute import Job, NotebookRun, configure_worker, judge, run_job, store_run
 from ltijepa.book.outputs import check_notebook
 from ltijepa.book.processes import build_lock
 from ltijepa.book.project import Project
@@ -67,12 +68,14 @@ def execute_notebooks(
     force: bool = False,
     timeout: int = DEFAULT_TIMEOUT,
     progress: bool = True,
+    scheduler: str | None = None,
 ) -> list[NotebookRun]:
     """Execute ``notebooks`` (or take them from the cache); one :class:`NotebookRun` each, in order.
 
     Cache hits are resolved first; the rest run in ``jobs`` worker processes (default: the
-    number of cores), each with one BLAS/torch thread. Never raises for a failing notebook:
-    its run has ``status == "failed"`` and an ``error`` naming notebook and cell.
+    number of cores), each with one BLAS/torch thread, or, with ``scheduler``, as tasks on that
+    Dask cluster (:mod:`ltijepa.book.cluster`). Never raises for a failing notebook: its run has
+    ``status == "failed"`` and an ``error`` naming notebook and cell.
 
     Parameters
     ----------
@@ -85,15 +88,35 @@ def execute_notebooks(
     seed : int
         The seed injected into every notebook.
     jobs : int, optional
-        Worker processes (default: the number of cores, at most one per notebook).
+        Worker processes (default: the number of cores, at most one per notebook); not used
+        with ``scheduler``, whose cluster's workers run the notebooks.
     force : bool
         Execute even when the cache has the notebook.
     timeout : int
         Seconds one cell may run.
     progress : bool
         Show the tqdm progress bar and one line per finished notebook.
+    scheduler : str, optional
+        Address of a Dask scheduler (``tcp://host:8786``); ``None`` runs locally.
+
+    Raises
+    ------
+    BuildError
+        With ``scheduler``: when it cannot be reached, or a notebook's worker died twice.
     """
     params = {"profile": check_profile(profile), "seed": int(seed)}
+    with ExitStack() as stack:
+        client = None
+        if scheduler is not None:  # connect first: an unreachable scheduler fails before any work
+            from ltijepa.book.cluster import connect  # imports distributed
+
+            client = stack.enter_context(connect(scheduler))
+        return _execute(project, notebooks, params, jobs, force, timeout, progress, client)
+
+
+def _execute(project, notebooks, params, jobs, force, timeout, progress, client) -> list[NotebookRun]:
+    """:func:`execute_notebooks` once its parameters are checked and its cluster (``client``, or
+    ``None`` for local processes) is connected."""
     commit = project.commit()
     cache = NotebookCache(project.cache_dir)
     runs: dict[Path, NotebookRun] = {}
@@ -110,7 +133,7 @@ def execute_notebooks(
         else:
             pending.append(Job(notebook, key, params, project.cache_dir, project.executed_dir, timeout, commit))
 
-    bar = tqdm(total=len(notebooks), unit="notebook", disable=not progress, desc=f"book ({profile})")
+    bar = tqdm(total=len(notebooks), unit="notebook", disable=not progress, desc=f"book ({params['profile']})")
     for warning in warnings:
         bar.write("warning: " + warning)
     for run in runs.values():
@@ -118,28 +141,50 @@ def execute_notebooks(
         bar.write(_line(run))
     if pending:
         pending = longest_first(pending, _last_seconds(project))
-        workers = max(1, min(jobs or os.cpu_count() or 1, len(pending)))
-        context = multiprocessing.get_context("spawn")
-        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=configure_worker,
-                                   initargs=(os.getpid(), str(project.src_dir.parent)))
-        try:
-            futures = {pool.submit(run_job, job): job for job in pending}
-            running = {job.notebook.stem for job in pending}
-            bar.set_postfix_str("running: " + ", ".join(sorted(running)))
-            for future in as_completed(futures):
-                job = futures[future]
-                runs[job.notebook] = run = future.result()
-                running.discard(job.notebook.stem)
-                bar.update()
-                bar.write(_line(run))
-                bar.set_postfix_str(("running: " + ", ".join(sorted(running))) if running else "done")
-        except BaseException:  # Ctrl-C or a crash: stop the workers now, do not wait for them
-            _kill_workers(pool)
-            raise
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        if client is None:
+            _execute_locally(project, pending, jobs, runs, bar)
+        else:
+            _execute_on_cluster(project, pending, client, runs, bar)
     bar.close()
     return [runs[nb] for nb in notebooks]
+
+
+def _finished(run: NotebookRun, running: set[str], bar: tqdm) -> None:
+    running.discard(run.notebook)
+    bar.update()
+    bar.write(_line(run))
+    bar.set_postfix_str(("running: " + ", ".join(sorted(running))) if running else "done")
+
+
+def _execute_locally(project: Project, pending: list[Job], jobs: int | None, runs: dict, bar: tqdm) -> None:
+    """Run ``pending`` in a pool of ``jobs`` local worker processes; their runs go into ``runs``."""
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(pending)))
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=configure_worker,
+                               initargs=(os.getpid(), str(project.src_dir.parent)))
+    try:
+        futures = {pool.submit(run_job, job): job for job in pending}
+        running = {job.notebook.stem for job in pending}
+        bar.set_postfix_str("running: " + ", ".join(sorted(running)))
+        for future in as_completed(futures):
+            runs[futures[future].notebook] = run = future.result()
+            _finished(run, running, bar)
+    except BaseException:  # Ctrl-C or a crash: stop the workers now, do not wait for them
+        _kill_workers(pool)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _execute_on_cluster(project: Project, pending: list[Job], client, runs: dict, bar: tqdm) -> None:
+    """Run ``pending`` as tasks on the Dask cluster of ``client``; judged and stored here."""
+    from ltijepa.book.cluster import execute_on_cluster
+
+    running = {job.notebook.stem for job in pending}
+    bar.set_postfix_str("running: " + ", ".join(sorted(running)))
+    for job, executed in execute_on_cluster(client, pending, str(project.src_dir.parent)):
+        runs[job.notebook] = run = store_run(job, executed)
+        _finished(run, running, bar)
 
 
 def _last_seconds(project: Project) -> dict[str, float]:
@@ -212,6 +257,7 @@ def build(
     timeout: int = DEFAULT_TIMEOUT,
     progress: bool = True,
     wait: bool = True,
+    scheduler: str | None = None,
 ) -> BuildResult:
     """Execute every notebook and publish the HTML with its claims and report, all or nothing.
 
@@ -226,7 +272,7 @@ def build(
     ----------
     project : Project
         The book project (paths of notebooks, cache, build folder).
-    profile, seed, jobs, force, timeout, progress
+    profile, seed, jobs, force, timeout, progress, scheduler
         As for :func:`execute_notebooks`.
     only : list of str, optional
         Names (stems) of the notebooks to execute; then no report and no HTML.
@@ -238,7 +284,8 @@ def build(
     BuildError
         When a source notebook breaks a convention, a notebook fails (message names notebook
         and cell), a claim id is recorded twice (naming both notebooks), Jupyter Book fails, or
-        (``wait=False``) another build runs. Nothing published is changed then.
+        (``wait=False``) another build runs, or (``scheduler``) the Dask scheduler cannot be
+        reached or a notebook's worker died twice. Nothing published is changed then.
     """
     start = time.perf_counter()
     notebooks = project.notebooks(only)
@@ -255,7 +302,8 @@ def build(
 
     with build_lock(project.build_lock_file, wait=wait, say=lambda line: print(line, file=sys.stderr, flush=True)):
         runs = execute_notebooks(
-            project, notebooks, profile=profile, seed=seed, jobs=jobs, force=force, timeout=timeout, progress=progress
+            project, notebooks, profile=profile, seed=seed, jobs=jobs, force=force, timeout=timeout, progress=progress,
+            scheduler=scheduler,
         )
         claims, duplicates = _collect_claims(runs)
         report = [r.report_row() for r in runs]

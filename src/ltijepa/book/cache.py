@@ -27,7 +27,7 @@ import platform
 import tempfile
 from pathlib import Path
 
-__all__ = ["KEY_VERSION", "cache_key", "NotebookCache", "sha256", "write_atomic", "write_json"]
+__all__ = ["KEY_VERSION", "cache_key", "package_digest", "NotebookCache", "sha256", "write_atomic", "write_json"]
 
 #: Bump when the pipeline changes what an executed notebook contains.
 KEY_VERSION = "ltijepa-book-cache-2"
@@ -54,6 +54,22 @@ def _tree_files(directory: Path) -> list[Path]:
             Path(dirpath) / f for f in sorted(filenames) if Path(f).suffix not in _SKIP_SUFFIXES
         )
     return files
+
+
+def package_digest(package_dir: Path) -> str:
+    """A SHA-256 of every file of the package tree ``package_dir`` that :func:`cache_key` reads:
+    two trees with one digest hold the same code.
+
+    Parameters
+    ----------
+    package_dir : Path
+        A package folder, e.g. ``src/ltijepa``.
+    """
+    h = hashlib.sha256()
+    for path in _tree_files(package_dir):
+        data = path.read_bytes()
+        h.update(path.relative_to(package_dir).as_posix().encode() + b"\0" + len(data).to_bytes(8, "little") + data)
+    return h.hexdigest()
 
 
 def cache_key(notebook: Path, *, src_dir: Path, lock_file: Path, params: dict) -> str:

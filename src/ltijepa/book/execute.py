@@ -1,4 +1,10 @@
-"""Executing one notebook with papermill, in a worker process, and judging the result."""
+"""Executing one notebook with papermill, in a worker process, and judging the result.
+
+Two halves: :func:`execute_job` runs papermill in a temporary folder and returns the executed
+notebook's bytes (:class:`Executed`) without touching the cache or the book folder, so it can run
+on a Dask worker; :func:`store_run` judges it and stores it, on the machine of the build.
+:func:`run_job` does both, in a local worker process.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +23,7 @@ from ltijepa.book.cache import NotebookCache, write_atomic
 from ltijepa.book.outputs import CellError, extract_claims, find_error, stopped_cell
 from ltijepa.book.processes import die_with_parent
 
-__all__ = ["WORKER_ENV", "Job", "NotebookRun", "run_job", "configure_worker"]
+__all__ = ["WORKER_ENV", "Job", "Executed", "NotebookRun", "execute_job", "store_run", "run_job", "configure_worker"]
 
 #: Environment of every worker and of the kernels it starts: one BLAS/OpenMP/torch thread
 #: per worker (the workers run in parallel), a fixed hash seed.
@@ -65,6 +71,7 @@ class NotebookRun:
     executed_at: str | None = None
     commit: str | None = None
     claims: list[dict] = field(default_factory=list)
+    worker: str | None = None  # the Dask worker's address; None for a local process or the cache
 
     def report_row(self) -> dict:
         """The row of ``report.json`` (claims go to ``claims.json`` instead)."""
@@ -78,6 +85,7 @@ class NotebookRun:
             "executed_at": self.executed_at,
             "commit": self.commit,
             "key": self.key,
+            "worker": self.worker,
         }
 
 
@@ -148,42 +156,100 @@ def _stopped(name: str, output: Path, exc: Exception) -> str:
     return f"notebooks/{name}.ipynb, {cell.describe()}" if cell else f"notebooks/{name}.ipynb: {ename}: {evalue}"
 
 
-def run_job(job: Job) -> NotebookRun:
-    """Execute ``job.notebook`` into the cache and ``executed_dir``; never raises.
+@dataclass(frozen=True)
+class Executed:
+    """What executing one notebook gave, before it is judged and stored (:func:`store_run`)."""
 
-    On success the executed notebook is stored in the cache under ``job.key`` and copied to
-    ``executed_dir`` under the notebook's name. On failure nothing is stored or copied, so the last good
-    executed notebook stays in place; the failed output is kept as
-    ``<name>.failed`` beside it for inspection.
+    output: bytes | None
+    """The executed notebook (partial when the execution stopped), or ``None`` if none was written."""
+    stopped: str | None
+    """Why the execution stopped before the end (kernel died, timeout, ...), naming the cell;
+    ``None`` when it ran to the end (cells may still hold errors: :func:`judge` finds them)."""
+    seconds: float
+    """Wall-clock seconds of the execution."""
+    worker: str | None = None
+    """Address of the Dask worker that executed it; ``None`` for a local process."""
+
+
+def execute_job(job: Job, *, worker: str | None = None) -> Executed:
+    """Execute ``job.notebook`` with papermill in a temporary folder; never raises.
+
+    Writes nothing outside that folder: the cache, ``executed_dir`` and the claims are the
+    caller's (:func:`store_run`).
+
+    Parameters
+    ----------
+    job : Job
+        The notebook, its parameters and its cell timeout.
+    worker : str, optional
+        Recorded as :attr:`Executed.worker`.
     """
-    name = job.notebook.stem
     start = time.perf_counter()
-    job.executed_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f"ltijepa-{name}-") as tmp:
-        output = Path(tmp) / f"{name}.ipynb"
+    with tempfile.TemporaryDirectory(prefix=f"ltijepa-{job.notebook.stem}-") as tmp:
+        output = Path(tmp) / f"{job.notebook.stem}.ipynb"
         try:
             _execute(job, output)
-            error, claims = judge(name, nbformat.read(output, as_version=4))
+            stopped = None
         except Exception as exc:  # the kernel died, a timeout, papermill itself failed ...
-            error, claims = _stopped(name, output, exc), []
-        seconds = time.perf_counter() - start
-        failed_copy = job.executed_dir / f"{name}.failed.ipynb"
-        if error is not None:
-            if output.is_file():
-                write_atomic(failed_copy, output.read_bytes())
-            return NotebookRun(name, "failed", seconds, False, error, job.key, claims=claims)
-        record = {
-            "notebook": name,
-            "params": job.params,
-            "executed_seconds": seconds,
-            "executed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "commit": job.commit,
-            "python": platform.python_version(),
-        }
+            stopped = _stopped(job.notebook.stem, output, exc)
+        data = output.read_bytes() if output.is_file() else None
+    return Executed(data, stopped, time.perf_counter() - start, worker)
+
+
+def store_run(job: Job, executed: Executed) -> NotebookRun:
+    """Judge ``executed`` and, if it passed, store it in the cache and ``executed_dir``.
+
+    On success the executed notebook is stored in the cache under ``job.key`` and copied to
+    ``executed_dir`` under the notebook's name. On failure nothing is stored or copied, so the
+    last good executed notebook stays in place; the failed output is kept as
+    ``<name>.failed`` beside it for inspection.
+
+    Parameters
+    ----------
+    job : Job
+        The job that was executed (its key, cache and executed folders, commit).
+    executed : Executed
+        What :func:`execute_job` returned for it.
+    """
+    name = job.notebook.stem
+    job.executed_dir.mkdir(parents=True, exist_ok=True)
+    if executed.stopped is not None:
+        error, claims = executed.stopped, []
+    else:
+        error, claims = judge(name, nbformat.reads(executed.output.decode(), as_version=4))
+    failed_copy = job.executed_dir / f"{name}.failed.ipynb"
+    if error is not None:
+        if executed.output is not None:
+            write_atomic(failed_copy, executed.output)
+        return NotebookRun(name, "failed", executed.seconds, False, error, job.key, claims=claims,
+                           worker=executed.worker)
+    record = {
+        "notebook": name,
+        "params": job.params,
+        "executed_seconds": executed.seconds,
+        "executed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "commit": job.commit,
+        "python": platform.python_version(),
+    }
+    with tempfile.TemporaryDirectory(prefix=f"ltijepa-{name}-") as tmp:
+        output = Path(tmp) / f"{name}.ipynb"
+        output.write_bytes(executed.output)
         NotebookCache(job.cache_dir).put(job.key, output, record)
-        write_atomic(job.executed_dir / f"{name}.ipynb", output.read_bytes())
-        failed_copy.unlink(missing_ok=True)
+    write_atomic(job.executed_dir / f"{name}.ipynb", executed.output)
+    failed_copy.unlink(missing_ok=True)
     return NotebookRun(
-        name, "passed", seconds, False, None, job.key,
-        executed_seconds=seconds, executed_at=record["executed_at"], commit=job.commit, claims=claims,
+        name, "passed", executed.seconds, False, None, job.key, executed_seconds=executed.seconds,
+        executed_at=record["executed_at"], commit=job.commit, claims=claims, worker=executed.worker,
     )
+
+
+def run_job(job: Job) -> NotebookRun:
+    """Execute ``job.notebook`` into the cache and ``executed_dir`` (:func:`execute_job`, then
+    :func:`store_run`); never raises.
+
+    Parameters
+    ----------
+    job : Job
+        As in :func:`ltijepa.book.execute.store_run`.
+    """
+    return store_run(job, execute_job(job))

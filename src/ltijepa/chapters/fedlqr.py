@@ -32,9 +32,11 @@ The measurements on these runs are in :mod:`ltijepa.fedlqr.estimates`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 import numpy as np
 
+from ltijepa import parallel
 from ltijepa.checks import check_count
 from ltijepa.errors import ParameterError
 from ltijepa.fedlqr.rounds import FedLQRConfig, FedLQRHistory, run_fedlqr
@@ -190,7 +192,8 @@ class AgentsExperiment:
     def run(self, rng=None, *, progress: bool = False) -> dict[int, FedLQRHistory]:
         """One :func:`~ltijepa.fedlqr.rounds.run_fedlqr` run (all realisations) per M, from K_0.
 
-        Each M gets its own stream ``rng.spawn``, so a run does not depend on the others.
+        Each M gets its own stream ``rng.spawn``, so a run does not depend on the others; the
+        runs go through :func:`ltijepa.parallel.map` (a Dask cluster or local processes).
 
         Parameters
         ----------
@@ -199,12 +202,21 @@ class AgentsExperiment:
         progress : bool
             Show a tqdm progress bar over the rounds of each run.
         """
-        streams = np.random.default_rng(rng).spawn(len(self.agents))
-        return {
-            M: run_fedlqr(self.tasks(M), INITIAL_GAIN, self.config, replicas=self.realisations, rng=stream,
-                      progress=progress)
-            for M, stream in zip(self.agents, streams)
-        }
+        runs = parallel.map(partial(self.run_one, progress=progress), self.agents, seed=np.random.default_rng(rng))
+        return dict(zip(self.agents, runs))
+
+    def run_one(self, M: int, rng, *, progress: bool = False) -> FedLQRHistory:
+        """The :func:`~ltijepa.fedlqr.rounds.run_fedlqr` run (all realisations) of M agents.
+
+        Parameters
+        ----------
+        M : int
+            The number of agents (:meth:`tasks`).
+        rng, progress
+            As in :meth:`ltijepa.chapters.fedlqr.AgentsExperiment.run`; ``rng`` is this M's stream.
+        """
+        return run_fedlqr(self.tasks(M), INITIAL_GAIN, self.config, replicas=self.realisations, rng=rng,
+                          progress=progress)
 
     def variances(self, rng=None) -> dict[int, tuple[float, float]]:
         """:func:`averaged_estimate_variance` at K_0 for M identical nominal agents, each M.
@@ -282,7 +294,8 @@ class HeterogeneityExperiment:
         weights : array, (M,)
             u_i in [0, 1] (:meth:`weights`), the same for every level.
         rng : seed or numpy.random.Generator
-            Source of the runs' randomness; each level gets its own stream ``rng.spawn``.
+            Source of the runs' randomness; each level gets its own stream ``rng.spawn``; the
+            runs go through :func:`ltijepa.parallel.map`.
         progress : bool
             Show a tqdm progress bar over the rounds of each run.
 
@@ -291,12 +304,21 @@ class HeterogeneityExperiment:
         ParameterError
             If ``weights`` does not hold M values in [0, 1].
         """
-        streams = np.random.default_rng(rng).spawn(len(self.levels))
-        return {
-            eps: run_fedlqr(self.tasks(eps, weights), INITIAL_GAIN, self.config,
-                        replicas=self.realisations, rng=stream, progress=progress)
-            for eps, stream in zip(self.levels, streams)
-        }
+        run = partial(self.run_one, weights=weights, progress=progress)
+        return dict(zip(self.levels, parallel.map(run, self.levels, seed=np.random.default_rng(rng))))
+
+    def run_one(self, eps: float, rng, *, weights, progress: bool = False) -> FedLQRHistory:
+        """The FedLQR run (all realisations) at level eps; ``rng`` is this level's stream.
+
+        Parameters
+        ----------
+        eps : float
+            The heterogeneity level.
+        rng, weights, progress
+            As in :meth:`ltijepa.chapters.fedlqr.HeterogeneityExperiment.run`.
+        """
+        return run_fedlqr(self.tasks(eps, weights), INITIAL_GAIN, self.config,
+                          replicas=self.realisations, rng=rng, progress=progress)
 
     def biases(self, levels, weights, *, score: str = "exact") -> np.ndarray:
         """Agent 1's relative gap at the common optimum of each level's agents, shape (k,).
