@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 from tqdm import tqdm
 
+from ltijepa import parallel
 from ltijepa.checks import check_count, check_stabilizing
 from ltijepa.errors import NotStabilizableError, NotStabilizingError
 from ltijepa.multitask.epsilon_baseline import epsilon_bound
@@ -401,54 +403,64 @@ class CollectionStudy:
         return float(1.0 - self.max_b_i.mean() / f.mean())
 
 
+def _one_collection(sampler: Callable[..., list[Task]], size: int, attempts: int, config: Config, _index: int, rng) -> tuple[dict, int]:
+    """One collection of :func:`collection_study`, drawn from its own ``rng``: its measures at
+    K_* and the number of draws without a common stabilizing gain it discarded first."""
+    for skipped in range(attempts):
+        tasks = sampler(size, rng)
+        try:
+            solution = common_optimum(tasks, iterations=config.pg_iterations, tol=config.pg_tol)
+            break
+        except NotStabilizableError:
+            continue
+    else:
+        raise NotStabilizableError(f"{attempts} draws in a row had no common stabilizing gain")
+    K = solution.K
+    b_i = pairwise_bisimulation_bounds(tasks, K, config=config.bisim).b_i()
+    row = {
+        "max_b_i": b_i.max(),
+        "max_g": gradient_heterogeneity(tasks, K).max(),
+        "f_het": epsilon_bound(tasks, K).value,
+        "f_het_cost": epsilon_bound(tasks, K, norms="cost").value,
+        "gaps": optimality_gaps(tasks, K),
+        "residual": solution.grad_norm,
+        "gap_bounds": gap_bound(tasks, b_i, constant=TALK_GENERAL_CONSTANT, residual=solution.grad_norm),
+    }
+    return row, skipped
+
+
 def collection_study(
     sampler: Callable[..., list[Task]], size: int, collections: int, rng,
-    config: Config, *, progress: bool = False,
+    config: Config,
 ) -> CollectionStudy:
-    """For ``collections`` draws of ``sampler(size, rng)``: K_*, b_i(K_*), baseline, gaps.
+    """For ``collections`` draws of ``sampler(size, rng_c)``: K_*, b_i(K_*), baseline, gaps.
 
     The measures of :func:`bounds_along_path`, at K_* only, and the bound of ``thm-mt-general``
     (:func:`~ltijepa.multitask.performance.gap_bound`, the talk's constant 2, with the residual).
+    Collection ``c`` draws from its own generator ``rng_c``, the ``c``-th child of ``rng``
+    (:func:`ltijepa.parallel.item_generators`), so the collections are independent items of
+    :func:`ltijepa.parallel.map`: local processes or a Dask cluster, with the same results.
 
     Parameters
     ----------
     sampler : callable
-        ``sampler(M, rng) -> list of Task``, e.g. :func:`~ltijepa.lqr.families.sample_pendulums`.
+        ``sampler(M, rng) -> list of Task``, e.g. :func:`~ltijepa.lqr.families.sample_pendulums`
+        (module-level, so other processes can run it).
     size : int
         Tasks per collection (>= 2).
     collections : int
         Number of collections.
     rng : seed or numpy.random.Generator
     config : Config
-    progress : bool
 
     Raises
     ------
     NotStabilizableError
-        If more than ``collections`` draws in a row have no common stabilizing gain.
+        If a collection's generator gives more than ``collections`` draws in a row with no
+        common stabilizing gain.
     """
-    rng = np.random.default_rng(rng)
     size, collections = check_count("size", size, minimum=2), check_count("collections", collections)
-    rows = {name: [] for name in ("max_b_i", "f_het", "f_het_cost", "max_g", "gaps", "gap_bounds", "residual")}
-    skipped = 0
-    for _ in tqdm(range(collections), desc="collections", disable=not progress):
-        for _attempt in range(collections + 1):
-            tasks = sampler(size, rng)
-            try:
-                solution = common_optimum(tasks, iterations=config.pg_iterations, tol=config.pg_tol)
-                break
-            except NotStabilizableError:
-                skipped += 1
-        else:
-            raise NotStabilizableError(f"{collections + 1} draws in a row had no common stabilizing gain")
-        K = solution.K
-        b_i = pairwise_bisimulation_bounds(tasks, K, config=config.bisim).b_i()
-        rows["max_b_i"].append(b_i.max())
-        rows["max_g"].append(gradient_heterogeneity(tasks, K).max())
-        rows["f_het"].append(epsilon_bound(tasks, K).value)
-        rows["f_het_cost"].append(epsilon_bound(tasks, K, norms="cost").value)
-        rows["gaps"].append(optimality_gaps(tasks, K))
-        rows["residual"].append(solution.grad_norm)
-        rows["gap_bounds"].append(gap_bound(tasks, b_i, constant=TALK_GENERAL_CONSTANT,
-                                            residual=solution.grad_norm))
-    return CollectionStudy(**{k: np.array(v) for k, v in rows.items()}, skipped=skipped)
+    results = parallel.map(partial(_one_collection, sampler, size, collections + 1, config), range(collections),
+                           seed=np.random.default_rng(rng))
+    rows = {name: np.array([row[name] for row, _ in results]) for name in results[0][0]}
+    return CollectionStudy(**rows, skipped=sum(skipped for _, skipped in results))

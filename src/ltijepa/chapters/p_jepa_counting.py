@@ -28,12 +28,14 @@ pixel decoder on the frozen, detached latents for the reconstructions of Fig. 2.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
+from ltijepa import parallel
 from ltijepa.envs.counting import CountingEnv, Transitions, make_probe, make_transitions
 from ltijepa.envs.counting_mdp import CountingConfig
 from ltijepa.errors import ParameterError
@@ -50,6 +52,7 @@ __all__ = [
     "Config",
     "Probe",
     "AblationResult",
+    "run_ablations",
     "make_probes",
     "buffer_of",
     "encode_frames",
@@ -374,6 +377,48 @@ def run_ablation(
         z_best=z_best,
         z_final=z_final,
     )
+
+
+def _train_item(config: Config, buffer: TransitionBuffer, probes: tuple[Probe, Probe], item: tuple[str, int]) -> AblationResult:
+    """:func:`run_ablation` of one ``(ablation, seed)`` item, without a progress bar."""
+    ablation, seed = item
+    return run_ablation(config, ablation, buffer, probes, seed=seed, progress=False)
+
+
+def run_ablations(
+    config: Config, buffer: TransitionBuffer, probes: tuple[Probe, Probe], seeds: dict[str, list[int]],
+) -> dict[str, list[AblationResult]]:
+    """:func:`run_ablation` for every ablation and seed, as independent items of
+    :func:`ltijepa.parallel.map` (a Dask cluster, or local processes on a CPU buffer; a buffer on
+    a GPU trains in this process, or on Dask workers with a GPU each).
+
+    Each run is seeded by its own integer, so the results are those of the plain loop over
+    ``seeds``, wherever the runs go.
+
+    Parameters
+    ----------
+    config : Config
+        Sizes and optimisation.
+    buffer : TransitionBuffer
+        The replay buffer (its device is the training device).
+    probes : (Probe, Probe)
+        The fit and the held-out probe sets (:func:`make_probes`).
+    seeds : dict
+        Ablation name (a key of :data:`ABLATIONS`) -> the seeds of its runs.
+
+    Returns
+    -------
+    dict
+        Ablation name -> its runs, in the order of ``seeds``.
+    """
+    items = [(name, seed) for name, runs in seeds.items() for seed in runs]
+    on_gpu = buffer.device.type != "cpu"
+    results = parallel.map(partial(_train_item, config, buffer, probes), items,
+                           processes=1 if on_gpu else None, resources={"GPU": 1} if on_gpu else None)
+    out: dict[str, list[AblationResult]] = {name: [] for name in seeds}
+    for (name, _), result in zip(items, results):
+        out[name].append(result)
+    return out
 
 
 def fit_decoder(
