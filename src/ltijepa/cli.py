@@ -16,6 +16,7 @@ import argparse
 import os
 import sys
 
+from ltijepa.parallel import SCHEDULER_ENV
 from ltijepa.profiles import PROFILES
 
 __all__ = ["main"]
@@ -45,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--timeout", type=int, default=None, help="seconds one cell may run (default 4 h)")
     b.add_argument("--no-wait", action="store_true",
                    help="if another build of this book folder is running, exit at once instead of waiting for it")
-    b.add_argument("--scheduler", default=os.environ.get("LTIJEPA_SCHEDULER") or None, metavar="ADDRESS",
+    b.add_argument("--scheduler", default=os.environ.get(SCHEDULER_ENV) or None, metavar="ADDRESS",
                    help="execute the notebooks as tasks on the Dask cluster of this scheduler, e.g. "
                         "tcp://10.0.0.5:8786 (default: $LTIJEPA_SCHEDULER; unset: local processes)")
     b.add_argument("--root", default=None, help="project folder (default: found from the current directory)")

@@ -39,13 +39,34 @@ import numpy as np
 from ltijepa.checks import check_count
 from ltijepa.errors import ParameterError
 
-__all__ = ["SCHEDULER_ENV", "map", "item_generators"]
+__all__ = ["SCHEDULER_ENV", "CONNECT_SECONDS", "scheduler_client", "map", "item_generators"]
 
 #: The environment variable naming a Dask scheduler (the same one ``ltijepa book build`` reads).
 SCHEDULER_ENV = "LTIJEPA_SCHEDULER"
 
-#: Seconds to wait for the scheduler of ``scheduler``/``$LTIJEPA_SCHEDULER`` before failing.
-_CONNECT_SECONDS = 5
+#: Seconds to wait for a Dask scheduler to answer before failing.
+CONNECT_SECONDS = 5
+
+
+def scheduler_client(address: str):
+    """A :class:`distributed.Client` of the scheduler at ``address`` (imports :mod:`distributed`).
+
+    Parameters
+    ----------
+    address : str
+        The scheduler, e.g. ``tcp://10.0.0.5:8786``.
+
+    Raises
+    ------
+    ParameterError
+        If it does not answer within :data:`CONNECT_SECONDS`; the message names ``address``.
+    """
+    import distributed
+
+    try:
+        return distributed.Client(address, timeout=f"{CONNECT_SECONDS}s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ParameterError(f"cannot reach the Dask scheduler at {address!r} within {CONNECT_SECONDS} s: {exc}") from None
 
 
 def item_generators(seed, count: int) -> list[np.random.Generator]:
@@ -84,13 +105,7 @@ def _dask_client(scheduler: str | None) -> Iterator:
     """The client of the Dask cluster to use for the ``with`` (``None``: local processes)."""
     address = scheduler or os.environ.get(SCHEDULER_ENV) or None
     if address is not None:
-        import distributed
-
-        try:
-            client = distributed.Client(address, timeout=f"{_CONNECT_SECONDS}s", set_as_default=False)
-        except (OSError, TimeoutError) as exc:
-            raise ParameterError(f"cannot reach the Dask scheduler at {address!r} within {_CONNECT_SECONDS} s: {exc}") from None
-        with client:
+        with scheduler_client(address) as client:
             yield client
         return
     distributed = sys.modules.get("distributed")  # not imported: no client can exist in this process

@@ -75,7 +75,7 @@ def test_key_changes_with_parameters_and_lock(inputs):
 def test_cache_round_trip(tmp_path, inputs):
     cache = NotebookCache(tmp_path / "cache")
     assert cache.get("abc") == (None, None)
-    cache.put("abc", inputs[0], {"seconds": 1.5})
+    cache.put("abc", inputs[0].read_bytes(), {"seconds": 1.5})
     (stored, record), problem = cache.get("abc")
     assert problem is None and stored.read_bytes() == inputs[0].read_bytes()
     assert record == {"seconds": 1.5, "sha256": hashlib.sha256(inputs[0].read_bytes()).hexdigest()}
@@ -87,7 +87,7 @@ def test_cache_round_trip(tmp_path, inputs):
                                     "no checksum", "no notebook"])
 def test_a_damaged_entry_is_reported_and_discarded(tmp_path, inputs, damage):
     cache = NotebookCache(tmp_path / "cache")
-    cache.put("abc", inputs[0], {"seconds": 1.5})
+    cache.put("abc", inputs[0].read_bytes(), {"seconds": 1.5})
     notebook, record = tmp_path / "cache" / "abc.ipynb", tmp_path / "cache" / "abc.json"
     data = notebook.read_bytes()
     if damage == "empty notebook":

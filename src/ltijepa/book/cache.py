@@ -140,14 +140,14 @@ class NotebookCache:
         record_path.unlink(missing_ok=True)
         return None, f"cache entry {key[:12]} discarded: {problem}"
 
-    def put(self, key: str, notebook: Path, record: dict) -> None:
-        """Store a copy of ``notebook`` and its ``record`` (a JSON dict) under ``key``.
+    def put(self, key: str, data: bytes, record: dict) -> None:
+        """Store the executed notebook ``data`` (its file's bytes) and its ``record`` (a JSON
+        dict) under ``key``.
 
         Both files are written atomically: a reader never sees half a file.
         """
         self.directory.mkdir(parents=True, exist_ok=True)
         target_nb, target_record = self._paths(key)
-        data = notebook.read_bytes()
         write_atomic(target_nb, data)
         write_atomic(target_record, json.dumps({**record, "sha256": sha256(data)}, indent=1).encode())
 

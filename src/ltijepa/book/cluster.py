@@ -25,13 +25,11 @@ from pathlib import Path
 import distributed
 
 from ltijepa.book.cache import package_digest
-from ltijepa.book.execute import WORKER_ENV, Executed, Job, execute_job
-from ltijepa.errors import BuildError
+from ltijepa.book.execute import Executed, Job, execute_job, prepare_kernels
+from ltijepa import parallel
+from ltijepa.errors import BuildError, ParameterError
 
-__all__ = ["ALLOWED_FAILURES", "CONNECT_SECONDS", "WORKER_SECONDS", "connect", "kernel_package_mismatch", "execute_on_cluster"]
-
-#: Seconds the build waits for the scheduler to answer before it fails naming the address.
-CONNECT_SECONDS = 5
+__all__ = ["ALLOWED_FAILURES", "WORKER_SECONDS", "connect", "kernel_package_mismatch", "execute_on_cluster"]
 
 #: Seconds the build waits for the scheduler to have a worker before it fails (instead of
 #: waiting forever on a cluster that has none).
@@ -58,30 +56,18 @@ def connect(address: str) -> Iterator[distributed.Client]:
     Raises
     ------
     BuildError
-        If the scheduler does not answer within :data:`CONNECT_SECONDS`; the message names
-        ``address``.
+        If the scheduler does not answer within :data:`ltijepa.parallel.CONNECT_SECONDS`; the
+        message names ``address``.
     """
     try:
-        client = distributed.Client(address, timeout=f"{CONNECT_SECONDS}s", set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise BuildError(
-            f"cannot reach the Dask scheduler at {address!r} (--scheduler or LTIJEPA_SCHEDULER) "
-            f"within {CONNECT_SECONDS} s: {exc}"
-        ) from None
+        client = parallel.scheduler_client(address)
+    except ParameterError as exc:
+        raise BuildError(f"{exc} (--scheduler or {parallel.SCHEDULER_ENV})") from None
     try:
         client.run_on_scheduler(_allow_failures, failures=ALLOWED_FAILURES)
         yield client
     finally:
         client.close()
-
-
-def _prepare_kernels(src_root: str) -> None:
-    """This worker's kernels get the environment of a local worker process (:data:`WORKER_ENV`),
-    and ``src_root`` first on ``PYTHONPATH`` where this machine has it (a shared file system)."""
-    os.environ.update(WORKER_ENV)
-    if os.path.isdir(src_root):
-        paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != src_root]
-        os.environ["PYTHONPATH"] = os.pathsep.join([src_root, *paths])
 
 
 def kernel_package_mismatch(digest: str) -> str | None:
@@ -121,7 +107,7 @@ def _on_worker(job: Job, src_root: str, digest: str) -> Executed:
     """The task: :func:`execute_job` on this worker, once :func:`kernel_package_mismatch` found
     nothing."""
     worker = distributed.get_worker().address
-    _prepare_kernels(src_root)
+    prepare_kernels(src_root)
     mismatch = kernel_package_mismatch(digest)
     if mismatch is not None:
         return Executed(None, f"notebooks/{job.notebook.name}: not executed on Dask worker {worker}: {mismatch}", 0.0, worker)

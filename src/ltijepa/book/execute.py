@@ -23,7 +23,10 @@ from ltijepa.book.cache import NotebookCache, write_atomic
 from ltijepa.book.outputs import CellError, extract_claims, find_error, stopped_cell
 from ltijepa.book.processes import die_with_parent
 
-__all__ = ["WORKER_ENV", "Job", "Executed", "NotebookRun", "execute_job", "store_run", "run_job", "configure_worker"]
+__all__ = [
+    "WORKER_ENV", "Job", "Executed", "NotebookRun", "execute_job", "store_run", "run_job", "prepare_kernels",
+    "configure_worker",
+]
 
 #: Environment of every worker and of the kernels it starts: one BLAS/OpenMP/torch thread
 #: per worker (the workers run in parallel), a fixed hash seed.
@@ -89,6 +92,23 @@ class NotebookRun:
         }
 
 
+def prepare_kernels(src_root: str) -> None:
+    """Give the kernels this process starts :data:`WORKER_ENV` and ``src_root`` first on
+    ``PYTHONPATH`` (once), so they import the project's own ``ltijepa``, the code the cache key
+    hashes; a ``src_root`` this machine does not have is left out.
+
+    Parameters
+    ----------
+    src_root : str
+        The project's ``src`` folder.
+    """
+    os.environ.update(WORKER_ENV)
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != src_root]
+    if os.path.isdir(src_root):
+        paths.insert(0, src_root)
+    os.environ["PYTHONPATH"] = os.pathsep.join(paths)
+
+
 def configure_worker(parent_pid: int, src_root: str) -> None:
     """Process-pool initializer: the environment of the worker and of the kernels it starts.
 
@@ -97,8 +117,7 @@ def configure_worker(parent_pid: int, src_root: str) -> None:
     whichever copy is installed; makes the worker die with its parent ``parent_pid``; and
     leaves Ctrl-C to the parent, which stops the workers itself.
     """
-    os.environ.update(WORKER_ENV)
-    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (src_root, os.environ.get("PYTHONPATH")) if p)
+    prepare_kernels(src_root)
     die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
@@ -231,10 +250,7 @@ def store_run(job: Job, executed: Executed) -> NotebookRun:
         "commit": job.commit,
         "python": platform.python_version(),
     }
-    with tempfile.TemporaryDirectory(prefix=f"ltijepa-{name}-") as tmp:
-        output = Path(tmp) / f"{name}.ipynb"
-        output.write_bytes(executed.output)
-        NotebookCache(job.cache_dir).put(job.key, output, record)
+    NotebookCache(job.cache_dir).put(job.key, executed.output, record)
     write_atomic(job.executed_dir / f"{name}.ipynb", executed.output)
     failed_copy.unlink(missing_ok=True)
     return NotebookRun(
