@@ -46,12 +46,13 @@ def _allow_failures(dask_scheduler, failures: int) -> None:
 
 @contextmanager
 def connect(address: str) -> Iterator[distributed.Client]:
-    """A client of the scheduler at ``address``, closed at the end of the ``with``.
+    """A client of the scheduler at ``address``, closed at the end of the ``with``, with the
+    scheduler's ``allowed-failures`` set to :data:`ALLOWED_FAILURES`.
 
     Parameters
     ----------
-    address : str
-        The scheduler, e.g. ``tcp://10.0.0.5:8786``.
+    address
+        As in :func:`ltijepa.parallel.scheduler_client`.
 
     Raises
     ------
