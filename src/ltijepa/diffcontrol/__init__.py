@@ -1,0 +1,41 @@
+"""Planning as a layer: differentiable LQR and MPC, and implicit gradients (torch).
+
+- :mod:`~ltijepa.diffcontrol.lqr`: :func:`solve_lqr`, the batched Riccati forward pass with
+  Module 1's backward pass (Amos et al. 2018), and its unrolled-autograd reference.
+- :mod:`~ltijepa.diffcontrol.problems`: random LQR problems, the finite-difference check.
+- :mod:`~ltijepa.diffcontrol.kkt`: the same LQR as one KKT system, solved densely.
+- :mod:`~ltijepa.diffcontrol.implicit`: implicit gradients of an unconstrained argmin (direct
+  solve, conjugate gradient, Neumann series) and the unrolled alternatives.
+
+The chapter's experiments are in :mod:`ltijepa.chapters.differentiable_planning`.
+"""
+
+from ltijepa.diffcontrol.lqr import LQRCounts, LQRGradients, LQRSolution, lqr_cost, module1_gradients, solve_lqr, unrolled_lqr
+from ltijepa.diffcontrol.problems import PARAMETER_NAMES, LQRProblem, finite_difference_errors, probe_loss, random_lqr_problem
+from ltijepa.diffcontrol.kkt import kkt_system, solve_kkt
+from ltijepa.diffcontrol.implicit import (
+    LinearSolve, conjugate_gradient, gradient_descent_argmin, implicit_gradient, neumann_series, unrolled_gradient,
+)
+
+__all__ = [
+    "LQRSolution",
+    "LQRCounts",
+    "LQRGradients",
+    "solve_lqr",
+    "unrolled_lqr",
+    "module1_gradients",
+    "lqr_cost",
+    "LQRProblem",
+    "PARAMETER_NAMES",
+    "random_lqr_problem",
+    "probe_loss",
+    "finite_difference_errors",
+    "kkt_system",
+    "solve_kkt",
+    "LinearSolve",
+    "conjugate_gradient",
+    "neumann_series",
+    "implicit_gradient",
+    "gradient_descent_argmin",
+    "unrolled_gradient",
+]
