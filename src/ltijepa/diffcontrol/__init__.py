@@ -11,7 +11,10 @@ The chapter's experiments are in :mod:`ltijepa.chapters.differentiable_planning`
 """
 
 from ltijepa.diffcontrol.lqr import LQRCounts, LQRGradients, LQRSolution, lqr_cost, module1_gradients, solve_lqr, unrolled_lqr
-from ltijepa.diffcontrol.problems import PARAMETER_NAMES, LQRProblem, finite_difference_errors, probe_loss, random_lqr_problem
+from ltijepa.diffcontrol.problems import (
+    PARAMETER_NAMES, LQRProblem, SmoothArgmin, finite_difference_errors, probe_loss, random_lqr_problem,
+    random_smooth_argmin,
+)
 from ltijepa.diffcontrol.kkt import kkt_system, solve_kkt
 from ltijepa.diffcontrol.implicit import (
     LinearSolve, conjugate_gradient, gradient_descent_argmin, implicit_gradient, neumann_series, unrolled_gradient,
@@ -30,6 +33,8 @@ __all__ = [
     "random_lqr_problem",
     "probe_loss",
     "finite_difference_errors",
+    "SmoothArgmin",
+    "random_smooth_argmin",
     "kkt_system",
     "solve_kkt",
     "LinearSolve",

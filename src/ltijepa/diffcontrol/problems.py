@@ -2,7 +2,8 @@
 
 :func:`random_lqr_problem` draws well-posed instances of ``def-diff-lqr`` (``C_t`` positive
 definite with eigenvalues >= ``min_eigenvalue``, ``F_t`` scaled so that the rollout does not
-blow up over the horizon). :func:`finite_difference_errors` compares candidate gradients of a
+blow up over the horizon); :func:`random_smooth_argmin` draws the unconstrained problems of
+the implicit-gradient section. :func:`finite_difference_errors` compares candidate gradients of a
 loss with central differences along random directions, one relative error per parameter
 (book label ``thm-lqr-backward``; the chapter's "V shape" comes from sweeping ``step``).
 """
@@ -17,7 +18,15 @@ import torch
 
 from ltijepa.checks import check_count, check_positive
 
-__all__ = ["LQRProblem", "random_lqr_problem", "probe_loss", "finite_difference_errors", "PARAMETER_NAMES"]
+__all__ = [
+    "LQRProblem",
+    "random_lqr_problem",
+    "probe_loss",
+    "finite_difference_errors",
+    "PARAMETER_NAMES",
+    "SmoothArgmin",
+    "random_smooth_argmin",
+]
 
 #: The differentiable inputs of :func:`~ltijepa.diffcontrol.lqr.solve_lqr`, in call order.
 PARAMETER_NAMES = ("C", "c", "F", "f", "x_init")
@@ -124,3 +133,41 @@ def finite_difference_errors(loss: Callable[..., torch.Tensor], problem: LQRProb
             scale = max(abs(d) for d in differences)
             errors[name] = max(abs(a - d) for a, d in zip(exact, differences)) / scale
     return errors
+
+
+class SmoothArgmin(NamedTuple):
+    """``f(x; theta) = 1/2 x^T H0 x - (P theta)^T x + w sum_i log cosh x_i``: strictly convex, not quadratic.
+
+    Its Hessian ``H0 + w diag(sech^2 x)`` lies between ``H0`` and ``H0 + w I``, so gradient
+    descent with ``step <= 1 / (lambda_max(H0) + w)`` contracts.
+    """
+
+    H0: torch.Tensor
+    P: torch.Tensor
+    weight: float
+
+    def __call__(self, x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+        """``f(x; theta)`` for ``x`` (n,) and ``theta`` (p,)."""
+        return 0.5 * x @ self.H0 @ x - (self.P @ theta) @ x + self.weight * torch.log(torch.cosh(x)).sum()
+
+    @property
+    def smoothness(self) -> float:
+        """``lambda_max(H0) + w``, a bound on the Hessian's largest eigenvalue."""
+        return float(torch.linalg.eigvalsh(self.H0)[-1]) + self.weight
+
+
+def random_smooth_argmin(n: int, p: int, *, rng, condition: float = 10.0, weight: float = 0.5) -> SmoothArgmin:
+    """A :class:`SmoothArgmin` with ``H0`` of eigenvalues log-spaced in ``[1, condition]``, Gaussian ``P``.
+
+    ``n`` the dimension of ``x``, ``p`` of ``theta``, ``rng`` a seed or numpy Generator,
+    ``condition`` the condition number of ``H0``, ``weight`` the log-cosh weight ``w``.
+
+    >>> random_smooth_argmin(3, 2, rng=0).P.shape
+    torch.Size([3, 2])
+    """
+    n, p = check_count("n", n), check_count("p", p)
+    rng = np.random.default_rng(rng)
+    Q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    H0 = Q @ np.diag(np.geomspace(1.0, check_positive("condition", condition), n)) @ Q.T
+    return SmoothArgmin(torch.as_tensor(0.5 * (H0 + H0.T)), torch.as_tensor(rng.standard_normal((n, p))),
+                        check_positive("weight", weight, allow_zero=True))
