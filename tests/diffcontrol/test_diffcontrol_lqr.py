@@ -12,6 +12,7 @@ from ltijepa.diffcontrol import (
     finite_difference_errors,
     lqr_cost,
     module1_gradients,
+    probe_gradients,
     probe_loss,
     random_lqr_problem,
     solve_kkt,
@@ -35,15 +36,11 @@ def relative(a, b):
 
 def module1(problem, weights):
     """Gradients of the probe loss through solve_lqr (Module 1)."""
-    leaves = [t.clone().requires_grad_() for t in problem]
-    probe_loss(solve_lqr(*leaves).tau, weights).backward()
-    return LQRGradients(*(t.grad for t in leaves))
+    return probe_gradients(solve_lqr, problem, weights)[1]
 
 
 def unrolled(problem, weights):
-    leaves = [t.clone().requires_grad_() for t in problem]
-    probe_loss(unrolled_lqr(*leaves).tau, weights).backward()
-    return LQRGradients(*(torch.zeros_like(t) if t.grad is None else t.grad for t in leaves))
+    return probe_gradients(unrolled_lqr, problem, weights)[1]
 
 
 def fd_errors(problem, weights, gradients):

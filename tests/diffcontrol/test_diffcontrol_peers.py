@@ -5,17 +5,14 @@ import warnings
 import pytest
 import torch
 
-from ltijepa.diffcontrol import LQRGradients, probe_loss, random_lqr_problem, solve_lqr
+from ltijepa.diffcontrol import LQRGradients, probe_gradients, random_lqr_problem, solve_lqr
 from ltijepa.testing.peers import MPC_WARNINGS, cvxpylayers_lqr, mpc_pytorch_lqr
 
 mpc_pytorch = pytest.importorskip("mpc.mpc")  # installed by make venv from requirements/peers.txt
 
 
 def ours(problem, weights):
-    leaves = [t.clone().requires_grad_() for t in problem]
-    tau = solve_lqr(*leaves).tau
-    probe_loss(tau, weights).backward()
-    return tau.detach(), LQRGradients(*(t.grad for t in leaves))
+    return probe_gradients(solve_lqr, problem, weights)
 
 
 def worst(a, b):

@@ -12,7 +12,7 @@ The chapter's experiments are in :mod:`ltijepa.chapters.differentiable_planning`
 
 from ltijepa.diffcontrol.lqr import LQRCounts, LQRGradients, LQRSolution, lqr_cost, module1_gradients, solve_lqr, unrolled_lqr
 from ltijepa.diffcontrol.problems import (
-    PARAMETER_NAMES, LQRProblem, SmoothArgmin, finite_difference_errors, probe_loss, random_lqr_problem,
+    PARAMETER_NAMES, LQRProblem, SmoothArgmin, finite_difference_errors, probe_gradients, probe_loss, random_lqr_problem,
     random_smooth_argmin,
 )
 from ltijepa.diffcontrol.kkt import kkt_system, solve_kkt
@@ -32,6 +32,7 @@ __all__ = [
     "PARAMETER_NAMES",
     "random_lqr_problem",
     "probe_loss",
+    "probe_gradients",
     "finite_difference_errors",
     "SmoothArgmin",
     "random_smooth_argmin",

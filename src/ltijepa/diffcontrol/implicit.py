@@ -89,8 +89,9 @@ def conjugate_gradient(matvec: Callable[[torch.Tensor], torch.Tensor], b: torch.
         If ``tol > 0`` is not reached, or ``p^T A p <= 0`` (``A`` is not positive definite).
 
     >>> A = torch.tensor([[4.0, 1.0], [1.0, 3.0]], dtype=torch.float64)
-    >>> conjugate_gradient(lambda v: A @ v, torch.ones(2, dtype=torch.float64), iterations=2).x.tolist()
-    [0.09090909090909091, 0.2727272727272727]
+    >>> x = conjugate_gradient(lambda v: A @ v, torch.ones(2, dtype=torch.float64), iterations=2).x
+    >>> [round(v, 6) for v in x.tolist()]  # A^{-1} (1, 1) = (2, 3) / 11
+    [0.181818, 0.272727]
     """
     iterations = check_count("iterations", iterations, minimum=0)
     tol = check_positive("tol", tol, allow_zero=True)
@@ -271,7 +272,7 @@ def unrolled_gradient(objective: Objective, x0: torch.Tensor, theta: torch.Tenso
     last ``k`` steps), exactly :func:`implicit_gradient` with ``method="neumann"``,
     ``iterations=steps`` and ``scale=step`` (``thm-last-steps``).
 
-    As in :func:`gradient_descent_argmin` for ``objective``, ``x0``, ``theta`` and ``step``;
+    As in :func:`~ltijepa.diffcontrol.implicit.gradient_descent_argmin` for ``objective``, ``x0``, ``theta`` and ``step``;
     ``grad_x`` is ``g``.
     """
     th = theta.detach().requires_grad_()

@@ -29,8 +29,9 @@ __all__ = ["kkt_system", "solve_kkt"]
 def kkt_system(C, c, F, f, x_init) -> tuple[torch.Tensor, torch.Tensor]:
     """The KKT matrix ``(B, T N + T n, T N + T n)`` and right-hand side of ``def-diff-lqr``.
 
-    Unknowns ordered ``(tau_1, ..., tau_T, lam_1, ..., lam_T)``. As in
-    :func:`~ltijepa.diffcontrol.lqr.solve_lqr` for the parameters, shapes and errors.
+    Unknowns ordered ``(tau_1, ..., tau_T, lam_1, ..., lam_T)``.
+
+    As in :func:`~ltijepa.diffcontrol.lqr.solve_lqr` for the parameters, shapes and errors.
     """
     B, T, n, m = check_lqr_problem(C, c, F, f, x_init)
     N = n + m

@@ -260,8 +260,9 @@ def solve_lqr(C, c, F, f, x_init, *, counts: LQRCounts | None = None) -> LQRSolu
     >>> I = torch.eye(2, dtype=torch.float64)
     >>> C = I.expand(1, 2, 2, 2); c = torch.zeros(1, 2, 2, dtype=torch.float64)
     >>> F = torch.ones(1, 1, 1, 2, dtype=torch.float64); f = torch.zeros(1, 1, 1, dtype=torch.float64)
-    >>> solve_lqr(C, c, F, f, torch.ones(1, 1, dtype=torch.float64)).u.flatten().tolist()
-    [-0.3333333333333333, 0.0]
+    >>> u = solve_lqr(C, c, F, f, torch.ones(1, 1, dtype=torch.float64)).u  # min u^2 + (1 + u)^2: u_1 = -1/2
+    >>> [round(v, 12) for v in u.flatten().tolist()]
+    [-0.5, 0.0]
     """
     _, _, n, _ = check_lqr_problem(C, c, F, f, x_init)
     tau, lam = _LQRFunction.apply(C, c, F, f, x_init, n, counts)
@@ -274,7 +275,7 @@ def unrolled_lqr(C, c, F, f, x_init) -> LQRSolution:
     The reference for ``thm-lqr-backward``: backpropagating through every operation of the
     recursion (Cholesky factorisations included) gives the exact derivatives of ``tau*``.
     ``C`` is symmetrised first, so its autograd gradient is the symmetric one, as
-    :func:`solve_lqr`'s. As in :func:`solve_lqr` for the parameters, shapes and errors.
+    :func:`solve_lqr`'s. As in :func:`~ltijepa.diffcontrol.lqr.solve_lqr` for the parameters, shapes and errors.
     """
     _, _, n, _ = check_lqr_problem(C, c, F, f, x_init)
     C = 0.5 * (C + C.mT)

@@ -22,6 +22,7 @@ __all__ = [
     "LQRProblem",
     "random_lqr_problem",
     "probe_loss",
+    "probe_gradients",
     "finite_difference_errors",
     "PARAMETER_NAMES",
     "SmoothArgmin",
@@ -77,6 +78,22 @@ def probe_loss(tau: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     ``tau`` (B, T, N) and ``weights`` ``W`` of the same shape.
     """
     return (weights * tau).sum() + 0.5 * (tau**2).sum()
+
+
+def probe_gradients(solver: Callable, problem: LQRProblem, weights: torch.Tensor):
+    """``(tau, gradients)``: ``solver(*problem).tau`` and the gradients of :func:`probe_loss` for the data.
+
+    ``solver`` is :func:`~ltijepa.diffcontrol.lqr.solve_lqr` or
+    :func:`~ltijepa.diffcontrol.lqr.unrolled_lqr`; ``problem`` and ``weights`` as in
+    :func:`probe_loss`. A parameter the solver does not use (``F, f`` at ``T = 1`` in the
+    unrolled recursion) gets zeros. Returns ``tau`` detached and an ``LQRGradients``.
+    """
+    from ltijepa.diffcontrol.lqr import LQRGradients
+
+    leaves = [t.detach().clone().requires_grad_() for t in problem]
+    tau = solver(*leaves).tau
+    probe_loss(tau, weights).backward()
+    return tau.detach(), LQRGradients(*(torch.zeros_like(t) if t.grad is None else t.grad for t in leaves))
 
 
 def finite_difference_errors(loss: Callable[..., torch.Tensor], problem: LQRProblem, gradients, *, step: float,

@@ -102,7 +102,7 @@ def cvxpylayers_lqr(problem: LQRProblem, weights: torch.Tensor, *, backward: boo
     least-squares solve) gave gradients 3-19 % off on a 3 x 6 x (3 + 2) problem whose forward
     solution agreed with ours to 4e-11, ``"dense"`` agrees to 1e-10.
 
-    As in :func:`mpc_pytorch_lqr` for the parameters.
+    As in :func:`~ltijepa.testing.peers.mpc_pytorch_lqr` for the parameters.
     """
     leaves = [t.detach().clone().requires_grad_(backward) for t in problem]
     C, c, F, f, x_init = leaves
