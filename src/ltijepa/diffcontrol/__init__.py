@@ -4,6 +4,8 @@
   Module 1's backward pass (Amos et al. 2018), and its unrolled-autograd reference.
 - :mod:`~ltijepa.diffcontrol.problems`: random LQR problems, the finite-difference check.
 - :mod:`~ltijepa.diffcontrol.kkt`: the same LQR as one KKT system, solved densely.
+- :mod:`~ltijepa.diffcontrol.box_mpc`: differentiable MPC, nonlinear dynamics and box-constrained
+  controls, by control-limited iLQR (gradients from the final approximation).
 - :mod:`~ltijepa.diffcontrol.implicit`: implicit gradients of an unconstrained argmin (direct
   solve, conjugate gradient, Neumann series) and the unrolled alternatives.
 
@@ -16,6 +18,7 @@ from ltijepa.diffcontrol.problems import (
     random_smooth_argmin,
 )
 from ltijepa.diffcontrol.kkt import kkt_system, solve_kkt
+from ltijepa.diffcontrol.box_mpc import BoxMPCSolution, box_mpc, linearize, projected_newton_qp
 from ltijepa.diffcontrol.implicit import (
     LinearSolve, conjugate_gradient, gradient_descent_argmin, implicit_gradient, neumann_series, unrolled_gradient,
 )
@@ -38,6 +41,10 @@ __all__ = [
     "random_smooth_argmin",
     "kkt_system",
     "solve_kkt",
+    "BoxMPCSolution",
+    "box_mpc",
+    "linearize",
+    "projected_newton_qp",
     "LinearSolve",
     "conjugate_gradient",
     "neumann_series",

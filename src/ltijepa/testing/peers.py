@@ -34,7 +34,7 @@ import torch
 from ltijepa.diffcontrol.lqr import LQRGradients
 from ltijepa.diffcontrol.problems import LQRProblem, probe_loss
 
-__all__ = ["mpc_pytorch_lqr", "cvxpylayers_lqr", "MPC_WARNINGS", "CVXPYLAYERS_WARNINGS"]
+__all__ = ["mpc_pytorch_lqr", "mpc_pytorch_box", "cvxpylayers_lqr", "MPC_WARNINGS", "CVXPYLAYERS_WARNINGS"]
 
 #: The warnings mpc 0.0.6 raises under torch 2.13 (deprecated torch.lu, uint8 masks).
 MPC_WARNINGS = ("torch.lu is deprecated", "torch.lu_solve is deprecated", "indexing with dtype torch.uint8")
@@ -114,3 +114,40 @@ def cvxpylayers_lqr(problem: LQRProblem, weights: torch.Tensor, *, backward: boo
         (tau,) = _layer(T, n, N - n)(*L.unbind(1), c, *F.unbind(1), f_in, x_init,
                                      solver_args={"eps": 1e-10, "max_iters": 100_000, "mode": "dense"})
         return tau, _gradients(tau, weights, leaves, backward)
+
+
+class _AsModule(torch.nn.Module):
+    """The shim mpc.pytorch needs: it accepts dynamics only as an ``nn.Module`` (an assertion)."""
+
+    def __init__(self, dynamics):
+        super().__init__()
+        self.dynamics = dynamics
+
+    def forward(self, x, u):
+        """``dynamics(x, u)``: ``x`` (B, n), ``u`` (B, m)."""
+        return self.dynamics(x, u)
+
+
+def mpc_pytorch_box(dynamics, C, c, x_init, *, lower: float, upper: float, parameters, loss, iterations: int = 100):
+    """``(tau, gradients)`` of mpc.pytorch's box-constrained iLQR and of ``loss(tau)`` for ``parameters``.
+
+    ``dynamics(x, u)`` as in :func:`~ltijepa.diffcontrol.box_mpc.box_mpc` (a plain callable, so
+    its linearisation is ``GradMethods.AUTO_DIFF``; wrapped in the ``nn.Module`` its
+    ``forward`` asserts), ``C``, ``c``, ``x_init`` in our layout,
+    ``lower``/``upper`` the bounds, ``parameters`` the tensors to differentiate (e.g. the
+    dynamics' parameters), ``loss`` a scalar function of ``tau`` (B, T, N), ``iterations`` its
+    ``lqr_iter`` (with ``eps=1e-10``, ``detach_unconverged=False``, see the module docstring).
+    """
+    from mpc import mpc as mpc_pytorch
+
+    B, T, N = c.shape
+    n = x_init.shape[1]
+    bound = torch.ones(T, B, N - n, dtype=c.dtype)
+    solver = mpc_pytorch.MPC(n, N - n, T, u_lower=lower * bound, u_upper=upper * bound, lqr_iter=iterations,
+                             verbose=-1, n_batch=B, eps=1e-10, exit_unconverged=False, detach_unconverged=False,
+                             grad_method=mpc_pytorch.GradMethods.AUTO_DIFF)
+    with _quiet(MPC_WARNINGS):
+        x, u, _ = solver(x_init, mpc_pytorch.QuadCost(C.transpose(0, 1), c.transpose(0, 1)), _AsModule(dynamics))
+        tau = torch.cat((x, u), dim=-1).transpose(0, 1)
+        gradients = torch.autograd.grad(loss(tau), parameters)
+    return tau.detach(), gradients
