@@ -11,14 +11,18 @@ and :func:`~ltijepa.diffcontrol.problems.random_smooth_argmin`:
 - the implicit gradient against options 1 and 2 of the lecture (:func:`unrolling_errors`), CG
   in ``n`` steps and the Neumann series on both sides of ``rho(I - H) = 1``
   (:func:`cg_residuals`, :func:`neumann_residuals`);
-- our solver against mpc.pytorch and cvxpylayers (:func:`peer_differences`).
+- our solver against mpc.pytorch and cvxpylayers (:func:`peer_differences`);
+- the method's experiment at book scale: imitation learning of a pendulum's parameters through
+  :func:`~ltijepa.diffcontrol.box_mpc.box_mpc` against regressing them from the expert's
+  transitions (:func:`imitation_experiment`), and the final-approximation gradient on the
+  pendulum against finite differences and mpc.pytorch (:func:`pendulum_gradients`).
 
 Every size a profile sets lives in :class:`Config`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -30,11 +34,13 @@ from ltijepa.diffcontrol import (
     conjugate_gradient,
     finite_difference_errors,
     gradient_descent_argmin,
+    lqr_cost,
     implicit_gradient,
     neumann_series,
     probe_gradients,
     probe_loss,
     random_lqr_problem,
+    box_mpc,
     random_smooth_argmin,
     solve_kkt,
     solve_lqr,
@@ -57,7 +63,35 @@ __all__ = [
     "cg_residuals",
     "neumann_residuals",
     "peer_differences",
+    "ImitationConfig",
+    "pendulum",
+    "pendulum_problem",
+    "ImitationRun",
+    "imitation_experiment",
+    "pendulum_gradients",
 ]
+
+
+@dataclass(frozen=True)
+class ImitationConfig:
+    """The pendulum imitation experiment (:func:`imitation_experiment`)."""
+
+    experts: int = 32
+    """expert trajectories (initial states)"""
+    iterations: int = 300
+    """Adam steps of both learners"""
+    horizon: int = 20
+    """MPC horizon T"""
+    bound: float = 3.0
+    """torque bound: |u_t| <= bound (active on most expert trajectories)"""
+    true_parameters: tuple[float, float] = (10.0, 1.0)
+    """the expert's (g / l, 1 / (m l^2))"""
+    initial_parameters: tuple[float, float] = (6.0, 0.5)
+    """the learners' start"""
+    learning_rate: float = 0.05
+    """Adam's step on the log-parameters"""
+    dt: float = 0.05
+    """Euler step of the pendulum, s"""
 
 
 @dataclass(frozen=True)
@@ -92,6 +126,8 @@ class Config:
     """sizes of the SPD systems CG solves"""
     peer_sizes: tuple[tuple[int, int, int, int], ...] = ((1, 10, 4, 2), (8, 10, 4, 2), (4, 50, 4, 2))
     """(B, T, n, m) of the comparison with mpc.pytorch and cvxpylayers"""
+    imitation: ImitationConfig = field(default_factory=lambda: ImitationConfig())
+    """the imitation-learning experiment"""
 
     @classmethod
     def for_profile(cls, profile: str) -> Config:
@@ -103,6 +139,8 @@ class Config:
         return cls(
             problems=by_profile(profile, ci=6, full=30),
             implicit_problems=by_profile(profile, ci=4, full=16),
+            imitation=ImitationConfig(experts=by_profile(profile, ci=8, full=32),
+                                      iterations=by_profile(profile, ci=150, full=400)),
         )
 
 
@@ -302,3 +340,126 @@ def peer_differences(config: Config, rng) -> dict[str, dict[str, float]]:
             for key in ours:
                 out[peer][key] = max(out[peer].get(key, 0.0), _relative(theirs[key], ours[key]))
     return out
+
+
+def pendulum(parameters: torch.Tensor, dt: float):
+    """The pendulum ``theta'' = a sin(theta) + b u`` (``theta = 0`` upright), semi-implicit Euler.
+
+    ``parameters = (a, b) = (g / l, 1 / (m l^2))``, the identifiable combinations of gravity,
+    length and mass; ``dt`` the step. Returns ``dynamics(x, u)`` for :func:`~ltijepa.diffcontrol.box_mpc.box_mpc`.
+    """
+    def dynamics(x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        omega = x[:, 1] + dt * (parameters[0] * torch.sin(x[:, 0]) + parameters[1] * u[:, 0])
+        return torch.stack((x[:, 0] + dt * omega, omega), dim=-1)
+
+    return dynamics
+
+
+def pendulum_problem(config: ImitationConfig, rng) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(C, c, x_init)``: the cost ``10 theta^2 + omega^2 + 0.1 u^2`` (upright) and ``config.experts``
+    initial states, ``theta ~ U(-0.6, 0.6)``, ``omega ~ U(-0.5, 0.5)``, drawn from ``rng``."""
+    rng = np.random.default_rng(rng)
+    B, T = config.experts, config.horizon
+    C = torch.diag(torch.tensor([10.0, 1.0, 0.1], dtype=torch.float64)).expand(B, T, 3, 3).contiguous()
+    x_init = torch.as_tensor(np.stack((rng.uniform(-0.6, 0.6, B), rng.uniform(-0.5, 0.5, B)), axis=-1))
+    return C, torch.zeros(B, T, 3, dtype=torch.float64), x_init
+
+
+@dataclass(frozen=True)
+class ImitationRun:
+    """Learning curves of the imitation experiment, one entry per iteration (before each step)."""
+
+    imitation_loss: np.ndarray
+    """mean squared trajectory error through the MPC layer (learning through the controller)"""
+    parameter_error: np.ndarray
+    """``||p - p*|| / ||p*||`` of learning through the controller"""
+    regression_loss: np.ndarray
+    """mean squared one-step prediction error of the baseline"""
+    regression_parameter_error: np.ndarray
+    """``||p - p*|| / ||p*||`` of the baseline (regressing the dynamics on the expert's transitions)"""
+    final_parameters: np.ndarray
+    """the controller-learned (a, b) at the end"""
+    regression_final_parameters: np.ndarray
+    """the baseline's (a, b) at the end"""
+    regression_imitation_loss: float
+    """the imitation loss of the MPC with the baseline's final parameters"""
+    active_fraction: float
+    """share of the expert's controls at a bound"""
+
+
+def imitation_experiment(config: ImitationConfig, rng, *, progress: bool = True) -> ImitationRun:
+    """Amos et al. 2018's imitation experiment at book scale (``def-diff-mpc``).
+
+    Expert trajectories are :func:`~ltijepa.diffcontrol.box_mpc.box_mpc` with the true
+    pendulum parameters from ``config.experts`` initial states. Two learners start from
+    ``config.initial_parameters`` and take ``config.iterations`` Adam steps on the log of
+    ``(a, b)``: through the controller, on the imitation loss ``mean ||tau(p) - tau_expert||^2``
+    (backpropagated through the MPC layer); the baseline, on the one-step prediction loss of
+    the dynamics on the expert's transitions. ``rng`` draws the initial states; ``progress``
+    shows a tqdm bar.
+    """
+    C, c, x_init = pendulum_problem(config, rng)
+    truth = torch.tensor(config.true_parameters, dtype=torch.float64)
+    box = {"lower": -config.bound, "upper": config.bound}
+    expert = box_mpc(pendulum(truth, config.dt), C, c, x_init, **box)
+    target = expert.tau.detach()
+    x, u, x_next = target[:, :-1, :2].reshape(-1, 2), target[:, :-1, 2:].reshape(-1, 1), target[:, 1:, :2].reshape(-1, 2)
+    start = torch.log(torch.tensor(config.initial_parameters, dtype=torch.float64))
+    learners = {name: start.clone().requires_grad_() for name in ("controller", "regression")}
+    optimizers = {name: torch.optim.Adam([p], lr=config.learning_rate) for name, p in learners.items()}
+    curves = {key: [] for key in ("imitation", "error", "regression", "regression_error")}
+    error = lambda log_p: float((log_p.detach().exp() - truth).norm() / truth.norm())  # noqa: E731
+    for _ in tqdm(range(config.iterations), desc="imitation", disable=not progress):
+        losses = {
+            "controller": ((box_mpc(pendulum(learners["controller"].exp(), config.dt), C, c, x_init, **box).tau
+                            - target) ** 2).sum(dim=(1, 2)).mean(),
+            "regression": ((pendulum(learners["regression"].exp(), config.dt)(x, u) - x_next) ** 2).sum(-1).mean(),
+        }
+        curves["imitation"].append(float(losses["controller"].detach()))
+        curves["error"].append(error(learners["controller"]))
+        curves["regression"].append(float(losses["regression"].detach()))
+        curves["regression_error"].append(error(learners["regression"]))
+        for name, loss in losses.items():
+            optimizers[name].zero_grad()
+            loss.backward()
+            optimizers[name].step()
+    with torch.no_grad():
+        baseline = box_mpc(pendulum(learners["regression"].exp(), config.dt), C, c, x_init, **box).tau
+    return ImitationRun(
+        imitation_loss=np.array(curves["imitation"]), parameter_error=np.array(curves["error"]),
+        regression_loss=np.array(curves["regression"]), regression_parameter_error=np.array(curves["regression_error"]),
+        final_parameters=learners["controller"].detach().exp().numpy(),
+        regression_final_parameters=learners["regression"].detach().exp().numpy(),
+        regression_imitation_loss=float(((baseline - target) ** 2).sum(dim=(1, 2)).mean()),
+        active_fraction=float(expert.active[:, :-1].double().mean()),
+    )
+
+
+def pendulum_gradients(config: ImitationConfig, rng, *, step: float = 1e-5) -> dict[str, np.ndarray]:
+    """The gradient of ``sum tau^2`` for the pendulum's ``(a, b)``: ours, mpc.pytorch's, central differences.
+
+    At the true parameters on four of :func:`pendulum_problem`'s initial states (``rng``),
+    differences of the converged MPC with ``step``. Our gradient and mpc.pytorch's come from the
+    final approximation, which ignores the dynamics' curvature: they need not equal the
+    differences on a nonlinear system (``def-diff-mpc``). Returns ``{"ours", "mpc.pytorch",
+    "finite differences"}`` arrays of shape (2,), and ``"trajectory difference"`` (max |tau
+    ours - tau theirs|) and ``"cost excess"`` (largest cost of theirs minus ours), shape (1,).
+    """
+    from ltijepa.testing.peers import mpc_pytorch_box
+
+    C, c, x_init = (t[:4] for t in pendulum_problem(config, rng))
+    box = {"lower": -config.bound, "upper": config.bound}
+    p = torch.tensor(config.true_parameters, dtype=torch.float64, requires_grad=True)
+    loss = lambda tau: (tau**2).sum()  # noqa: E731
+    tau = box_mpc(pendulum(p, config.dt), C, c, x_init, **box).tau
+    ours = torch.autograd.grad(loss(tau), p)[0]
+    their_tau, (theirs,) = mpc_pytorch_box(pendulum(p, config.dt), C, c, x_init, **box, parameters=[p], loss=loss)
+    differences = []
+    for e in torch.eye(2, dtype=torch.float64):
+        values = [float(loss(box_mpc(pendulum(p.detach() + s * step * e, config.dt), C, c, x_init, **box).tau.detach()))
+                  for s in (1, -1)]
+        differences.append((values[0] - values[1]) / (2 * step))
+    tau = tau.detach()
+    return {"ours": ours.numpy(), "mpc.pytorch": theirs.numpy(), "finite differences": np.array(differences),
+            "trajectory difference": np.array([float((tau - their_tau).abs().max())]),
+            "cost excess": np.array([float((lqr_cost(their_tau, C, c) - lqr_cost(tau, C, c)).max())])}
