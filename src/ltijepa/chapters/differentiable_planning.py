@@ -438,7 +438,7 @@ def imitation_experiment(config: ImitationConfig, rng, *, progress: bool = True)
 def pendulum_gradients(config: ImitationConfig, rng, *, step: float = 1e-5) -> dict[str, np.ndarray]:
     """The gradient of ``sum tau^2`` for the pendulum's ``(a, b)``: ours, mpc.pytorch's, central differences.
 
-    At the true parameters on four of :func:`pendulum_problem`'s initial states (``rng``),
+    At ``config``'s true parameters on four of :func:`pendulum_problem`'s initial states (``rng``),
     differences of the converged MPC with ``step``. Our gradient and mpc.pytorch's come from the
     final approximation, which ignores the dynamics' curvature: they need not equal the
     differences on a nonlinear system (``def-diff-mpc``). Returns ``{"ours", "mpc.pytorch",
