@@ -69,6 +69,7 @@ __all__ = [
     "ImitationRun",
     "imitation_experiment",
     "pendulum_gradients",
+    "box_peer_differences",
 ]
 
 
@@ -463,3 +464,31 @@ def pendulum_gradients(config: ImitationConfig, rng, *, step: float = 1e-5) -> d
     return {"ours": ours.numpy(), "mpc.pytorch": theirs.numpy(), "finite differences": np.array(differences),
             "trajectory difference": np.array([float((tau - their_tau).abs().max())]),
             "cost excess": np.array([float((lqr_cost(their_tau, C, c) - lqr_cost(tau, C, c)).max())])}
+
+
+def box_peer_differences(config: Config, rng, *, problems: int = 3, bound: float = 1.0) -> dict[str, float]:
+    """Our box MPC against mpc.pytorch's on linear time-invariant dynamics with active bounds.
+
+    ``problems`` random LQR batches of ``config``'s sizes (``rng``) with the first step's
+    ``F_1, f_1`` for every step and every problem (``box_mpc``'s dynamics are shared by the
+    batch), controls in ``[-bound, bound]``; the loss is ``sum(tau)``. For linear dynamics the
+    final approximation is exact (``def-diff-mpc``). Returns the worst relative differences of
+    ``tau`` and of the gradients for ``c`` and ``x_init``, and the largest share of controls at a bound (over the problems).
+    """
+    from ltijepa.testing.peers import mpc_pytorch_box
+
+    out = {"tau": 0.0, "c": 0.0, "x_init": 0.0, "active": 0.0}
+    for stream in np.random.default_rng(rng).spawn(problems):
+        p = random_lqr_problem(config.batch, config.horizon, config.n, config.m, rng=stream)
+        F, f = p.F[0, 0], p.f[0, 0]
+        dynamics = lambda x, u, F=F, f=f: torch.cat((x, u), -1) @ F.T + f  # noqa: E731
+        c, x_init = p.c.clone().requires_grad_(), p.x_init.clone().requires_grad_()
+        ours = box_mpc(dynamics, p.C, c, x_init, lower=-bound, upper=bound)
+        grads = torch.autograd.grad(ours.tau.sum(), (c, x_init))
+        tau, theirs = mpc_pytorch_box(dynamics, p.C, c, x_init, lower=-bound, upper=bound, parameters=[c, x_init],
+                                      loss=lambda t: t.sum())
+        out["tau"] = max(out["tau"], _relative(tau, ours.tau.detach()))
+        for name, a, b in zip(("c", "x_init"), theirs, grads):
+            out[name] = max(out[name], _relative(a, b))
+        out["active"] = max(out["active"], float(ours.active[:, :-1].double().mean()))
+    return out
