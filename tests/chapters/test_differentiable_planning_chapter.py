@@ -9,6 +9,7 @@ from ltijepa.chapters.differentiable_planning import (
     Config,
     ImitationConfig,
     backward_counts,
+    box_peer_differences,
     cg_residuals,
     draw_problems,
     imitation_experiment,
@@ -59,3 +60,10 @@ def test_imitation_runs_at_a_tiny_size():
     assert run.imitation_loss.shape == run.parameter_error.shape == (3,)
     assert run.parameter_error[-1] < run.parameter_error[0]
     assert np.isfinite(run.regression_imitation_loss) and 0 <= run.active_fraction <= 1
+
+
+def test_mpc_pytorch_box_agrees_on_linear_dynamics_with_active_bounds():
+    pytest.importorskip("mpc.mpc")  # installed by make venv from requirements/peers.txt
+    differences = box_peer_differences(Config.for_profile("ci"), 0, problems=1)
+    assert 0.1 < differences["active"] < 0.9
+    assert differences["tau"] <= 1e-8 and max(differences["c"], differences["x_init"]) <= 1e-10

@@ -63,11 +63,3 @@ def test_mpc_pytorch_cannot_differentiate_a_horizon_of_one():
         mpc_pytorch_lqr(problem, torch.ones_like(problem.c))
     assert solve_lqr(*problem).tau.shape == (1, 1, 4)
 
-
-def test_mpc_pytorch_box_agrees_on_linear_dynamics_with_active_bounds():
-    from ltijepa.chapters.differentiable_planning import Config, box_peer_differences
-
-    config = Config.for_profile("ci")
-    differences = box_peer_differences(config, 0, problems=1)
-    assert 0.1 < differences["active"] < 0.9
-    assert differences["tau"] <= 1e-8 and max(differences["c"], differences["x_init"]) <= 1e-10
