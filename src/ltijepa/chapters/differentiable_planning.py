@@ -23,6 +23,7 @@ Every size a profile sets lives in :class:`Config`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import torch
@@ -321,11 +322,12 @@ def peer_differences(config: Config, rng) -> dict[str, dict[str, float]]:
     """Worst relative differences of ``tau`` and the five gradients against mpc.pytorch and cvxpylayers.
 
     Over the sizes ``config.peer_sizes`` (cvxpylayers on the first two only: one cone program
-    per problem). Returns ``{peer: {"tau": ..., "C": ..., ...}}``; ``rng`` draws the problems.
+    per problem; ``"cvxpylayers (lsqr)"``, its default derivative mode, on the first only).
+    Returns ``{peer: {"tau": ..., "C": ..., ...}}``; ``rng`` draws the problems.
     """
     from ltijepa.testing.peers import cvxpylayers_lqr, mpc_pytorch_lqr
 
-    out = {"mpc.pytorch": {}, "cvxpylayers": {}}
+    out = {"mpc.pytorch": {}, "cvxpylayers": {}, "cvxpylayers (lsqr)": {}}
     streams = np.random.default_rng(rng).spawn(len(config.peer_sizes))
     for index, (sizes, stream) in enumerate(zip(config.peer_sizes, streams)):
         problem = random_lqr_problem(*sizes, rng=stream)
@@ -335,6 +337,8 @@ def peer_differences(config: Config, rng) -> dict[str, dict[str, float]]:
         peers = {"mpc.pytorch": mpc_pytorch_lqr}
         if index < 2:
             peers["cvxpylayers"] = cvxpylayers_lqr
+        if index == 0:
+            peers["cvxpylayers (lsqr)"] = partial(cvxpylayers_lqr, mode="lsqr")
         for peer, solver in peers.items():
             their_tau, their_grads = solver(problem, weights)
             theirs = {"tau": their_tau.detach(), **dict(zip(LQRGradients._fields, their_grads))}

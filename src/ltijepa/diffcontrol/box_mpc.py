@@ -72,7 +72,8 @@ def projected_newton_qp(H, q, lower, upper, *, iterations: int = 30, tol: float 
 
     Each step fixes the coordinates at a bound whose gradient pushes outward, takes the Newton
     step on the others and projects, with a backtracking (Armijo) line search per problem
-    (Amos et al. 2018, Appendix; Bertsekas 1982).
+    (projected Newton, Bertsekas 1982, as Amos et al. 2018 use it for control-limited iLQR
+    after Tassa et al. 2014).
 
     Parameters
     ----------

@@ -95,14 +95,14 @@ def _layer(T: int, n: int, m: int):
     return CvxpyLayer(problem, parameters=[*L, c, *F, f, x_init], variables=[tau])
 
 
-def cvxpylayers_lqr(problem: LQRProblem, weights: torch.Tensor, *, backward: bool = True):
+def cvxpylayers_lqr(problem: LQRProblem, weights: torch.Tensor, *, backward: bool = True, mode: str = "dense"):
     """``(tau, gradients)`` of the LQR by cvxpylayers (the QP through diffcp and SCS, ``eps = 1e-10``).
 
-    diffcp's derivative is taken with ``mode="dense"``: its default ``"lsqr"`` (an iterative
-    least-squares solve) gave gradients 3-19 % off on a 3 x 6 x (3 + 2) problem whose forward
-    solution agreed with ours to 4e-11, ``"dense"`` agrees to 1e-10.
+    ``mode`` is diffcp's derivative mode: ``"dense"`` by default, because its own default
+    ``"lsqr"`` (an iterative least-squares solve) gave gradients 3-19 % off on a 3 x 6 x (3 + 2)
+    problem whose forward solution agreed with ours to 4e-11 (the chapter measures both).
 
-    As in :func:`~ltijepa.testing.peers.mpc_pytorch_lqr` for the parameters.
+    As in :func:`~ltijepa.testing.peers.mpc_pytorch_lqr` for the other parameters.
     """
     leaves = [t.detach().clone().requires_grad_(backward) for t in problem]
     C, c, F, f, x_init = leaves
@@ -112,7 +112,7 @@ def cvxpylayers_lqr(problem: LQRProblem, weights: torch.Tensor, *, backward: boo
     f_in = f if T > 1 else torch.zeros(B, 1, n, dtype=f.dtype)
     with _quiet(CVXPYLAYERS_WARNINGS):
         (tau,) = _layer(T, n, N - n)(*L.unbind(1), c, *F.unbind(1), f_in, x_init,
-                                     solver_args={"eps": 1e-10, "max_iters": 100_000, "mode": "dense"})
+                                     solver_args={"eps": 1e-10, "max_iters": 100_000, "mode": mode})
         return tau, _gradients(tau, weights, leaves, backward)
 
 
