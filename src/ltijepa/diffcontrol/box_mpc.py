@@ -148,7 +148,9 @@ def linearize(dynamics: Dynamics, x: torch.Tensor, u: torch.Tensor, *, create_gr
 def _rollout(dynamics, x_init, u_bar, x_bar, k, K, alpha, lower, upper):
     x, rows = x_init, []
     for t in range(u_bar.shape[1]):
-        u = u_bar[:, t] + alpha * k[t] if K is None else u_bar[:, t] + alpha * k[t] + (K[t] @ (x - x_bar[:, t])[..., None])[..., 0]
+        u = u_bar[:, t] + alpha * k[t]
+        if K is not None:
+            u = u + (K[t] @ (x - x_bar[:, t])[..., None])[..., 0]
         u = torch.maximum(torch.minimum(u, upper), lower)
         rows.append(torch.cat((x, u), dim=-1))
         if t < u_bar.shape[1] - 1:
@@ -175,7 +177,7 @@ def _ilqr_step(dynamics, C, c, tau, n, lower, upper):
         Kt = K[t].mT
         V = Q[:, :n, :n] + Kt @ Quu @ K[t] + Kt @ Qux + Qux.mT @ K[t]
         V = 0.5 * (V + V.mT)
-        v = q[:, :n] + (Kt @ (Quu @ k[t][..., None]))[..., 0] + (Kt @ qu[..., None])[..., 0] + (Qux.mT @ k[t][..., None])[..., 0]
+        v = q[:, :n] + (Kt @ ((Quu @ k[t][..., None])[..., 0] + qu)[..., None])[..., 0] + (Qux.mT @ k[t][..., None])[..., 0]
     cost = lqr_cost(tau, C, c)
     new, accepted = tau.clone(), torch.zeros(B, dtype=torch.bool, device=tau.device)
     for alpha in _ALPHAS:
@@ -201,7 +203,8 @@ def _active_set_lqr(C, c, F, f, x_init, active, u_star):
     top = torch.cat((K, E.mT), dim=-1)
     bottom = torch.cat((E, -D), dim=-1)
     full = torch.cat((top, bottom), dim=-2)
-    b = torch.cat((rhs, torch.where(active.reshape(B, -1), u_star.reshape(B, -1), torch.zeros_like(u_star.reshape(B, -1)))), dim=-1)
+    fixed = torch.where(active, u_star, torch.zeros_like(u_star)).reshape(B, -1)
+    b = torch.cat((rhs, fixed), dim=-1)
     z = torch.linalg.solve(full, b)
     return z[:, :T * N].reshape(B, T, N)
 
