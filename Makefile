@@ -14,7 +14,8 @@ SCHEDULER ?=
 LAB_ARGS ?=
 
 LOCK      := requirements/lock.txt
-LOCK_HASH := $(shell cat $(LOCK) pyproject.toml 2>/dev/null | sha256sum | cut -c1-16)
+PEERS     := requirements/peers.txt
+LOCK_HASH := $(shell cat $(LOCK) $(PEERS) pyproject.toml 2>/dev/null | sha256sum | cut -c1-16)
 STAMP     := $(VENV)/.ltijepa-lock-$(LOCK_HASH)
 BIN       := $(VENV)/bin
 TEST_JOBS := $(if $(JOBS),$(JOBS),2)
@@ -54,6 +55,7 @@ $(STAMP):
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r $(LOCK)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	$(BIN)/python -m pip check
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -r $(PEERS)
 	touch $@
 
 # Every script of benchmarks/ but harness.py, the module they share.

@@ -28,7 +28,7 @@ import ltijepa
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "ltijepa"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-TOPICS = ("lqr", "multitask", "fedlqr", "bisim", "envs", "jepa", "planning", "chapters", "book")
+TOPICS = ("lqr", "multitask", "fedlqr", "bisim", "envs", "jepa", "planning", "diffcontrol", "chapters", "book")
 PROFILE_MODULES = {SRC / "profiles.py"}
 LABEL = re.compile(r"```\{prf:\w+\}[^\n]*\n(?::[^\n]*\n)*?:label:\s*(\S+)")
 

@@ -53,6 +53,7 @@ PAPERS: dict[str, tuple[str, str | None]] = {
     "yu2025": ("Yu et al. 2025", "yu2025"),
     "toso2026": ("Toso et al. 2026", "toso2026"),
     "ren2026": ("Ren, lecture 2026", "ren2026"),
+    "amos2018": ("Amos et al. 2018", "amos2018"),
 }
 
 #: Key of the output metadata under which a claim travels inside an executed notebook.
