@@ -342,6 +342,17 @@ def _check_pair(task_i: Task, task_j: Task) -> None:
         )
 
 
+def _closed_loops_and_E(tasks: list[Task], K) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """A_K and E_K of every task after checking the collection and the gain."""
+    if len(tasks) < 2:
+        raise ShapeError(f"need at least 2 tasks, found {len(tasks)}")
+    for task in tasks[1:]:
+        _check_pair(tasks[0], task)
+    K = tasks[0].check_gain(K)
+    closed = [_stable_closed_loop(t, K, f"task {i}") for i, t in enumerate(tasks)]
+    return closed, [t.E(K) for t in tasks]
+
+
 def bisimulation_bound(
     task_i: Task,
     task_j: Task,
@@ -500,13 +511,7 @@ def pairwise_bisimulation_bounds(
     """
     config = BisimConfig() if config is None else config
     tasks = list(tasks)
-    if len(tasks) < 2:
-        raise ShapeError(f"need at least 2 tasks, found {len(tasks)}")
-    for task in tasks[1:]:
-        _check_pair(tasks[0], task)
-    K = tasks[0].check_gain(K)
-    closed = [_stable_closed_loop(t, K, f"task {i}") for i, t in enumerate(tasks)]
-    E = [t.E(K) for t in tasks]
+    closed, E = _closed_loops_and_E(tasks, K)
     M = len(tasks)
     b = np.zeros((M, M))
     results = {}
