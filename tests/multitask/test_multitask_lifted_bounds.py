@@ -187,3 +187,13 @@ def test_errors_name_the_bad_input():
     planar = Task(np.eye(2) / 2, np.ones((2, 1)), np.eye(2), [[1.0]])
     with pytest.raises(ShapeError, match=r"task_i has \(n, m\) == \(1, 1\), task_j has \(2, 1\)"):
         lifted_bisimulation_bound(stable, planar, [[0.0]])
+
+
+def test_an_unsquared_optimal_factor_is_caught(monkeypatch):
+    """The mutation 1 / (1 - sqrt(1 - lam)) (the tight factor not squared) violates g <= bound."""
+    tasks = sample_pendulums(4, 0)
+    K = find_common_stabilizer(tasks).K
+    g = gradient_heterogeneity(tasks, K)
+    assert check_upper_bound(g, pairwise_lifted_bounds(tasks, K, tight=True, refine=2).b).holds
+    monkeypatch.setattr(lb, "_optimal_factor", lambda lam: 1.0 / (1.0 - math.sqrt(1.0 - lam)))
+    assert not check_upper_bound(g, pairwise_lifted_bounds(tasks, K, tight=True, refine=2).b).holds

@@ -51,6 +51,7 @@ import cvxpy as cp
 import numpy as np
 import scipy.linalg
 
+from ltijepa.checks import check_count
 from ltijepa.errors import SolverError
 from ltijepa.lqr.task import Task, spectral_radius
 from ltijepa.multitask.gradient_bounds import (
@@ -81,8 +82,6 @@ AUTHORS_LAM_BACKOFFS = 8
 _AUTHORS_LAM_MARGIN = 1e-6
 #: Relative margin of the repaired decrease LMI: F^T M F - (1 - lam) M <= -margin ||M|| I.
 _REPAIR_MARGIN = 1e-10
-#: Golden-section steps of the tight lam search.
-_TIGHT_REFINE = 8
 
 
 @dataclass(frozen=True)
@@ -246,7 +245,7 @@ def _repair(M: np.ndarray, F: np.ndarray, H: np.ndarray, lam: float) -> np.ndarr
     else:
         return None
     L = np.linalg.cholesky(repaired)
-    L_inv = scipy.linalg.solve_triangular(L, np.eye(len(M)), lower=True)
+    L_inv = np.linalg.inv(L)  # small and triangular: faster than solve_triangular's checks
     domination = float(np.linalg.norm(H @ L_inv.T, 2) ** 2)  # lambda_max(L^-1 H^T H L^-T)
     return repaired * max(1.0, domination)
 
@@ -261,7 +260,7 @@ def _certified_solve(program: LiftedProgram, F, H_unit, lam: float):
     return M, status if M is not None else f"{status}, certification failed"
 
 
-def _lifted_from_data(F, H, nu, *, tight: bool) -> LiftedBound:
+def _lifted_from_data(F, H, nu, *, tight: bool, refine: int) -> LiftedBound:
     lam_max = 1.0 - spectral_radius(F) ** 2
     h_scale = float(np.linalg.norm(H, 2))
     if h_scale == 0.0:
@@ -280,7 +279,7 @@ def _lifted_from_data(F, H, nu, *, tight: bool) -> LiftedBound:
         return solved[lam]
 
     if tight:
-        _golden_search(lambda fraction: solve_at(fraction * lam_max)[0], _TIGHT_REFINE)
+        _golden_search(lambda fraction: solve_at(fraction * lam_max)[0], refine)
         lam = min(solved, key=lambda x: solved[x][0])
     else:
         lam = authors_lambda(lam_max)
@@ -297,7 +296,7 @@ def _lifted_from_data(F, H, nu, *, tight: bool) -> LiftedBound:
     return LiftedBound(math.sqrt(squared), squared, M * h_scale**2, lam, lam_max, status, tight, len(solved))
 
 
-def lifted_bisimulation_bound(task_i: Task, task_j: Task, K, *, tight: bool = False) -> LiftedBound:
+def lifted_bisimulation_bound(task_i: Task, task_j: Task, K, *, tight: bool = False, refine: int = 8) -> LiftedBound:
     """The authors' lifted bound on g_ij(K) (module docstring, ``eq-mt-lifted-bound``).
 
     Parameters
@@ -309,6 +308,8 @@ def lifted_bisimulation_bound(task_i: Task, task_j: Task, K, *, tight: bool = Fa
     tight : bool
         False: the authors' rule (lam from rho(F), tr(M), their eta). True: the best
         certificate of the same form (nu^T M nu, lam searched, optimal eta).
+    refine : int
+        Golden-section steps of the tight lam search (ignored when ``tight`` is False).
 
     Returns
     -------
@@ -327,10 +328,10 @@ def lifted_bisimulation_bound(task_i: Task, task_j: Task, K, *, tight: bool = Fa
     K = task_i.check_gain(K)
     F, H, nu = lifted_data(_stable_closed_loop(task_i, K, "task_i"), _stable_closed_loop(task_j, K, "task_j"),
                            task_i.E(K), task_j.E(K), task_i.Sigma0, task_j.Sigma0)
-    return _lifted_from_data(F, H, nu, tight=tight)
+    return _lifted_from_data(F, H, nu, tight=tight, refine=check_count("refine", refine, minimum=0))
 
 
-def pairwise_lifted_bounds(tasks, K, *, tight: bool = False) -> PairwiseBisimulation:
+def pairwise_lifted_bounds(tasks, K, *, tight: bool = False, refine: int = 8) -> PairwiseBisimulation:
     """:func:`lifted_bisimulation_bound` for all pairs of ``tasks`` (values in gradient units).
 
     Parameters
@@ -341,6 +342,8 @@ def pairwise_lifted_bounds(tasks, K, *, tight: bool = False) -> PairwiseBisimula
         A gain stabilizing every task.
     tight : bool
         The authors' rule (False) or the tight variant (True).
+    refine : int
+        Golden-section steps of the tight lam search.
 
     Raises
     ------
@@ -351,11 +354,12 @@ def pairwise_lifted_bounds(tasks, K, *, tight: bool = False) -> PairwiseBisimula
     """
     tasks = list(tasks)
     closed, E = _closed_loops_and_E(tasks, K)
+    refine = check_count("refine", refine, minimum=0)
     M = len(tasks)
     b, results = np.zeros((M, M)), {}
     for i in range(M):
         for j in range(i + 1, M):
             F, H, nu = lifted_data(closed[i], closed[j], E[i], E[j], tasks[i].Sigma0, tasks[j].Sigma0)
-            results[i, j] = _lifted_from_data(F, H, nu, tight=tight)
+            results[i, j] = _lifted_from_data(F, H, nu, tight=tight, refine=refine)
             b[i, j] = b[j, i] = results[i, j].value
     return PairwiseBisimulation(b, results)
