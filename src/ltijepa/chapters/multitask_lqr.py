@@ -564,7 +564,8 @@ class SettingsSweep:
     """Dicts with keys dt, N, sigma0, f_het (mean cost-bounded baseline at K_*), b_i
     ({bound: mean max_i b_i}), gap (largest gap over tasks and collections), step_stable
     ({K_0 rule: every collection's constant-step run stayed in K_stab}), ratio ({bound: mean
-    max b_i / mean f_het}), authors_squared_ratio (the same with the authors' b_i on the squared
+    max b_i / mean f_het}), gap_ratio (largest gap / mean f_het; like ratio, the same for every
+    Sigma0 scale), authors_squared_ratio (the same with the authors' b_i on the squared
     gap, 1/(M - 1)), collections."""
 
     def reproduces(self, row: dict) -> dict:
@@ -626,6 +627,7 @@ def settings_sweep(rng, config: Config, *, progress: bool = False) -> SettingsSw
                 "step_stable": {rule: bool(np.all(study.fixed_step_stable[step_key(rule, s)] == 1.0))
                                 for rule in config.sweep_starts},
                 "ratio": {name: float(v.mean()) / f_mean for name, v in study.max_b_i_by_bound.items()},
+                "gap_ratio": float(study.gaps.max()) / f_mean,
                 "authors_squared_ratio": s * float(study.authors_squared_b_i.mean()) / f_mean,
             })
     return SettingsSweep(rows)

@@ -131,19 +131,26 @@ class BisimulationProgram:
         Returns the final ``problem.status`` (a string); ``M.value`` is None when no solver
         returned a solution.
         """
-        status = "not solved"
-        for solver, options in ((cp.CLARABEL, {}), (cp.SCS, {"eps": 1e-5, "max_iters": 2000})):
-            try:
-                with warnings.catch_warnings():  # inaccurate solutions are certified below
-                    warnings.simplefilter("ignore", UserWarning)
-                    self.problem.solve(solver=solver, **options)
-            except cp.error.SolverError as exc:
-                status = f"{solver} error: {exc}"
-                continue
-            status = self.problem.status
-            if self.M.value is not None and np.all(np.isfinite(self.M.value)):
-                return status
-        return status
+        return _solve_with_fallback(self.problem, self.M, {"eps": 1e-5, "max_iters": 2000})
+
+
+def _solve_with_fallback(problem: cp.Problem, M: cp.Variable, scs_options: dict, *,
+                         statuses: tuple[str, ...] | None = None) -> str:
+    """Solve with Clarabel, then SCS (``scs_options``) if Clarabel errs or returns no finite M
+    (or, with ``statuses``, a status outside them); returns the last status."""
+    status = "not solved"
+    for solver, options in ((cp.CLARABEL, {}), (cp.SCS, scs_options)):
+        try:
+            with warnings.catch_warnings():  # inaccurate solutions are certified afterwards
+                warnings.simplefilter("ignore", UserWarning)
+                problem.solve(solver=solver, **options)
+        except cp.error.SolverError as exc:
+            status = f"{solver} error: {exc}"
+            continue
+        status = problem.status
+        if (statuses is None or status in statuses) and M.value is not None and np.all(np.isfinite(M.value)):
+            return status
+    return status
 
 
 def build_bisimulation_program(n: int, p: int, *, s_min: float = 1e-8) -> BisimulationProgram:

@@ -44,7 +44,6 @@ the three bounds pair by pair.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 
 import cvxpy as cp
@@ -55,10 +54,12 @@ from ltijepa.checks import check_count
 from ltijepa.errors import SolverError
 from ltijepa.lqr.task import Task, spectral_radius
 from ltijepa.multitask.gradient_bounds import (
+    BisimulationBound,
     PairwiseBisimulation,
     _check_pair,
     _closed_loops_and_E,
     _golden_search,
+    _solve_with_fallback,
     _stable_closed_loop,
 )
 
@@ -104,19 +105,8 @@ class LiftedProgram:
 
         ``M.value`` is None when no solver returned a finite solution.
         """
-        status = "not solved"
-        for solver, options in ((cp.CLARABEL, {}), (cp.SCS, {"eps": 1e-6, "max_iters": 20000})):
-            try:
-                with warnings.catch_warnings():  # inaccurate solutions are certified afterwards
-                    warnings.simplefilter("ignore", UserWarning)
-                    self.problem.solve(solver=solver, **options)
-            except cp.error.SolverError as exc:
-                status = f"{solver} error: {exc}"
-                continue
-            status = self.problem.status
-            if status in ("optimal", "optimal_inaccurate") and self.M.value is not None \
-                    and np.all(np.isfinite(self.M.value)):
-                return status
+        return _solve_with_fallback(self.problem, self.M, {"eps": 1e-6, "max_iters": 20000},
+                                    statuses=("optimal", "optimal_inaccurate"))
         return status
 
 
@@ -149,31 +139,16 @@ def build_lifted_program(F: np.ndarray, H: np.ndarray, W: np.ndarray) -> LiftedP
 
 
 @dataclass(frozen=True)
-class LiftedBound:
-    """The lifted bound of one pair (gradient units) and its certificate."""
+class LiftedBound(BisimulationBound):
+    """The lifted bound of one pair and its certificate: the fields of
+    :class:`~ltijepa.multitask.gradient_bounds.BisimulationBound` with ``value`` = sqrt of the
+    bound on g_ij^2 (gradient units, comparable with g_ij), ``M`` of size (2 n^2, 2 n^2) and
+    ``lam_max`` = 1 - rho(F)^2, plus the squared bound and the variant."""
 
-    value: float
-    """sqrt of the bound on g_ij^2, so comparable with g_ij; ``math.inf`` if no lam gave a
-    certified M, 0 when H = 0."""
-    squared: float
+    squared: float = math.nan
     """The bound on g_ij^2 itself (the authors' b_ij when ``tight`` is False)."""
-    M: np.ndarray | None
-    """The certified M, (2 n^2, 2 n^2); None when infeasible or H = 0."""
-    lam: float
-    """The decay rate of the certificate (nan when M is None)."""
-    lam_max: float
-    """1 - rho(F)^2, the supremum of feasible lam."""
-    status: str
-    """Solver status of the reported solve, ``"zero output"``, or why no M was certified."""
-    tight: bool
+    tight: bool = False
     """Whether this is the tight variant (nu^T M nu, lam searched, optimal eta)."""
-    solves: int = 0
-    """Conic solves spent on the pair."""
-
-    @property
-    def feasible(self) -> bool:
-        """Whether a finite certified bound was found."""
-        return math.isfinite(self.value)
 
 
 def lifted_data(A_i, A_j, E_i, E_j, Sigma0_i, Sigma0_j) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -264,7 +239,7 @@ def _lifted_from_data(F, H, nu, *, tight: bool, refine: int) -> LiftedBound:
     lam_max = 1.0 - spectral_radius(F) ** 2
     h_scale = float(np.linalg.norm(H, 2))
     if h_scale == 0.0:
-        return LiftedBound(0.0, 0.0, None, math.nan, lam_max, "zero output", tight, 0)
+        return LiftedBound(0.0, None, math.nan, lam_max, "zero output", 0, squared=0.0, tight=tight)
     nu_scale = float(np.linalg.norm(nu))
     unit_nu = nu / nu_scale
     program = build_lifted_program(F, H / h_scale, np.outer(unit_nu, unit_nu) if tight else np.eye(len(F)))
@@ -290,10 +265,11 @@ def _lifted_from_data(F, H, nu, *, tight: bool, refine: int) -> LiftedBound:
     squared, M, status = solved[lam]
     if M is None:
         seen = sorted({s for _, _, s in solved.values()})
-        return LiftedBound(math.inf, math.inf, None, math.nan, lam_max,
-                           f"no certified M (solver: {', '.join(seen)})", tight, len(solved))
+        return LiftedBound(math.inf, None, math.nan, lam_max, f"no certified M (solver: {', '.join(seen)})",
+                           len(solved), squared=math.inf, tight=tight)
     squared *= (h_scale * nu_scale) ** 2  # M ~ h^2, nu^T M nu ~ h^2 |nu|^2
-    return LiftedBound(math.sqrt(squared), squared, M * h_scale**2, lam, lam_max, status, tight, len(solved))
+    return LiftedBound(math.sqrt(squared), M * h_scale**2, lam, lam_max, status, len(solved), squared=squared,
+                       tight=tight)
 
 
 def lifted_bisimulation_bound(task_i: Task, task_j: Task, K, *, tight: bool = False, refine: int = 8) -> LiftedBound:
