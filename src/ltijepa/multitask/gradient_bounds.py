@@ -36,7 +36,8 @@ s >= s_min, ||(2 tr(M Z_0), u - s)||_2 <= u + s, and b(lam) = sqrt(2 u) / lam. I
 (A_ij, C, Z_0, 1 - lam): :func:`build_bisimulation_program` compiles it once and every pair
 and every lam re-solves it. lam is chosen by a 1-D search over (0, 1 - rho(A_ij)^2): a grid of
 fractions of the interval, refined by golden section (:class:`BisimConfig`;
-``lam_fraction=0.25`` fixes it, as the authors' LQG code does).
+``lam_fraction`` fixes it; the authors' LQG code fixes a quarter of its own interval
+(0, 1 - rho(F)^2) of the lifted F, see :mod:`~ltijepa.multitask.lifted_bounds`).
 
 Certified values. Before a bound is reported, the solver's M is scaled up until M >= C^T C
 holds in exact float64 linear algebra, and lam is replaced by the largest value (17b) allows
