@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from ltijepa.chapters.multitask_lqr import (
+    BOUNDS,
     Config,
     scalar_pair_check,
     bounds_along_path,
@@ -13,6 +14,8 @@ from ltijepa.chapters.multitask_lqr import (
     fixed_step_run,
     path_indices,
     random_family_checks,
+    settings_sweep,
+    step_key,
 )
 from ltijepa.errors import NotStabilizingError, ParameterError
 from ltijepa.lqr import Task
@@ -110,3 +113,48 @@ def test_collections_are_independent_items_with_their_own_generators():
     # process: the same certificate to the solver's accuracy, not bit for bit
     np.testing.assert_allclose(study.max_b_i, [row["max_b_i"] for row, _ in loop], rtol=1e-6)
     assert study.skipped == sum(skipped for _, skipped in loop)
+
+
+def test_collection_study_compares_the_three_bounds_on_every_pair():
+    study = collection_study(sample_pendulums, 3, 2, 1, TINY)
+    assert study.pair_g.shape == (2, 3)
+    for name in BOUNDS:
+        assert study.pair_bounds[name].shape == (2, 3)
+        assert check_upper_bound(study.pair_g, study.pair_bounds[name]).holds
+    assert np.all(study.pair_bounds["tight"] <= study.pair_bounds["authors"] * (1 + 1e-6))
+    assert set(study.fixed_step_stable) == {step_key(r, s) for r in TINY.sweep_starts for s in TINY.sweep_sigma0}
+
+
+def test_settings_sweep_scales_with_sigma0_and_names_what_it_reproduces():
+    config = dataclasses.replace(TINY, sweep_dts=(0.05,), sweep_sizes=(2,), sweep_sigma0=(1.0, 0.1),
+                                 sweep_collections=2, sweep_step_iterations=5)
+    sweep = settings_sweep(0, config)
+    assert [(r["dt"], r["N"], r["sigma0"]) for r in sweep.rows] == [(0.05, 2, 1.0), (0.05, 2, 0.1)]
+    at_one, at_tenth = sweep.rows
+    assert at_tenth["f_het"] == pytest.approx(0.1 * at_one["f_het"])
+    assert at_tenth["gap"] == pytest.approx(0.1 * at_one["gap"])
+    assert at_tenth["ratio"] == pytest.approx(at_one["ratio"])
+    assert at_tenth["authors_squared_ratio"] == pytest.approx(0.1 * at_one["authors_squared_ratio"])
+    hits = sweep.reproduces(at_tenth)
+    assert set(hits) == {"f_het", "b_i", "gap", "step", "ratio"}
+    assert hits["gap"] == (at_tenth["gap"] < 0.15)
+    assert sweep.best() in sweep.rows
+
+
+def test_sigma0_scaling_of_the_sweep_is_exact_on_a_direct_computation():
+    """The sweep scales g, the bounds, f_het and the gaps by s instead of recomputing: compare
+    with a direct computation at Sigma0 = 0.1 I on the same tasks and gain."""
+    from ltijepa.multitask.epsilon_baseline import epsilon_bound
+    from ltijepa.multitask.gradient_bounds import pairwise_bisimulation_bounds
+    from ltijepa.multitask.lifted_bounds import pairwise_lifted_bounds
+    from ltijepa.multitask.objective import optimality_gaps
+
+    tasks = sample_pendulums(3, 3)
+    scaled = [Task(t.A, t.B, t.Q, t.R, 0.1 * t.Sigma0) for t in tasks]
+    K = common_optimum(tasks, iterations=500, tol=1e-6).K
+    config = BisimConfig(lam_fraction=0.5)
+    np.testing.assert_allclose(pairwise_bisimulation_bounds(scaled, K, config=config).b,
+                               0.1 * pairwise_bisimulation_bounds(tasks, K, config=config).b, rtol=1e-4)
+    np.testing.assert_allclose(pairwise_lifted_bounds(scaled, K).b, 0.1 * pairwise_lifted_bounds(tasks, K).b, rtol=1e-4)
+    assert epsilon_bound(scaled, K, norms="cost").value == pytest.approx(0.1 * epsilon_bound(tasks, K, norms="cost").value)
+    np.testing.assert_allclose(optimality_gaps(scaled, K), 0.1 * optimality_gaps(tasks, K), rtol=1e-8)

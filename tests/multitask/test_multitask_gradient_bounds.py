@@ -224,3 +224,19 @@ def test_bad_inputs_raise_specific_errors():
         average_bounds(np.zeros((1, 1)))
     with pytest.raises(ParameterError, match="normalization == 'N'"):
         average_bounds(np.zeros((2, 2)), "N")
+
+
+def test_output_matrix_errors_the_check_catches_and_misses(monkeypatch):
+    """Our bound is at least about 2x loose (the sqrt(2), tr(M Z) >= ||C Z||_F, 1/lam), so a
+    halved output matrix C still passes g <= b on the tightest scalar pair we found (g/b = 0.48),
+    while a quartered one fails: the check is exactly as sensitive as its printed tightness."""
+    task_i = Task([[0.2]], [[1.0]], [[1.0]], [[1.0]])
+    task_j = Task([[0.2]], [[0.5]], [[1.0]], [[3.0]])
+    K = [[0.05]]
+    g = np.linalg.norm(task_i.gradient(K) - task_j.gradient(K))
+    ratio = g / bisimulation_bound(task_i, task_j, K).value
+    assert 0.45 < ratio < 0.5
+    real = bb.output_matrix
+    for factor, caught in ((0.5, False), (0.25, True)):
+        monkeypatch.setattr(bb, "output_matrix", lambda E_i, E_j, output="difference", f=factor: f * real(E_i, E_j, output))
+        assert (g > bisimulation_bound(task_i, task_j, K).value * (1 + 1e-8)) == caught

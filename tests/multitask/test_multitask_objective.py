@@ -2,16 +2,18 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from ltijepa.errors import NotStabilizableError, NotStabilizingError, ParameterError, ShapeError
 from ltijepa.lqr import Task
 from ltijepa.lqr.families import sample_pendulums, sample_unicycles, scalar_pair
+from ltijepa.testing import lqr as lqr_st
 from ltijepa.multitask.objective import (
     MultitaskObjective,
     common_optimum,
     find_common_stabilizer,
+    lyapunov_safe_step,
     optimality_gaps,
     per_task_optima,
     random_family,
@@ -153,3 +155,28 @@ def test_bad_inputs_raise_specific_errors():
         random_family(0, 2, 1, 0)
     with pytest.raises(ParameterError, match="spread == -0.1"):
         random_family(2, 2, 1, 0, spread=-0.1)
+
+
+@settings(max_examples=40, deadline=None)
+@given(lqr_st.tasks_with_gains(max_n=3, max_m=2), st.floats(0.0, 0.999))
+def test_lyapunov_safe_step_keeps_every_task_stabilized(task_and_gain, fraction):
+    """Any step below the bound gives a stabilizing gain (the formula's claim) ..."""
+    task, K = task_and_gain
+    other = Task(task.A * 0.9, task.B, task.Q, task.R, task.Sigma0)
+    assume(other.spectral_radius(K) < 1)
+    tasks = [task, other]
+    step = lyapunov_safe_step(tasks, K)
+    assume(np.isfinite(step))
+    K_next = K - fraction * step * MultitaskObjective(tasks).gradient(K)
+    assert all(t.spectral_radius(K_next) < 1 for t in tasks)
+
+
+def test_lyapunov_safe_step_is_below_the_first_unstable_step():
+    """... and the bound is not vacuous: on pendulums a step some multiple above it leaves K_stab."""
+    tasks = sample_pendulums(4, 0)
+    K = find_common_stabilizer(tasks).K
+    step = lyapunov_safe_step(tasks, K)
+    gradient = MultitaskObjective(tasks).gradient(K)
+    factors = np.geomspace(1, 1e4, 200)
+    unstable = [f for f in factors if max(t.spectral_radius(K - f * step * gradient) for t in tasks) >= 1]
+    assert unstable and unstable[0] > 1

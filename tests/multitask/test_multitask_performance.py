@@ -88,3 +88,17 @@ def test_a_too_small_or_broken_gap_bound_is_caught():
     assert not check_upper_bound(gaps, too_small).holds
     forgot_b_i = gap_bound(tasks, np.zeros(3), residual=solution.grad_norm)  # a plausible bug
     assert not check_upper_bound(gaps, forgot_b_i).holds
+
+
+def test_constant_divided_by_the_measured_slack_is_caught():
+    """The check of Theorems 2-3 fails once the constant is divided by (a little more than)
+    the slack it held with on the same tasks: it is as sensitive as its printed tightness."""
+    tasks = sample_pendulums(3, 2)
+    solution = common_optimum(tasks, iterations=2000, tol=1e-6)
+    b_i = pairwise_bisimulation_bounds(tasks, solution.K, config=BisimConfig(refine=1)).b_i()
+    gaps = optimality_gaps(tasks, solution.K)
+    for constant in (TALK_GENERAL_CONSTANT, TALK_PG_CONSTANT, DERIVED_CONSTANT):
+        check = check_upper_bound(gaps, gap_bound(tasks, b_i, constant=constant, residual=solution.grad_norm))
+        assert check.holds and check.max_ratio < 1
+        shrunk = constant * check.max_ratio / 1.01
+        assert not check_upper_bound(gaps, gap_bound(tasks, b_i, constant=shrunk, residual=solution.grad_norm)).holds

@@ -10,6 +10,8 @@ Sign convention throughout: u_t = -K x_t (as in :mod:`ltijepa.lqr`). Modules:
   (eps_A, eps_B, eps_Q, eps_R);
 - :mod:`~ltijepa.multitask.gradient_bounds`: the gradient-space bisimulation bounds
   b_ij(K) >= g_ij(K) from two LMIs (Stamouli et al. 2025);
+- :mod:`~ltijepa.multitask.lifted_bounds`: the authors' lifted (vectorised) bound on g_ij(K)^2,
+  as their multitask-LQG code computes it, and its tight variant;
 - :mod:`~ltijepa.multitask.performance`: the optimality-gap bounds of Theorems 2 and 3.
 """
 
@@ -21,6 +23,7 @@ from ltijepa.multitask.gradient_bounds import (
     bisimulation_bound,
     pairwise_bisimulation_bounds,
 )
+from ltijepa.multitask.lifted_bounds import LiftedBound, lifted_bisimulation_bound, pairwise_lifted_bounds
 from ltijepa.multitask.heterogeneity import gradient_heterogeneity, parameter_heterogeneity
 from ltijepa.multitask.objective import (
     MultitaskObjective,
@@ -37,6 +40,9 @@ __all__ = [
     "PairwiseBisimulation",
     "bisimulation_bound",
     "pairwise_bisimulation_bounds",
+    "LiftedBound",
+    "lifted_bisimulation_bound",
+    "pairwise_lifted_bounds",
     "gradient_heterogeneity",
     "parameter_heterogeneity",
     "EpsilonBound",

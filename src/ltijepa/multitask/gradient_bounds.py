@@ -36,7 +36,8 @@ s >= s_min, ||(2 tr(M Z_0), u - s)||_2 <= u + s, and b(lam) = sqrt(2 u) / lam. I
 (A_ij, C, Z_0, 1 - lam): :func:`build_bisimulation_program` compiles it once and every pair
 and every lam re-solves it. lam is chosen by a 1-D search over (0, 1 - rho(A_ij)^2): a grid of
 fractions of the interval, refined by golden section (:class:`BisimConfig`;
-``lam_fraction=0.25`` fixes it, as the authors' LQG code does).
+``lam_fraction`` fixes it; the authors' LQG code fixes a quarter of its own interval
+(0, 1 - rho(F)^2) of the lifted F, see :mod:`~ltijepa.multitask.lifted_bounds`).
 
 Certified values. Before a bound is reported, the solver's M is scaled up until M >= C^T C
 holds in exact float64 linear algebra, and lam is replaced by the largest value (17b) allows
@@ -131,19 +132,26 @@ class BisimulationProgram:
         Returns the final ``problem.status`` (a string); ``M.value`` is None when no solver
         returned a solution.
         """
-        status = "not solved"
-        for solver, options in ((cp.CLARABEL, {}), (cp.SCS, {"eps": 1e-5, "max_iters": 2000})):
-            try:
-                with warnings.catch_warnings():  # inaccurate solutions are certified below
-                    warnings.simplefilter("ignore", UserWarning)
-                    self.problem.solve(solver=solver, **options)
-            except cp.error.SolverError as exc:
-                status = f"{solver} error: {exc}"
-                continue
-            status = self.problem.status
-            if self.M.value is not None and np.all(np.isfinite(self.M.value)):
-                return status
-        return status
+        return _solve_with_fallback(self.problem, self.M, {"eps": 1e-5, "max_iters": 2000})
+
+
+def _solve_with_fallback(problem: cp.Problem, M: cp.Variable, scs_options: dict, *,
+                         statuses: tuple[str, ...] | None = None) -> str:
+    """Solve with Clarabel, then SCS (``scs_options``) if Clarabel errs or returns no finite M
+    (or, with ``statuses``, a status outside them); returns the last status."""
+    status = "not solved"
+    for solver, options in ((cp.CLARABEL, {}), (cp.SCS, scs_options)):
+        try:
+            with warnings.catch_warnings():  # inaccurate solutions are certified afterwards
+                warnings.simplefilter("ignore", UserWarning)
+                problem.solve(solver=solver, **options)
+        except cp.error.SolverError as exc:
+            status = f"{solver} error: {exc}"
+            continue
+        status = problem.status
+        if (statuses is None or status in statuses) and M.value is not None and np.all(np.isfinite(M.value)):
+            return status
+    return status
 
 
 def build_bisimulation_program(n: int, p: int, *, s_min: float = 1e-8) -> BisimulationProgram:
@@ -263,7 +271,7 @@ def _certify(M: np.ndarray, A: np.ndarray, C: np.ndarray, Z0: np.ndarray):
         L = np.linalg.cholesky(M)
     except np.linalg.LinAlgError:
         return None
-    L_inv = scipy.linalg.solve_triangular(L, np.eye(len(M)), lower=True)
+    L_inv = np.linalg.inv(L)  # small and triangular: faster than solve_triangular's checks
     domination = float(np.linalg.norm(C @ L_inv.T, 2) ** 2)  # lambda_max(L^-1 C^T C L^-T)
     M = M * max(1.0, domination)
     lam = 1.0 - float(np.linalg.norm(L.T @ A @ L_inv.T, 2) ** 2)  # invariant to scaling M
@@ -340,6 +348,17 @@ def _check_pair(task_i: Task, task_j: Task) -> None:
             f"the tasks of a pair must have equal sizes: task_i has (n, m) == "
             f"({task_i.n}, {task_i.m}), task_j has ({task_j.n}, {task_j.m})"
         )
+
+
+def _closed_loops_and_E(tasks: list[Task], K) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """A_K and E_K of every task after checking the collection and the gain."""
+    if len(tasks) < 2:
+        raise ShapeError(f"need at least 2 tasks, found {len(tasks)}")
+    for task in tasks[1:]:
+        _check_pair(tasks[0], task)
+    K = tasks[0].check_gain(K)
+    closed = [_stable_closed_loop(t, K, f"task {i}") for i, t in enumerate(tasks)]
+    return closed, [t.E(K) for t in tasks]
 
 
 def bisimulation_bound(
@@ -500,13 +519,7 @@ def pairwise_bisimulation_bounds(
     """
     config = BisimConfig() if config is None else config
     tasks = list(tasks)
-    if len(tasks) < 2:
-        raise ShapeError(f"need at least 2 tasks, found {len(tasks)}")
-    for task in tasks[1:]:
-        _check_pair(tasks[0], task)
-    K = tasks[0].check_gain(K)
-    closed = [_stable_closed_loop(t, K, f"task {i}") for i, t in enumerate(tasks)]
-    E = [t.E(K) for t in tasks]
+    closed, E = _closed_loops_and_E(tasks, K)
     M = len(tasks)
     b = np.zeros((M, M))
     results = {}

@@ -56,6 +56,7 @@ __all__ = [
     "common_optimum",
     "per_task_optima",
     "optimality_gaps",
+    "lyapunov_safe_step",
     "scalar_stabilizing_interval",
     "random_family",
 ]
@@ -358,6 +359,51 @@ def optimality_gaps(tasks: Sequence[Task] | TaskBatch, K) -> np.ndarray:
     """
     batch = as_batch(tasks)
     return batch.cost(shared_gain(batch, K)) - batch.optimal_costs()
+
+
+def lyapunov_safe_step(tasks: Sequence[Task], K) -> float:
+    """A step eta for which K - eta grad C_avg(K) stabilizes every task, from each task's
+    Lyapunov matrix Sigma_K [D] (the talk's "alpha sufficiently small", slide "Performance
+    Bound: Policy Gradient", made explicit for one step).
+
+    With A_K = A - B K, Sigma_K = Sigma0 + A_K Sigma_K A_K^T and the step's perturbation
+    Delta = eta B grad C_avg(K) of the closed loop,
+    (A_K + Delta) Sigma_K (A_K + Delta)^T = Sigma_K - Sigma0 + X with
+    ||X|| <= 2 ||A_K|| ||Sigma_K|| d + ||Sigma_K|| d^2, d = ||Delta||. If ||X|| < mu =
+    lambda_min(Sigma0), then X < Sigma0, Sigma_K is a Lyapunov matrix of A_K + Delta and the new
+    gain stabilizes. That holds for d < sqrt(a^2 + mu / s) - a (a = ||A_K||, s = ||Sigma_K||),
+    hence for
+
+    .. math::
+
+        \\eta < \\min_i \\frac{\\sqrt{a_i^2 + \\mu_i / s_i} - a_i}{\\|B_i\\|\\, \\|\\nabla C_{\\rm avg}(K)\\|}
+        \\quad\\text{(spectral norms)}.
+
+    Returns that bound (``math.inf`` if the gradient is 0).
+
+    Parameters
+    ----------
+    tasks : sequence of Task
+        The M tasks.
+    K : array, (m, n)
+        A gain stabilizing every task.
+
+    Raises
+    ------
+    NotStabilizingError
+        If K does not stabilize a task.
+    """
+    objective = MultitaskObjective(tasks)
+    gradient = float(np.linalg.norm(objective.gradient(K), 2))
+    if gradient == 0.0:
+        return float("inf")
+    steps = []
+    for task in objective.tasks:
+        a = float(np.linalg.norm(task.closed_loop(K), 2))
+        s = float(np.linalg.norm(task.Sigma(K), 2))
+        mu = float(np.linalg.eigvalsh(task.Sigma0)[0])
+        steps.append((np.sqrt(a * a + mu / s) - a) / (float(np.linalg.norm(task.B, 2)) * gradient))
+    return float(min(steps))
 
 
 def scalar_stabilizing_interval(task: Task) -> tuple[float, float]:
