@@ -79,7 +79,7 @@ def hessian_split(model, latent: torch.Tensor, goal: torch.Tensor, actions: torc
     jac = jacrev(final)(a)
     residual = (final(a) - goal).detach()
     t2 = hessian(lambda flat: 2.0 * (residual * final(flat)).sum())(a)
-    return HessianSplit(full=hessian(objective)(a), t1=2.0 * jac.T @ jac, t2=t2)
+    return HessianSplit(full=hessian(objective)(a).detach(), t1=(2.0 * jac.T @ jac).detach(), t2=t2.detach())
 
 
 def condition_number(matrix: torch.Tensor) -> float:

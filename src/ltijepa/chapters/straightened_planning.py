@@ -1,0 +1,286 @@
+"""The driver of ``notebooks/straightened_planning.ipynb`` ("Planning by gradient descent in a
+straightened latent space").
+
+:class:`Config` resolves the sizes from the profile. The experiment trains the planning
+chapter's bisimulation world model twice on the same data from the same initial weights and
+batches, without and with the curvature loss (:func:`train_pair`), and measures on both:
+the curvature of encoded held-out trajectories and the predictor's distance from affine
+(:func:`representation_diagnostics`), the Hessian split and its condition number against the
+horizon (:func:`hessian_vs_horizon`), gradient-descent planning in the maze
+(:func:`~ltijepa.chapters.planning_world_models.plan_in_maze` with
+:func:`~ltijepa.planning.gradient.gradient_plan`), and whether the latent straight line from
+start to goal decodes to a feasible path (:func:`latent_line_paths`).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+from functools import partial
+
+import numpy as np
+import torch
+
+from ltijepa.checks import check_count, check_positive
+from ltijepa.envs.pointmaze import CONDITIONS, Transitions, is_free, render, sample_free
+from ltijepa.errors import ShapeError
+from ltijepa.planning.base import torch_generator
+from ltijepa.planning.cem import CEMConfig, cem
+from ltijepa.planning.features import FrozenFeatures
+from ltijepa.planning.gradient import GradientConfig, gradient_plan
+from ltijepa.planning.hessian import condition_number, hessian_split
+from ltijepa.planning.mppi import MPPIConfig, mppi
+from ltijepa.planning.straightening import predictor_linearity, trajectory_curvature
+from ltijepa.planning.training import FeatureTransitions, LatentTrainConfig, build_latent_model, train_world_model
+from ltijepa.planning.world_models import LatentModelConfig, LatentWorldModel
+from ltijepa.chapters.planning_world_models import MazeEvalConfig, MazeRun, plan_in_maze
+from ltijepa.profiles import by_profile
+
+__all__ = [
+    "Config",
+    "train_pair",
+    "representation_diagnostics",
+    "hessian_vs_horizon",
+    "planners",
+    "timed_maze_runs",
+    "latent_line_paths",
+    "steps_to_converge",
+    "gd_convergence",
+]
+
+
+@dataclass(frozen=True)
+class Config:
+    """Sizes of the chapter's experiments."""
+
+    seeds: int
+    """independent repetitions (data, weights, batches, pairs)"""
+    episodes: int
+    """random-action training episodes of 50 steps"""
+    test_episodes: int
+    """held-out episodes for the curvature and linearity diagnostics"""
+    train: LatentTrainConfig
+    """the optimisation of both models (identical but for the curvature weight)"""
+    curve_coef: float
+    """weight of L_curve in the straightened model"""
+    horizons: tuple[int, ...]
+    """planning horizons of the Hessian study"""
+    hessian_problems: int
+    """start/goal pairs of the Hessian study"""
+    evaluation: MazeEvalConfig
+    """the goal-reaching protocol of the planning chapter"""
+    gradient: GradientConfig = field(default_factory=GradientConfig)
+    """the gradient planner"""
+    mppi: MPPIConfig = field(default_factory=MPPIConfig)
+    """the MPPI planner"""
+
+    def __post_init__(self):
+        for name in ("seeds", "episodes", "test_episodes", "hessian_problems"):
+            check_count(name, getattr(self, name))
+        check_positive("curve_coef", self.curve_coef)
+        for h in self.horizons:
+            check_count("horizon", h)
+
+    @classmethod
+    def for_profile(cls, profile: str) -> Config:
+        """``full``: 3 seeds, 500 episodes, 20,000 steps, 50 pairs; ``ci``: 1 seed, 120 episodes,
+        2,000 steps, 12 pairs and small planners (about 2 minutes on one CPU thread).
+
+        >>> Config.for_profile("ci").seeds
+        1
+
+        Raises
+        ------
+        ParameterError
+            If ``profile`` is unknown.
+        """
+        return cls(
+            seeds=by_profile(profile, ci=1, full=3),
+            episodes=by_profile(profile, ci=120, full=500),
+            test_episodes=by_profile(profile, ci=20, full=100),
+            train=LatentTrainConfig(steps=by_profile(profile, ci=2_000, full=20_000)),
+            curve_coef=1.0,
+            horizons=by_profile(profile, ci=(1, 2, 4, 8), full=(1, 2, 4, 8, 16)),
+            hessian_problems=by_profile(profile, ci=4, full=16),
+            evaluation=MazeEvalConfig(
+                pairs=by_profile(profile, ci=12, full=50),
+                planner=CEMConfig(samples=by_profile(profile, ci=100, full=300), elites=by_profile(profile, ci=10, full=30),
+                                  iterations=by_profile(profile, ci=5, full=10)),
+            ),
+            gradient=GradientConfig(iterations=by_profile(profile, ci=30, full=50), restarts=by_profile(profile, ci=4, full=8)),
+            mppi=MPPIConfig(samples=by_profile(profile, ci=100, full=512), elites=by_profile(profile, ci=10, full=64),
+                            iterations=by_profile(profile, ci=5, full=6)),
+        )
+
+
+def train_pair(
+    features: FrozenFeatures, data: FeatureTransitions, config: Config, *, seed: int, progress: bool = False
+) -> tuple[dict[str, LatentWorldModel], dict[str, dict]]:
+    """The bisimulation world model without (``"plain"``) and with (``"straightened"``) L_curve.
+
+    Both start from the same weights (``seed``) and see the same batches (``seed + 1``); only
+    the weight of the curvature loss differs (0 and ``config.curve_coef``). Both log it.
+
+    Returns
+    -------
+    models, infos : dict
+        By name, the trained model and the log of :func:`~ltijepa.planning.training.train_world_model`.
+    """
+    models, infos = {}, {}
+    for name, coef in (("plain", 0.0), ("straightened", config.curve_coef)):
+        model = build_latent_model("bisim", features, data, LatentModelConfig(curve_coef=coef), seed=seed)
+        infos[name] = train_world_model(model, data, config.train, seed=seed + 1, progress=progress)
+        models[name] = model
+    return models, infos
+
+
+def _encoded_episodes(model: LatentWorldModel, data: Transitions) -> torch.Tensor:
+    """Latents ``(E, T + 1, d)`` of every frame of ``data``."""
+    E, T1 = data.observations.shape[:2]
+    frames = data.observations.reshape(E * T1, *data.observations.shape[2:])
+    return model.encode(frames).reshape(E, T1, -1)
+
+
+def representation_diagnostics(model: LatentWorldModel, data: Transitions) -> dict[str, float]:
+    """Curvature of the encoded held-out trajectories and the predictor's affine residual.
+
+    Returns
+    -------
+    dict
+        ``curvature``: mean of :func:`~ltijepa.planning.straightening.trajectory_curvature`
+        over episodes; ``linearity_residual``: :func:`~ltijepa.planning.straightening.
+        predictor_linearity` on every held-out transition.
+    """
+    latents = _encoded_episodes(model, data)
+    actions = torch.tensor(data.actions.reshape(-1, data.actions.shape[-1]), dtype=latents.dtype, device=latents.device)
+    return {
+        "curvature": float(trajectory_curvature(latents).mean()),
+        "linearity_residual": predictor_linearity(model, latents[:, :-1].reshape(-1, latents.shape[-1]), actions),
+    }
+
+
+def hessian_vs_horizon(model: LatentWorldModel, problems: int, horizons, rng) -> dict[str, np.ndarray]:
+    """The Hessian split at random plans, per horizon and problem (float64).
+
+    Start and goal uniform in the free space (default floor), actions uniform in the box.
+
+    Returns
+    -------
+    dict
+        ``kappa``, ``t2_ratio``, ``split_error``: arrays ``(len(horizons), problems)``.
+    """
+    rng = np.random.default_rng(rng)
+    size = model.features.image_size
+    z = model.encode(render(sample_free(problems, rng), CONDITIONS["NC"], image_size=size)).double()
+    g = model.encode(render(sample_free(problems, rng), CONDITIONS["NC"], image_size=size)).double()
+    model64 = _double(model)
+    out = {k: np.empty((len(horizons), problems)) for k in ("kappa", "t2_ratio", "split_error")}
+    for i, H in enumerate(horizons):
+        for p in range(problems):
+            a = torch.tensor(rng.uniform(-1, 1, size=(H, 2)), dtype=torch.float64)
+            split = hessian_split(model64, z[p], g[p], a)
+            out["kappa"][i, p] = condition_number(split.full)
+            out["t2_ratio"][i, p] = split.t2_ratio
+            out["split_error"][i, p] = split.split_error
+    return out
+
+
+def _double(model: LatentWorldModel) -> LatentWorldModel:
+    """A float64 copy of ``model`` (the Hessians in float64)."""
+    return copy.deepcopy(model).double()
+
+
+def planners(config: Config) -> dict[str, tuple]:
+    """The three planners with their settings bound, and whether each needs a differentiable cost."""
+    return {
+        "gradient": (partial(gradient_plan, config=config.gradient), True),
+        "CEM": (partial(cem, config=config.evaluation.planner), False),
+        "MPPI": (partial(mppi, config=config.mppi), False),
+    }
+
+
+def timed_maze_runs(model, starts, goals, config: Config, names, rng) -> dict[str, tuple[MazeRun, float]]:
+    """Goal reaching in the maze (default floor) by each named planner, and its wall time per plan (s).
+
+    Every planner gets the same starts, goals and a generator drawn from ``rng``.
+    """
+    rng = np.random.default_rng(rng)
+    table, out = planners(config), {}
+    plans = -(-config.evaluation.steps // config.evaluation.execute)
+    for name in names:
+        planner, differentiable = table[name]
+        start = time.perf_counter()
+        run = plan_in_maze(model, CONDITIONS["NC"], starts, goals, config=config.evaluation, rng=int(rng.integers(2**31)),
+                           planner=planner, differentiable=differentiable)
+        out[name] = (run, (time.perf_counter() - start) / plans)
+    return out
+
+
+def steps_to_converge(elite_costs: np.ndarray, fraction: float = 0.9) -> np.ndarray:
+    """Per problem, the first iteration whose cost has made ``fraction`` of the total decrease.
+
+    .. math::  j^\\star = \\min\\{j : c_0 - c_j \\ge \\text{fraction}\\,(c_0 - \\min_i c_i)\\}
+
+    Parameters
+    ----------
+    elite_costs : numpy.ndarray, shape (iterations, B)
+        A planner's trace (``Plan.elite_costs``).
+    """
+    c = np.asarray(elite_costs, dtype=float)
+    if c.ndim != 2:
+        raise ShapeError(f"elite_costs: expected (iterations, B), found {c.shape}")
+    reached = (c[0] - c) >= fraction * (c[0] - c.min(axis=0)) - 1e-12
+    return reached.argmax(axis=0)
+
+
+def latent_line_paths(model: LatentWorldModel, starts, goals, *, points: int = 16, grid: int = 40) -> dict[str, np.ndarray]:
+    """Decode the latent straight line from start to goal to positions, by nearest neighbour.
+
+    .. math::  \\hat p(s) = \\arg\\min_{p \\in G} \\|e(o(p)) - ((1 - s) z_s + s z_g)\\|, \\quad s \\in [0, 1]
+
+    with G a grid of free positions (default floor). A decoded path is *feasible* when every
+    segment between consecutive decoded points stays in the free space and no jump exceeds
+    twice the step size of the agent's largest move (0.2).
+
+    Returns
+    -------
+    dict
+        ``paths`` ``(B, points, 2)``, ``feasible`` bool ``(B,)``, ``max_jump`` ``(B,)``.
+    """
+    starts, goals = np.asarray(starts, dtype=float), np.asarray(goals, dtype=float)
+    axis = np.linspace(0.05, 0.95, grid)
+    cells = np.stack(np.meshgrid(axis, axis), -1).reshape(-1, 2)
+    cells = cells[is_free(cells)]
+    size = model.features.image_size
+    table = model.encode(render(cells, CONDITIONS["NC"], image_size=size))
+    z_s = model.encode(render(starts, CONDITIONS["NC"], image_size=size))
+    z_g = model.encode(render(goals, CONDITIONS["NC"], image_size=size))
+    s = torch.linspace(0, 1, points, dtype=z_s.dtype)[None, :, None]
+    line = (1 - s) * z_s[:, None] + s * z_g[:, None]
+    nearest = torch.cdist(line.reshape(-1, line.shape[-1]), table).argmin(dim=1).cpu().numpy()
+    paths = cells[nearest].reshape(len(starts), points, 2)
+    jumps = np.linalg.norm(np.diff(paths, axis=1), axis=-1)
+    u = np.linspace(0, 1, 16)[None, None, :, None]
+    segments = (1 - u) * paths[:, :-1, None] + u * paths[:, 1:, None]
+    inside = is_free(segments.reshape(-1, 2)).reshape(segments.shape[:3]).all(axis=(1, 2))
+    return {"paths": paths, "feasible": inside & (jumps.max(axis=1) <= 0.2), "max_jump": jumps.max(axis=1)}
+
+
+def gd_convergence(model: LatentWorldModel, starts, goals, config: Config, *, seed: int) -> dict[str, np.ndarray]:
+    """One gradient plan per start/goal pair (default floor, horizon of the evaluation), from zeros.
+
+    Returns
+    -------
+    dict
+        ``trace`` ``(iterations, B)`` the best cost per iteration divided by the first one,
+        ``steps`` ``(B,)`` of :func:`steps_to_converge`, ``final`` ``(B,)`` the final costs.
+    """
+    size = model.features.image_size
+    z_s = model.encode(render(np.asarray(starts, dtype=float), CONDITIONS["NC"], image_size=size))
+    z_g = model.encode(render(np.asarray(goals, dtype=float), CONDITIONS["NC"], image_size=size))
+    plan = gradient_plan(model.terminal_cost(z_s, z_g, differentiable=True),
+                         torch.zeros(len(z_s), config.evaluation.horizon, 2, device=z_s.device),
+                         config=config.gradient, low=-1.0, high=1.0, generator=torch_generator(seed, z_s.device))
+    trace = plan.elite_costs.cpu().numpy()
+    return {"trace": trace / trace[0], "steps": steps_to_converge(trace), "final": plan.cost.cpu().numpy()}
