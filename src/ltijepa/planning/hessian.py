@@ -8,7 +8,7 @@ For the terminal cost ``J(a) = ||r(a)||^2`` with residual ``r(a) = F(a) - z_g`` 
 
 (eq. ``eq-hessian-split``). ``T2`` vanishes when the rollout is affine in the actions
 (straight latent dynamics), so the conditioning is that of the Gauss-Newton term ``T1``.
-Each term is computed on its own with :mod:`torch.func` (``jacrev`` for ``J_F``, ``hessian``
+Each term is computed on its own with :mod:`torch.func` (``jacrev`` for ``J_F``, ``jacrev(jacrev)``
 of ``r_0 . F`` at frozen ``r_0`` for ``T2``), so ``T1 + T2 == hessian(J)`` is a check.
 """
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch.func import hessian, jacrev
+from torch.func import jacrev
 
 from ltijepa.errors import ShapeError
 
@@ -45,6 +45,12 @@ class HessianSplit:
     def t2_ratio(self) -> float:
         """``||T2||_F / ||T1||_F``."""
         return float(self.t2.norm() / self.t1.norm().clamp(min=1e-300))
+
+
+def _hessian(fn):
+    """Reverse-over-reverse Hessian (``jacrev(jacrev)``; torch.func's forward-over-reverse
+    ``hessian`` compiles deprecated TorchScript decompositions on first use)."""
+    return jacrev(jacrev(fn))
 
 
 def hessian_split(model, latent: torch.Tensor, goal: torch.Tensor, actions: torch.Tensor) -> HessianSplit:
@@ -78,8 +84,8 @@ def hessian_split(model, latent: torch.Tensor, goal: torch.Tensor, actions: torc
 
     jac = jacrev(final)(a)
     residual = (final(a) - goal).detach()
-    t2 = hessian(lambda flat: 2.0 * (residual * final(flat)).sum())(a)
-    return HessianSplit(full=hessian(objective)(a).detach(), t1=(2.0 * jac.T @ jac).detach(), t2=t2.detach())
+    t2 = _hessian(lambda flat: 2.0 * (residual * final(flat)).sum())(a)
+    return HessianSplit(full=_hessian(objective)(a).detach(), t1=(2.0 * jac.T @ jac).detach(), t2=t2.detach())
 
 
 def condition_number(matrix: torch.Tensor) -> float:
