@@ -31,7 +31,7 @@ from ltijepa.planning.features import FrozenFeatures
 from ltijepa.planning.gradient import GradientConfig, gradient_plan
 from ltijepa.planning.hessian import condition_number, hessian_split
 from ltijepa.planning.mppi import MPPIConfig, mppi
-from ltijepa.planning.straightening import predictor_linearity, trajectory_curvature
+from ltijepa.planning.straightening import affine_fit, predictor_linearity, trajectory_curvature
 from ltijepa.planning.training import FeatureTransitions, LatentTrainConfig, build_latent_model, train_world_model
 from ltijepa.planning.world_models import LatentModelConfig, LatentWorldModel
 from ltijepa.chapters.planning_world_models import MazeEvalConfig, MazeRun, plan_in_maze
@@ -40,6 +40,7 @@ from ltijepa.profiles import by_profile
 __all__ = [
     "Config",
     "train_pair",
+    "encoded_episodes",
     "representation_diagnostics",
     "hessian_vs_horizon",
     "planners",
@@ -47,6 +48,8 @@ __all__ = [
     "latent_line_paths",
     "steps_to_converge",
     "gd_convergence",
+    "AffineWorldModel",
+    "affine_model",
 ]
 
 
@@ -135,7 +138,7 @@ def train_pair(
     return models, infos
 
 
-def _encoded_episodes(model: LatentWorldModel, data: Transitions) -> torch.Tensor:
+def encoded_episodes(model: LatentWorldModel, data: Transitions) -> torch.Tensor:
     """Latents ``(E, T + 1, d)`` of every frame of ``data``."""
     E, T1 = data.observations.shape[:2]
     frames = data.observations.reshape(E * T1, *data.observations.shape[2:])
@@ -152,7 +155,7 @@ def representation_diagnostics(model: LatentWorldModel, data: Transitions) -> di
         over episodes; ``linearity_residual``: :func:`~ltijepa.planning.straightening.
         predictor_linearity` on every held-out transition.
     """
-    latents = _encoded_episodes(model, data)
+    latents = encoded_episodes(model, data)
     actions = torch.tensor(data.actions.reshape(-1, data.actions.shape[-1]), dtype=latents.dtype, device=latents.device)
     return {
         "curvature": float(trajectory_curvature(latents).mean()),
@@ -284,3 +287,44 @@ def gd_convergence(model: LatentWorldModel, starts, goals, config: Config, *, se
                          config=config.gradient, low=-1.0, high=1.0, generator=torch_generator(seed, z_s.device))
     trace = plan.elite_costs.cpu().numpy()
     return {"trace": trace / trace[0], "steps": steps_to_converge(trace), "final": plan.cost.cpu().numpy()}
+
+
+class AffineWorldModel(LatentWorldModel):
+    """Exactly linear latent dynamics ``z' = M_z z + M_a a + c`` (the fit of a trained predictor).
+
+    Parameters
+    ----------
+    like : LatentWorldModel
+        Lends its encoder (``encode`` and ``embed`` are its own).
+    M : torch.Tensor, shape (d, d + m)
+    c : torch.Tensor, shape (d,)
+    """
+
+    def __init__(self, like: LatentWorldModel, M: torch.Tensor, c: torch.Tensor):
+        super().__init__()
+        self.features, self.config, self.like = like.features, like.config, like
+        d = M.shape[0]
+        self.register_buffer("M_z", M[:, :d].clone())
+        self.register_buffer("M_a", M[:, d:].clone())
+        self.register_buffer("c", c.clone())
+
+    def embed(self, z: torch.Tensor) -> torch.Tensor:
+        """The lending model's latents."""
+        return self.like.embed(z)
+
+    def predict(self, latent: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        """``M_z z + M_a a + c``."""
+        return latent @ self.M_z.T.to(latent.dtype) + action @ self.M_a.T.to(latent.dtype) + self.c.to(latent.dtype)
+
+    def loss_terms(self, batch):
+        """Not trained: raises."""
+        raise NotImplementedError("AffineWorldModel is a fit, not trained")
+
+
+def affine_model(model: LatentWorldModel, data: Transitions) -> AffineWorldModel:
+    """The best affine fit (:func:`~ltijepa.planning.straightening.affine_fit`) of ``model``'s
+    predictor on the held-out transitions of ``data``, as a world model."""
+    latents = encoded_episodes(model, data)
+    actions = torch.tensor(data.actions.reshape(-1, data.actions.shape[-1]), dtype=latents.dtype, device=latents.device)
+    M, c, _ = affine_fit(model, latents[:, :-1].reshape(-1, latents.shape[-1]), actions)
+    return AffineWorldModel(model, M, c)

@@ -22,7 +22,7 @@ import torch
 from ltijepa.checks import check_count
 from ltijepa.errors import DataError, ShapeError
 
-__all__ = ["curvature_loss", "trajectory_curvature", "predictor_linearity", "GDRateCheck", "gd_rate_check"]
+__all__ = ["curvature_loss", "trajectory_curvature", "affine_fit", "predictor_linearity", "GDRateCheck", "gd_rate_check"]
 
 _EPS = 1e-8  # floor of a velocity norm in the cosine (a resting agent has v = 0)
 
@@ -83,12 +83,11 @@ def trajectory_curvature(latents: torch.Tensor) -> torch.Tensor:
     return _one_minus_cos(v[..., :-1, :], v[..., 1:, :]).mean(-1)
 
 
-def predictor_linearity(model, latents: torch.Tensor, actions: torch.Tensor) -> float:
-    """Relative residual of the best affine fit of the predictor on the given points.
+def affine_fit(model, latents: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """The best affine fit of the predictor on the given points, and its relative residual.
 
-    .. math::  \\rho = \\min_{M, c} \\frac{\\|T(z, a) - M [z; a] - c\\|_F}{\\|T(z, a) - \\overline{T(z, a)}\\|_F}
-
-    0 for an affine predictor, 1 when an affine map explains none of the variation.
+    .. math::  (M^\star, c^\star) = \arg\min_{M, c} \|T(z, a) - M [z; a] - c\|_F, \qquad
+               \rho = \frac{\|T(z, a) - M^\star [z; a] - c^\star\|_F}{\|T(z, a) - \overline{T(z, a)}\|_F}
 
     Parameters
     ----------
@@ -97,6 +96,13 @@ def predictor_linearity(model, latents: torch.Tensor, actions: torch.Tensor) -> 
     latents : torch.Tensor, shape (N, d)
     actions : torch.Tensor, shape (N, m)
         With ``N > d + m + 1`` (the fit must be overdetermined).
+
+    Returns
+    -------
+    M : torch.Tensor, shape (d, d + m), float64
+    c : torch.Tensor, shape (d,), float64
+    rho : float
+        0 for an affine predictor, 1 when an affine map explains none of the variation.
 
     Raises
     ------
@@ -113,7 +119,12 @@ def predictor_linearity(model, latents: torch.Tensor, actions: torch.Tensor) -> 
     X = torch.cat([latents.double(), actions.double(), torch.ones(N, 1, dtype=torch.float64, device=latents.device)], 1)
     coef = torch.linalg.lstsq(X, out).solution
     residual = out - X @ coef
-    return float(residual.norm() / (out - out.mean(0)).norm())
+    return coef[:-1].T, coef[-1], float(residual.norm() / (out - out.mean(0)).norm())
+
+
+def predictor_linearity(model, latents: torch.Tensor, actions: torch.Tensor) -> float:
+    """The relative residual ``rho`` of :func:`affine_fit` (0: the predictor is affine there)."""
+    return affine_fit(model, latents, actions)[2]
 
 
 @dataclass(frozen=True)
