@@ -25,7 +25,7 @@ def inputs(tmp_path):
 
 def key(inputs, params=None):
     notebook, src, lock = inputs
-    return cache_key(notebook, src_dir=src, lock_file=lock, params=params or {"profile": "ci", "seed": 0})
+    return cache_key(notebook, src_dir=src, lock_files=(lock,), params=params or {"profile": "ci", "seed": 0})
 
 
 def test_key_is_stable_when_nothing_changes(inputs):
@@ -70,6 +70,17 @@ def test_key_changes_with_parameters_and_lock(inputs):
     assert key(inputs, {"profile": "ci", "seed": 1}) != before
     inputs[2].write_text("numpy==2.4.7\n")
     assert key(inputs) != before
+
+
+def test_key_covers_the_peers_pins_beside_the_lock(tmp_path, inputs):
+    notebook, src, lock = inputs
+    peers = tmp_path / "peers.txt"
+    without = cache_key(notebook, src_dir=src, lock_files=(lock, peers), params={"profile": "ci", "seed": 0})
+    peers.write_text("mpc==0.0.6\n")
+    pinned = cache_key(notebook, src_dir=src, lock_files=(lock, peers), params={"profile": "ci", "seed": 0})
+    peers.write_text("mpc==0.0.7\n")
+    bumped = cache_key(notebook, src_dir=src, lock_files=(lock, peers), params={"profile": "ci", "seed": 0})
+    assert len({without, pinned, bumped}) == 3
 
 
 def test_cache_round_trip(tmp_path, inputs):

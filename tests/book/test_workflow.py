@@ -90,9 +90,9 @@ def test_pip_downloads_and_the_notebook_cache_are_cached_on_our_own_keys(book_ym
     caches = {step["with"]["path"]: step["with"] for step in uses(build, "actions/cache")}
     pip_dir = build["env"]["PIP_CACHE_DIR"]
     assert set(caches) == {pip_dir, "book/.cache"}
-    assert "hashFiles('requirements/lock.txt', 'pyproject.toml')" in caches[pip_dir]["key"]
+    assert "hashFiles('requirements/lock.txt', 'requirements/peers.txt', 'pyproject.toml')" in caches[pip_dir]["key"]
     book_key = caches["book/.cache"]["key"]
-    for inputs in ("requirements/lock.txt", "notebooks/**", "src/ltijepa/**"):
+    for inputs in ("requirements/lock.txt", "requirements/peers.txt", "notebooks/**", "src/ltijepa/**"):
         assert f"'{inputs}'" in book_key
     for cache in caches.values():
         restore = [line.strip() for line in cache.get("restore-keys", "").splitlines() if line.strip()]

@@ -124,7 +124,7 @@ def _execute(project, notebooks, params, jobs, force, timeout, progress, client)
     warnings: list[str] = []
     for notebook in notebooks:
         start = time.perf_counter()
-        key = cache_key(notebook, src_dir=project.src_dir, lock_file=project.lock_file, params=params)
+        key = cache_key(notebook, src_dir=project.src_dir, lock_files=project.lock_files, params=params)
         hit, problem = (None, None) if force else cache.get(key)
         if problem is not None:
             warnings.append(f"{notebook.stem}: {problem}; executing it again")

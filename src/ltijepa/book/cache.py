@@ -6,7 +6,8 @@ everything the output can depend on (the README, "The book build"):
 - the notebook with outputs and execution counts stripped (sources, cell metadata, kernel);
 - every file under ``src/ltijepa`` (path and bytes; byte-code caches excluded);
 - the injected parameters (``profile``, ``seed``);
-- the lock file ``requirements/lock.txt``;
+- the pins: ``requirements/lock.txt`` and ``requirements/peers.txt`` (the peer libraries
+  installed without their dependencies);
 - the Python version and implementation.
 
 Unlike Jupyter Book's own cache (which hashes code cells only), an edit to ``src/`` therefore
@@ -72,7 +73,7 @@ def package_digest(package_dir: Path) -> str:
     return h.hexdigest()
 
 
-def cache_key(notebook: Path, *, src_dir: Path, lock_file: Path, params: dict) -> str:
+def cache_key(notebook: Path, *, src_dir: Path, lock_files: tuple[Path, ...], params: dict) -> str:
     """The cache key of executing ``notebook`` with ``params`` against ``src_dir``.
 
     Parameters
@@ -81,8 +82,8 @@ def cache_key(notebook: Path, *, src_dir: Path, lock_file: Path, params: dict) -
         The source notebook.
     src_dir : Path
         The package source tree; every file under it enters the key.
-    lock_file : Path
-        The pinned requirements; a missing file enters as empty.
+    lock_files : tuple of Path
+        The pinned requirements, in order; a missing file enters as empty.
     params : dict
         The parameters papermill injects (JSON-serialisable).
 
@@ -101,7 +102,8 @@ def cache_key(notebook: Path, *, src_dir: Path, lock_file: Path, params: dict) -
     for path in _tree_files(src_dir):
         part("src:" + path.relative_to(src_dir).as_posix(), path.read_bytes())
     part("params", json.dumps(params, sort_keys=True).encode())
-    part("lock", lock_file.read_bytes() if lock_file.is_file() else b"")
+    for lock_file in lock_files:
+        part("lock:" + lock_file.name, lock_file.read_bytes() if lock_file.is_file() else b"")
     part("python", f"{platform.python_implementation()} {platform.python_version()}".encode())
     return h.hexdigest()
 

@@ -16,8 +16,8 @@ class Project:
     """The paths of a book project rooted at ``root``.
 
     The layout is that of the README: ``notebooks/`` (sources), ``book/`` (hand-written
-    pages and ``_toc.yml``), ``_config.yml``, ``src/ltijepa`` and ``requirements/lock.txt``
-    (both hashed into the cache key). Generated: ``book/executed/``, ``book/.cache/`` and
+    pages and ``_toc.yml``), ``_config.yml``, ``src/ltijepa`` and the pins
+    ``requirements/lock.txt`` and ``requirements/peers.txt`` (all hashed into the cache key). Generated: ``book/executed/``, ``book/.cache/`` and
     ``book/_build/``; ``output`` moves the last two elsewhere (the tests build into a
     temporary folder while sharing the cache).
     """
@@ -53,8 +53,9 @@ class Project:
         return self.root / "src" / "ltijepa"
 
     @property
-    def lock_file(self) -> Path:
-        return self.root / "requirements" / "lock.txt"
+    def lock_files(self) -> tuple[Path, Path]:
+        """The exact pins (``lock.txt``) and the peer libraries installed without dependencies (``peers.txt``)."""
+        return (self.root / "requirements" / "lock.txt", self.root / "requirements" / "peers.txt")
 
     @property
     def executed_dir(self) -> Path:
