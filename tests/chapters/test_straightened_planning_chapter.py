@@ -16,10 +16,10 @@ from ltijepa.planning.features import FrozenFeatures
 from ltijepa.planning.gradient import GradientConfig
 from ltijepa.planning.hessian import hessian_split
 from ltijepa.planning.training import LatentTrainConfig, feature_transitions
-from tests.chapters.test_planning_world_models_chapter import PositionModel
+from ltijepa.testing.planning import PositionModel
 
 TINY = dataclasses.replace(
-    sp.Config.for_profile("ci"), episodes=6, test_episodes=3, train=LatentTrainConfig(steps=60, batch_size=32, log_every=20),
+    sp.Config.for_profile("ci"), episodes=6, test_episodes=6, train=LatentTrainConfig(steps=60, batch_size=32, log_every=20),
     horizons=(1, 3), hessian_problems=2, evaluation=MazeEvalConfig(pairs=3, steps=10),
     gradient=GradientConfig(iterations=10, restarts=2),
 )

@@ -125,6 +125,19 @@ def train_pair(
     Both start from the same weights (``seed``) and see the same batches (``seed + 1``); only
     the weight of the curvature loss differs (0 and ``config.curve_coef``). Both log it.
 
+    Parameters
+    ----------
+    features : FrozenFeatures
+        The frozen image features both models are built on.
+    data : FeatureTransitions
+        The encoded training transitions (with successor indices, for ``L_curve``).
+    config : Config
+        ``train`` and ``curve_coef``.
+    seed : int
+        Seeds the initial weights (``seed``) and the batches (``seed + 1``).
+    progress : bool
+        Show a progress bar per model.
+
     Returns
     -------
     models, infos : dict
@@ -139,7 +152,7 @@ def train_pair(
 
 
 def encoded_episodes(model: LatentWorldModel, data: Transitions) -> torch.Tensor:
-    """Latents ``(E, T + 1, d)`` of every frame of ``data``."""
+    """Latents ``(E, T + 1, d)`` of every frame of ``data`` under ``model``'s encoder."""
     E, T1 = data.observations.shape[:2]
     frames = data.observations.reshape(E * T1, *data.observations.shape[2:])
     return model.encode(frames).reshape(E, T1, -1)
@@ -147,6 +160,13 @@ def encoded_episodes(model: LatentWorldModel, data: Transitions) -> torch.Tensor
 
 def representation_diagnostics(model: LatentWorldModel, data: Transitions) -> dict[str, float]:
     """Curvature of the encoded held-out trajectories and the predictor's affine residual.
+
+    Parameters
+    ----------
+    model : LatentWorldModel
+        Encoder and predictor under test.
+    data : Transitions
+        Held-out episodes (at least ``d + m + 2`` transitions for the affine fit).
 
     Returns
     -------
@@ -167,6 +187,17 @@ def hessian_vs_horizon(model: LatentWorldModel, problems: int, horizons, rng) ->
     """The Hessian split at random plans, per horizon and problem (float64).
 
     Start and goal uniform in the free space (default floor), actions uniform in the box.
+
+    Parameters
+    ----------
+    model : LatentWorldModel
+        Rolled out in float64 (a copy).
+    problems : int
+        Start/goal pairs per horizon.
+    horizons : sequence of int
+        Plan lengths H.
+    rng : int or numpy.random.Generator
+        Draws the pairs and the plans.
 
     Returns
     -------
@@ -195,7 +226,13 @@ def _double(model: LatentWorldModel) -> LatentWorldModel:
 
 
 def planners(config: Config) -> dict[str, tuple]:
-    """The three planners with their settings bound, and whether each needs a differentiable cost."""
+    """The three planners with their settings bound, and whether each needs a differentiable cost.
+
+    Parameters
+    ----------
+    config : Config
+        ``gradient``, ``evaluation.planner`` (CEM) and ``mppi``.
+    """
     return {
         "gradient": (partial(gradient_plan, config=config.gradient), True),
         "CEM": (partial(cem, config=config.evaluation.planner), False),
@@ -207,6 +244,19 @@ def timed_maze_runs(model, starts, goals, config: Config, names, rng) -> dict[st
     """Goal reaching in the maze (default floor) by each named planner, and its wall time per plan (s).
 
     Every planner gets the same starts, goals and a generator drawn from ``rng``.
+
+    Parameters
+    ----------
+    model : LatentWorldModel
+        The world model planned in.
+    starts, goals : array, shape (B, 2)
+        Positions.
+    config : Config
+        The evaluation protocol and the planners' settings.
+    names : sequence of str
+        Keys of :func:`planners`.
+    rng : int or numpy.random.Generator
+        Seeds each run.
     """
     rng = np.random.default_rng(rng)
     table, out = planners(config), {}
@@ -246,6 +296,17 @@ def latent_line_paths(model: LatentWorldModel, starts, goals, *, points: int = 1
     segment between consecutive decoded points stays in the free space and no jump exceeds
     twice the step size of the agent's largest move (0.2).
 
+    Parameters
+    ----------
+    model : LatentWorldModel
+        Its encoder.
+    starts, goals : array, shape (B, 2)
+        Positions.
+    points : int
+        Points along the latent line.
+    grid : int
+        Grid positions per axis (the decoding table).
+
     Returns
     -------
     dict
@@ -272,6 +333,17 @@ def latent_line_paths(model: LatentWorldModel, starts, goals, *, points: int = 1
 
 def gd_convergence(model: LatentWorldModel, starts, goals, config: Config, *, seed: int) -> dict[str, np.ndarray]:
     """One gradient plan per start/goal pair (default floor, horizon of the evaluation), from zeros.
+
+    Parameters
+    ----------
+    model : LatentWorldModel
+        The world model planned in.
+    starts, goals : array, shape (B, 2)
+        Positions.
+    config : Config
+        ``gradient`` and ``evaluation.horizon``.
+    seed : int
+        Seeds the restarts.
 
     Returns
     -------
@@ -309,15 +381,15 @@ class AffineWorldModel(LatentWorldModel):
         self.register_buffer("c", c.clone())
 
     def embed(self, z: torch.Tensor) -> torch.Tensor:
-        """The lending model's latents."""
+        """The lending model's latents of frozen features ``z``."""
         return self.like.embed(z)
 
     def predict(self, latent: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
-        """``M_z z + M_a a + c``."""
+        """``M_z z + M_a a + c`` of a ``latent`` z and an ``action`` a."""
         return latent @ self.M_z.T.to(latent.dtype) + action @ self.M_a.T.to(latent.dtype) + self.c.to(latent.dtype)
 
     def loss_terms(self, batch):
-        """Not trained: raises."""
+        """Not trained: raises for any ``batch``."""
         raise NotImplementedError("AffineWorldModel is a fit, not trained")
 
 

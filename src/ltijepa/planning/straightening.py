@@ -84,7 +84,7 @@ def trajectory_curvature(latents: torch.Tensor) -> torch.Tensor:
 
 
 def affine_fit(model, latents: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, float]:
-    """The best affine fit of the predictor on the given points, and its relative residual.
+    r"""The best affine fit of the predictor on the given points, and its relative residual.
 
     .. math::  (M^\star, c^\star) = \arg\min_{M, c} \|T(z, a) - M [z; a] - c\|_F, \qquad
                \rho = \frac{\|T(z, a) - M^\star [z; a] - c^\star\|_F}{\|T(z, a) - \overline{T(z, a)}\|_F}
@@ -123,7 +123,10 @@ def affine_fit(model, latents: torch.Tensor, actions: torch.Tensor) -> tuple[tor
 
 
 def predictor_linearity(model, latents: torch.Tensor, actions: torch.Tensor) -> float:
-    """The relative residual ``rho`` of :func:`affine_fit` (0: the predictor is affine there)."""
+    """The relative residual ``rho`` of :func:`affine_fit` (0: the predictor is affine there).
+
+    As in :func:`~ltijepa.planning.straightening.affine_fit`.
+    """
     return affine_fit(model, latents, actions)[2]
 
 
