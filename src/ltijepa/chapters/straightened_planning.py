@@ -40,6 +40,7 @@ from ltijepa.profiles import by_profile
 __all__ = [
     "Config",
     "train_pair",
+    "weight_sweep",
     "encoded_episodes",
     "representation_diagnostics",
     "hessian_vs_horizon",
@@ -73,6 +74,10 @@ class Config:
     """start/goal pairs of the Hessian study"""
     evaluation: MazeEvalConfig
     """the goal-reaching protocol of the planning chapter"""
+    sweep_weights: tuple[float, ...] = (100.0,)
+    """curvature weights of the sweep beside 0 and ``curve_coef``"""
+    hold: int = 5
+    """steps each action is held in the straight-data experiment"""
     gradient: GradientConfig = field(default_factory=GradientConfig)
     """the gradient planner"""
     mppi: MPPIConfig = field(default_factory=MPPIConfig)
@@ -82,13 +87,17 @@ class Config:
         for name in ("seeds", "episodes", "test_episodes", "hessian_problems"):
             check_count(name, getattr(self, name))
         check_positive("curve_coef", self.curve_coef)
+        check_count("hold", self.hold)
+        for w in self.sweep_weights:
+            check_positive("sweep weight", w)
         for h in self.horizons:
             check_count("horizon", h)
 
     @classmethod
     def for_profile(cls, profile: str) -> Config:
-        """``full``: 3 seeds, 500 episodes, 20,000 steps, 50 pairs; ``ci``: 1 seed, 120 episodes,
-        2,000 steps, 12 pairs and small planners (about 2 minutes on one CPU thread).
+        """``full``: 3 seeds, 500 episodes, 20,000 steps, 50 pairs, curvature weights 10 and 100
+        in the sweep; ``ci``: 1 seed, 120 episodes, 2,000 steps, 12 pairs, small planners and
+        the weight 100 (about 3 minutes on one CPU thread: six trainings of about 25 s).
 
         >>> Config.for_profile("ci").seeds
         1
@@ -104,6 +113,7 @@ class Config:
             test_episodes=by_profile(profile, ci=20, full=100),
             train=LatentTrainConfig(steps=by_profile(profile, ci=2_000, full=20_000)),
             curve_coef=1.0,
+            sweep_weights=by_profile(profile, ci=(100.0,), full=(10.0, 100.0)),
             horizons=by_profile(profile, ci=(1, 2, 4, 8), full=(1, 2, 4, 8, 16)),
             hessian_problems=by_profile(profile, ci=4, full=16),
             evaluation=MazeEvalConfig(
@@ -145,10 +155,51 @@ def train_pair(
     """
     models, infos = {}, {}
     for name, coef in (("plain", 0.0), ("straightened", config.curve_coef)):
-        model = build_latent_model("bisim", features, data, LatentModelConfig(curve_coef=coef), seed=seed)
-        infos[name] = train_world_model(model, data, config.train, seed=seed + 1, progress=progress)
-        models[name] = model
+        models[name], infos[name] = _train(features, data, config, coef, seed, progress)
     return models, infos
+
+
+def _train(features, data, config: Config, coef: float, seed: int, progress: bool):
+    """One bisimulation world model with curvature weight ``coef`` (weights ``seed``, batches
+    ``seed + 1``), and its training log."""
+    model = build_latent_model("bisim", features, data, LatentModelConfig(curve_coef=coef), seed=seed)
+    info = train_world_model(model, data, config.train, seed=seed + 1, progress=progress)
+    return model, info
+
+
+def weight_sweep(
+    features: FrozenFeatures, data: FeatureTransitions, test: Transitions, config: Config, weights, *, seed: int
+) -> dict[float, dict[str, float]]:
+    """The held-out diagnostics of the model trained with each curvature weight.
+
+    Same initial weights and batches for every weight (as :func:`train_pair`).
+
+    Parameters
+    ----------
+    features : FrozenFeatures
+        The frozen image features.
+    data : FeatureTransitions
+        The encoded training transitions.
+    test : Transitions
+        Held-out episodes.
+    config : Config
+        ``train``.
+    weights : sequence of float
+        Values of ``c_curve`` (0 allowed).
+    seed : int
+        As in :func:`train_pair`.
+
+    Returns
+    -------
+    dict
+        By weight, :func:`representation_diagnostics` and ``"prediction"``, the last logged
+        prediction loss.
+    """
+    out = {}
+    for coef in weights:
+        model, info = _train(features, data, config, float(coef), seed, False)
+        out[float(coef)] = {**representation_diagnostics(model, test), "prediction": float(info["prediction"][-1])}
+    return out
 
 
 def encoded_episodes(model: LatentWorldModel, data: Transitions) -> torch.Tensor:
@@ -310,7 +361,8 @@ def latent_line_paths(model: LatentWorldModel, starts, goals, *, points: int = 1
     Returns
     -------
     dict
-        ``paths`` ``(B, points, 2)``, ``feasible`` bool ``(B,)``, ``max_jump`` ``(B,)``.
+        ``paths`` ``(B, points, 2)``, ``feasible`` bool ``(B,)``, ``free`` bool ``(B,)`` (every
+        segment in the free space, jumps aside), ``max_jump`` ``(B,)`` (arena units).
     """
     starts, goals = np.asarray(starts, dtype=float), np.asarray(goals, dtype=float)
     axis = np.linspace(0.05, 0.95, grid)
@@ -328,7 +380,7 @@ def latent_line_paths(model: LatentWorldModel, starts, goals, *, points: int = 1
     u = np.linspace(0, 1, 16)[None, None, :, None]
     segments = (1 - u) * paths[:, :-1, None] + u * paths[:, 1:, None]
     inside = is_free(segments.reshape(-1, 2)).reshape(segments.shape[:3]).all(axis=(1, 2))
-    return {"paths": paths, "feasible": inside & (jumps.max(axis=1) <= 0.2), "max_jump": jumps.max(axis=1)}
+    return {"paths": paths, "feasible": inside & (jumps.max(axis=1) <= 0.2), "free": inside, "max_jump": jumps.max(axis=1)}
 
 
 def gd_convergence(model: LatentWorldModel, starts, goals, config: Config, *, seed: int) -> dict[str, np.ndarray]:

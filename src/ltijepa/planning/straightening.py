@@ -152,8 +152,13 @@ class GDRateCheck:
 
     @property
     def max_ratio(self) -> float:
-        """``max_j errors_j / bound_j`` (the tightness; <= 1 when the bound holds)."""
-        return float(np.max(self.errors / self.bound))
+        """``max_j errors_j / bound_j`` over the steps ``j >= 1`` whose bound is above
+        ``1e-6 ||a_0 - a*||`` (the tightness: <= 1 when the bound holds, 1 when it is attained;
+        j = 0 is 1 by definition). Below that floor the iterates' float64 round-off
+        (``~1e-16 ||a*||``) is no longer small beside the error, and the ratio would measure it."""
+        resolved = self.bound >= 1e-6 * self.errors[0]
+        resolved[0] = False
+        return float(np.max(self.errors[resolved] / self.bound[resolved])) if resolved.any() else float("nan")
 
 
 def gd_rate_check(
