@@ -44,6 +44,15 @@ def test_pair_differs_only_in_the_curvature_weight(trained):
     np.testing.assert_allclose(infos["plain"]["total"], infos["plain"]["prediction"] + infos["plain"]["bisimulation"], rtol=1e-5)
 
 
+def test_weight_sweep_at_weight_zero_is_the_plain_model(trained):
+    models, infos, test = trained
+    features = FrozenFeatures()
+    data = feature_transitions(features, random_dataset(TINY.episodes, 10, 0))
+    sweep = sp.weight_sweep(features, data, test, TINY, (0.0,), seed=3)
+    assert sweep[0.0]["curvature"] == pytest.approx(sp.representation_diagnostics(models["plain"], test)["curvature"])
+    assert sweep[0.0]["prediction"] == pytest.approx(float(infos["plain"]["prediction"][-1]))
+
+
 def test_diagnostics_and_affine_fit(trained):
     models, _, test = trained
     for model in models.values():

@@ -85,6 +85,8 @@ def test_hessian_split_equals_autograd(horizon, seed):
     assert split.split_error < 1e-12
     # T2 is needed: T1 alone (Gauss-Newton) is not the Hessian of the bent model
     assert float((split.t1 - split.full).norm() / split.full.norm()) > 1e-6
+    # a dropped factor (T2 without its 2) breaks the split on the same instance
+    assert float((split.t1 + split.t2 / 2 - split.full).norm() / split.full.norm()) > 1e-6
 
 
 def test_t2_vanishes_for_linear_dynamics_only():
@@ -117,6 +119,17 @@ def test_gd_rate_holds_at_every_step_on_lq():
     check = gd_rate_check(G, a_star, start, 200)
     assert check.holds and check.kappa > 2
     assert 0.5 < check.max_ratio <= 1 + 1e-9
+
+
+def test_gd_rate_is_attained_with_two_eigenvalues_and_tightness_skips_round_off():
+    # G with only the eigenvalues mu and L: every error is exactly rate^j ||a_0 - a*||
+    G = np.diag([1.0, 1.0, 5.0, 5.0])
+    check = gd_rate_check(G, np.ones(4), np.ones(4) + np.array([1.0, 0.0, 1.0, 0.0]), 60)
+    assert check.holds and check.max_ratio == pytest.approx(1.0, abs=1e-9)
+    # q = 2/3: the bound falls below 1e-6 ||a_0 - a*|| after 34 steps, and those steps are left out
+    assert check.bound[35] < 1e-6 * check.errors[0]
+    # kappa = 1: one step reaches a*, no step is resolved, the tightness is undefined
+    assert np.isnan(gd_rate_check(np.eye(2), np.zeros(2), np.ones(2), 3).max_ratio)
 
 
 def test_gd_rate_mutations_fail_on_the_same_instance():

@@ -187,7 +187,7 @@ def weight_sweep(
     weights : sequence of float
         Values of ``c_curve`` (0 allowed).
     seed : int
-        As in :func:`train_pair`.
+        Seeds the initial weights (``seed``) and the batches (``seed + 1``).
 
     Returns
     -------
