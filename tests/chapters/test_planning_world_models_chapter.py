@@ -14,42 +14,13 @@ from ltijepa.chapters.planning_world_models import (
     plan_in_maze,
     start_goal_pairs,
 )
-from ltijepa.envs.pointmaze import AGENT_COLOUR, CONDITIONS, STEP_SIZE, random_dataset
+from ltijepa.envs.pointmaze import CONDITIONS, random_dataset
 from ltijepa.errors import DataError, ParameterError, ShapeError
 from ltijepa.planning.cem import CEMConfig
 from ltijepa.planning.features import FrozenFeatures
 from ltijepa.planning.training import build_latent_model, feature_transitions
-from ltijepa.planning.world_models import LatentWorldModel, LatentModelConfig
-
-
-class PositionModel(LatentWorldModel):
-    """An exact world model for tests: the latent is the agent's position, read from the red
-    pixels of the image; the prediction is the wall-free dynamics p + delta clip(a)."""
-
-    def __init__(self):
-        super().__init__()
-        self.features = FrozenFeatures()
-        self.config = LatentModelConfig()
-        self.anchor = torch.nn.Parameter(torch.zeros(1))  # a parameter gives the model a device
-
-    def encode(self, obs):
-        img = torch.as_tensor(obs).float() / 255
-        red = ((img[:, 0] - AGENT_COLOUR[0]).abs() < 0.05) & ((img[:, 1] - AGENT_COLOUR[1]).abs() < 0.05)
-        S = img.shape[-1]
-        rows, cols = torch.meshgrid(torch.arange(S), torch.arange(S), indexing="ij")
-        weight = red.float() / red.float().sum((1, 2), keepdim=True)
-        x = ((cols + 0.5) * weight).sum((1, 2)) / S
-        y = 1 - ((rows + 0.5) * weight).sum((1, 2)) / S
-        return torch.stack([x, y], dim=1)
-
-    def embed(self, z):
-        raise AssertionError("not used")
-
-    def predict(self, latent, action):
-        return latent + STEP_SIZE * action.clamp(-1, 1)
-
-    def loss_terms(self, batch):
-        raise AssertionError("not used")
+from ltijepa.planning.world_models import LatentModelConfig
+from ltijepa.testing.planning import PositionModel
 
 
 CONFIG = MazeEvalConfig(pairs=4, steps=10, planner=CEMConfig(samples=64, elites=8, iterations=4))

@@ -159,3 +159,16 @@ def test_errors_name_the_offending_value():
 def test_sample_free_rejects_a_count_that_is_not_a_natural_number(count):
     with pytest.raises(ParameterError, match=r"count == .*, must be an integer >= 0"):
         sample_free(count, rng=0)
+
+
+def test_held_actions_repeat_and_hold_one_draws_as_before():
+    before, again = random_dataset(3, 7, 5), random_dataset(3, 7, 5, hold=1)
+    np.testing.assert_array_equal(before.actions, again.actions)
+    np.testing.assert_array_equal(before.observations, again.observations)
+    held = random_dataset(3, 7, 5, hold=3)
+    assert held.actions.shape == (3, 7, 2)
+    np.testing.assert_array_equal(held.actions[:, 0], held.actions[:, 2])
+    np.testing.assert_array_equal(held.actions[:, 3], held.actions[:, 5])
+    assert not np.array_equal(held.actions[:, 2], held.actions[:, 3])
+    with pytest.raises(ParameterError):
+        random_dataset(3, 7, 5, hold=0)

@@ -112,7 +112,7 @@ def test_bisim_loss_uses_one_action_for_both_states_of_a_pair(features, data):
     assert model.loss_terms(batch)["bisimulation"].item() < 1e-8
 
 
-@pytest.mark.parametrize("kind, names", [("feature", {"prediction", "total"}), ("bisim", {"prediction", "bisimulation", "total"})])
+@pytest.mark.parametrize("kind, names", [("feature", {"prediction", "total"}), ("bisim", {"prediction", "bisimulation", "curvature", "total"})])
 def test_training_lowers_the_loss_and_logs_named_terms(kind, names, features, data):
     model = build_latent_model(kind, features, data, SMALL, seed=0)
     info = train_world_model(model, data, LatentTrainConfig(steps=300, batch_size=64, log_every=50), seed=1, progress=False)

@@ -251,6 +251,8 @@ def plan_in_maze(
     config: MazeEvalConfig,
     rng,
     image_size: int = 32,
+    planner=None,
+    differentiable: bool = False,
 ) -> MazeRun:
     """Drive the agent from each start towards the goal image by latent CEM-MPC.
 
@@ -268,6 +270,11 @@ def plan_in_maze(
         Seeds the distractors and the planner.
     image_size : int
         Must be the model's image size.
+    planner : callable, optional
+        ``planner(cost_fn, init_mean, *, low, high, generator) -> Plan`` in place of CEM with
+        ``config.planner`` (e.g. MPPI or the gradient planner with their settings bound).
+    differentiable : bool
+        Give the planner the differentiable terminal cost (the gradient planner).
 
     Returns
     -------
@@ -289,12 +296,12 @@ def plan_in_maze(
     goal = model.encode(render(goals, background, distractors=state.distractors, image_size=image_size))
     device = goal.device
     generator = torch_generator(int(rng.integers(2**63)), device)
-    planner = partial(cem, config=config.planner, low=-1.0, high=1.0, generator=generator)
+    chosen = partial(cem, config=config.planner) if planner is None else planner
     run = mpc(
         lambda s, u: env.step(s, u.cpu().numpy()),
-        lambda s: model.terminal_cost(model.encode(env.observe(s)), goal),
+        lambda s: model.terminal_cost(model.encode(env.observe(s)), goal, differentiable=differentiable),
         state,
-        planner=planner,
+        planner=partial(chosen, low=-1.0, high=1.0, generator=generator),
         init_mean=torch.zeros(len(starts), config.horizon, 2, device=device),
         execute=config.execute,
         steps=config.steps,

@@ -443,8 +443,13 @@ def random_dataset(
     background: Background = CONDITIONS["NC"],
     randomise_fraction: float = 0.0,
     image_size: int = 32,
+    hold: int = 1,
 ) -> Transitions:
     """Trajectories of uniform random actions from uniform free starts.
+
+    With ``hold > 1`` each drawn action is repeated for ``hold`` steps, so the agent moves on
+    straight segments between turns (and walls); ``hold = 1`` is a fresh action every step
+    and draws exactly what it drew before the option existed.
 
     Parameters
     ----------
@@ -459,14 +464,18 @@ def random_dataset(
         (domain randomisation; Toso et al.'s DR baseline uses 0.4).
     image_size : int
         Pixels per side.
+    hold : int
+        Steps each drawn action is held (default 1).
 
     Raises
     ------
     ParameterError
-        If ``episodes`` or ``steps`` is not a positive integer, or the fraction is outside [0, 1].
+        If ``episodes``, ``steps`` or ``hold`` is not a positive integer, or the fraction is
+        outside [0, 1].
     """
     check_count("episodes", episodes)
     check_count("steps", steps)
+    check_count("hold", hold)
     if not 0.0 <= randomise_fraction <= 1.0:
         raise ParameterError(f"randomise_fraction == {randomise_fraction!r}, must lie in [0, 1]",
                              name="randomise_fraction", value=randomise_fraction)
@@ -474,7 +483,7 @@ def random_dataset(
     randomised = rng.random(episodes) < randomise_fraction
     positions = np.empty((episodes, steps + 1, 2))
     positions[:, 0] = sample_free(episodes, rng)
-    actions = rng.uniform(-1, 1, size=(episodes, steps, 2))
+    actions = np.repeat(rng.uniform(-1, 1, size=(episodes, -(-steps // hold), 2)), hold, axis=1)[:, :steps]
     for t in range(steps):
         positions[:, t + 1] = move(positions[:, t], actions[:, t])
     observations = np.empty((episodes, steps + 1, 3, image_size, image_size), dtype=np.uint8)

@@ -70,6 +70,9 @@ class FeatureTransitions:
     """(N, D) frozen features of o_{t+1}"""
     position: torch.Tensor
     """(N, 2) agent positions at t"""
+    after: torch.Tensor | None = None
+    """(N,) int, the index of transition t + 1 of the same episode (-1 at an episode's end),
+    for the curvature loss; ``None``: batches carry no ``z_after``"""
 
     def __len__(self) -> int:
         return len(self.z)
@@ -87,11 +90,16 @@ class FeatureTransitions:
         Returns
         -------
         FeatureBatch
-            ``B`` transitions, ``pair`` a random permutation of ``range(B)``.
+            ``B`` transitions, ``pair`` a random permutation of ``range(B)``; with ``after``,
+            also ``z_after`` (the features of o_{t+2}; no further draws from ``generator``).
         """
         index = torch.randint(len(self), (batch_size,), generator=generator, device=self.z.device)
         pair = torch.randperm(batch_size, generator=generator, device=self.z.device)
-        return FeatureBatch(self.z[index], self.action[index], self.z_next[index], self.position[index], pair)
+        batch = FeatureBatch(self.z[index], self.action[index], self.z_next[index], self.position[index], pair)
+        if self.after is None:
+            return batch
+        after = self.after[index]
+        return batch._replace(z_after=self.z_next[after.clamp(min=0)], has_after=after >= 0)
 
 
 def feature_transitions(
@@ -112,9 +120,11 @@ def feature_transitions(
     Returns
     -------
     FeatureTransitions
-        ``N = E * T`` transitions.
+        ``N = E * T`` transitions, with the index of each one's successor in its episode.
     """
     E, T1 = data.observations.shape[:2]
+    after = torch.arange(1, E * (T1 - 1) + 1, device=device).reshape(E, T1 - 1)
+    after[:, -1] = -1
     frames = data.observations.reshape(E * T1, *data.observations.shape[2:])
     features = features.to(device)
     z = torch.cat([features(torch.as_tensor(frames[i : i + chunk])) for i in range(0, len(frames), chunk)])
@@ -124,6 +134,7 @@ def feature_transitions(
         action=torch.tensor(data.actions.reshape(-1, data.actions.shape[-1]), dtype=torch.float32, device=device),
         z_next=z[:, 1:].reshape(E * (T1 - 1), -1),
         position=torch.tensor(data.positions[:, :-1].reshape(-1, 2), dtype=torch.float32, device=device),
+        after=after.reshape(-1),
     )
 
 

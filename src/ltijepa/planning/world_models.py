@@ -31,6 +31,7 @@ from ltijepa.jepa.layers import mlp
 from ltijepa.planning.base import CostFn
 from ltijepa.planning.metric_loss import bisimulation_loss, check_discount, latent_distance
 from ltijepa.planning.features import FrozenFeatures
+from ltijepa.planning.straightening import curvature_loss
 
 __all__ = [
     "LatentModelConfig",
@@ -59,6 +60,9 @@ class LatentModelConfig:
     """weight of the bisimulation loss beside the prediction loss (Toso et al.: 1)"""
     action_dim: int = 2
     """m, the action width"""
+    curve_coef: float = 0.0
+    """weight of the curvature loss ``L_curve`` of the bisimulation latents (the lecture's
+    straightening objective; 0: not trained, only logged when the batch has ``z_after``)"""
 
     def __post_init__(self):
         for i, h in enumerate(self.hidden + self.encoder_hidden):
@@ -66,6 +70,7 @@ class LatentModelConfig:
         check_count("bisim_dim", self.bisim_dim)
         check_count("action_dim", self.action_dim)
         check_positive("bisim_coef", self.bisim_coef, allow_zero=True)
+        check_positive("curve_coef", self.curve_coef, allow_zero=True)
         check_discount(self.gamma)
 
 
@@ -82,6 +87,10 @@ class FeatureBatch(NamedTuple):
     """(B, 2) the agent's position at t (the reward of the bisimulation metric)"""
     pair: torch.Tensor
     """(B,) int, the partner of each transition in the bisimulation loss (a permutation)"""
+    z_after: torch.Tensor | None = None
+    """(B, D) frozen features of o_{t+2} (the curvature loss), where the episode goes on"""
+    has_after: torch.Tensor | None = None
+    """(B,) bool, whether ``z_after`` is a real o_{t+2} (False at the end of an episode)"""
 
 
 class Standardizer(nn.Module):
@@ -187,7 +196,7 @@ class LatentWorldModel(nn.Module, ABC):
             steps.append(z)
         return torch.stack(steps, dim=1).reshape(B, N, H + 1, -1)
 
-    def terminal_cost(self, latent: torch.Tensor, goal: torch.Tensor) -> CostFn:
+    def terminal_cost(self, latent: torch.Tensor, goal: torch.Tensor, *, differentiable: bool = False) -> CostFn:
         """DINO-WM's planning objective (mode ``last``, proprio weight 0): the squared distance
         of the last predicted latent to the goal's latent.
 
@@ -197,11 +206,14 @@ class LatentWorldModel(nn.Module, ABC):
         ----------
         latent, goal : torch.Tensor, shape (B, d)
             Current and goal latents of the B problems.
+        differentiable : bool
+            Keep the autograd graph (the gradient planner, :mod:`~ltijepa.planning.gradient`);
+            default: evaluate without gradients (CEM, MPPI).
 
         Returns
         -------
         callable
-            Actions ``(B, N, H, m)`` to costs ``(B, N)``, evaluated without gradients.
+            Actions ``(B, N, H, m)`` to costs ``(B, N)``.
 
         Raises
         ------
@@ -211,12 +223,11 @@ class LatentWorldModel(nn.Module, ABC):
         if latent.shape != goal.shape:
             raise ShapeError(f"latent {tuple(latent.shape)} and goal {tuple(goal.shape)} must have one shape")
 
-        @torch.no_grad()
         def cost(actions: torch.Tensor) -> torch.Tensor:
             final = self.rollout(latent, actions)[:, :, -1]
             return ((final - goal[:, None]) ** 2).sum(-1)
 
-        return cost
+        return cost if differentiable else torch.no_grad()(cost)
 
 
 class FeatureWorldModel(LatentWorldModel):
@@ -318,7 +329,10 @@ class BisimWorldModel(LatentWorldModel):
 
     def loss_terms(self, batch: FeatureBatch) -> dict[str, torch.Tensor]:
         """``{"prediction", "bisimulation", "total"}`` of a batch: eq. ``eq-bisim-loss``, the chapter's
-        form of ``def-bisim-loss``."""
+        form of ``def-bisim-loss``; with ``batch.z_after`` also ``"curvature"``, the
+        straightening loss ``L_curve`` of eq. ``eq-curvature-loss``
+        (:func:`~ltijepa.planning.straightening.curvature_loss`), added to the total with
+        weight ``config.curve_coef`` when that is positive."""
         w = self.embed(batch.z)
         next_w = self.predict(w, batch.action)
         prediction = ((next_w - self.embed(batch.z_next).detach()) ** 2).mean()
@@ -331,4 +345,10 @@ class BisimWorldModel(LatentWorldModel):
             self.predict(other, batch.action),  # one action for both: the synchronous coupling
             self.config.gamma,
         )
-        return {"prediction": prediction, "bisimulation": bisim, "total": prediction + self.config.bisim_coef * bisim}
+        total = prediction + self.config.bisim_coef * bisim
+        terms = {"prediction": prediction, "bisimulation": bisim}
+        if batch.z_after is not None:
+            terms["curvature"] = curvature_loss(w, self.embed(batch.z_next), self.embed(batch.z_after), batch.has_after)
+            if self.config.curve_coef > 0:
+                total = total + self.config.curve_coef * terms["curvature"]
+        return {**terms, "total": total}
