@@ -1,11 +1,13 @@
 """Frozen features, the two world models, their training loop."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
 
 from ltijepa.envs.pointmaze import CONDITIONS, random_dataset, render, sample_free
-from ltijepa.errors import ParameterError, ShapeError, SolverError
+from ltijepa.errors import DataError, ParameterError, ShapeError, SolverError
 from ltijepa.planning.features import FrozenFeatures, pyramid_weights
 from ltijepa.planning.training import (
     FeatureTransitions,
@@ -112,7 +114,7 @@ def test_bisim_loss_uses_one_action_for_both_states_of_a_pair(features, data):
     assert model.loss_terms(batch)["bisimulation"].item() < 1e-8
 
 
-@pytest.mark.parametrize("kind, names", [("feature", {"prediction", "total"}), ("bisim", {"prediction", "bisimulation", "curvature", "total"})])
+@pytest.mark.parametrize("kind, names", [("feature", {"prediction", "total"}), ("bisim", {"prediction", "bisimulation", "total"})])
 def test_training_lowers_the_loss_and_logs_named_terms(kind, names, features, data):
     model = build_latent_model(kind, features, data, SMALL, seed=0)
     info = train_world_model(model, data, LatentTrainConfig(steps=300, batch_size=64, log_every=50), seed=1, progress=False)
@@ -160,3 +162,17 @@ def test_config_and_input_errors(features, data):
         train_world_model(build_latent_model("feature", features, data, SMALL, seed=0), broken, LatentTrainConfig(steps=2),
                           seed=0, progress=False)
     assert (error.value.status, error.value.step, error.value.term) == ("non-finite loss", 1, "prediction")
+
+
+def test_curvature_is_logged_on_request_and_a_positive_weight_needs_successors(features, data):
+    plain = build_latent_model("bisim", features, data, SMALL, seed=0)
+    batch = data.sample(8, torch.Generator().manual_seed(0))
+    assert "curvature" not in plain.loss_terms(batch)  # the planning chapter's model: not computed
+    logged = build_latent_model("bisim", features, data, dataclasses.replace(SMALL, log_curvature=True), seed=0)
+    terms = logged.loss_terms(batch)
+    assert 0 <= terms["curvature"].item() <= 2
+    assert terms["total"].item() == pytest.approx(plain.loss_terms(batch)["total"].item())
+    no_successors = dataclasses.replace(data, after=None)
+    weighted = build_latent_model("bisim", features, data, dataclasses.replace(SMALL, curve_coef=1.0), seed=0)
+    with pytest.raises(DataError, match="z_after"):
+        weighted.loss_terms(no_successors.sample(8, torch.Generator().manual_seed(0)))

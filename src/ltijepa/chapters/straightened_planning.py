@@ -162,7 +162,7 @@ def train_pair(
 def _train(features, data, config: Config, coef: float, seed: int, progress: bool):
     """One bisimulation world model with curvature weight ``coef`` (weights ``seed``, batches
     ``seed + 1``), and its training log."""
-    model = build_latent_model("bisim", features, data, LatentModelConfig(curve_coef=coef), seed=seed)
+    model = build_latent_model("bisim", features, data, LatentModelConfig(curve_coef=coef, log_curvature=True), seed=seed)
     info = train_world_model(model, data, config.train, seed=seed + 1, progress=progress)
     return model, info
 

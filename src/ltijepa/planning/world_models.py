@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from ltijepa.checks import check_count, check_positive
-from ltijepa.errors import ShapeError
+from ltijepa.errors import DataError, ShapeError
 from ltijepa.jepa.layers import mlp
 from ltijepa.planning.base import CostFn
 from ltijepa.planning.metric_loss import bisimulation_loss, check_discount, latent_distance
@@ -62,7 +62,10 @@ class LatentModelConfig:
     """m, the action width"""
     curve_coef: float = 0.0
     """weight of the curvature loss ``L_curve`` of the bisimulation latents (the lecture's
-    straightening objective; 0: not trained, only logged when the batch has ``z_after``)"""
+    straightening objective; 0: not trained on); positive weights need batches with ``z_after``"""
+    log_curvature: bool = False
+    """compute and log ``L_curve`` also at weight 0 (the straightening chapter's plain model;
+    it costs about a fifth more per training step, so the planning chapter leaves it off)"""
 
     def __post_init__(self):
         for i, h in enumerate(self.hidden + self.encoder_hidden):
@@ -329,10 +332,15 @@ class BisimWorldModel(LatentWorldModel):
 
     def loss_terms(self, batch: FeatureBatch) -> dict[str, torch.Tensor]:
         """``{"prediction", "bisimulation", "total"}`` of a batch: eq. ``eq-bisim-loss``, the chapter's
-        form of ``def-bisim-loss``; with ``batch.z_after`` also ``"curvature"``, the
-        straightening loss ``L_curve`` of eq. ``eq-curvature-loss``
-        (:func:`~ltijepa.planning.straightening.curvature_loss`), added to the total with
-        weight ``config.curve_coef`` when that is positive."""
+        form of ``def-bisim-loss``; with ``batch.z_after`` and a positive ``config.curve_coef``
+        (or ``config.log_curvature``) also ``"curvature"``, the straightening loss ``L_curve``
+        of eq. ``eq-curvature-loss`` (:func:`~ltijepa.planning.straightening.curvature_loss`),
+        added to the total with weight ``config.curve_coef``.
+
+        Raises
+        ------
+        DataError
+            If ``config.curve_coef > 0`` and the batch has no ``z_after``."""
         w = self.embed(batch.z)
         next_w = self.predict(w, batch.action)
         prediction = ((next_w - self.embed(batch.z_next).detach()) ** 2).mean()
@@ -347,7 +355,10 @@ class BisimWorldModel(LatentWorldModel):
         )
         total = prediction + self.config.bisim_coef * bisim
         terms = {"prediction": prediction, "bisimulation": bisim}
-        if batch.z_after is not None:
+        if self.config.curve_coef > 0 and batch.z_after is None:
+            raise DataError(f"curve_coef == {self.config.curve_coef} needs batches with z_after (transitions with "
+                            "successor indices)", name="batch")
+        if batch.z_after is not None and (self.config.curve_coef > 0 or self.config.log_curvature):
             terms["curvature"] = curvature_loss(w, self.embed(batch.z_next), self.embed(batch.z_after), batch.has_after)
             if self.config.curve_coef > 0:
                 total = total + self.config.curve_coef * terms["curvature"]
