@@ -6,7 +6,8 @@ a gradient in the actions, and
 
 .. math::  a^{(j+1)} = \\Pi_{[\\ell, u]}\\big(a^{(j)} - \\eta\\, \\nabla_a c(a^{(j)})\\big)
 
-(projected gradient descent on the box; eq. ``eq-gd-planning`` of the chapter). A batch of
+(projected gradient descent on the box; eq. ``eq-gd-planning`` of the chapter, definition
+``def-gd-planning``). A batch of
 ``restarts`` sequences per problem is optimised at once: restart 0 from the warm start, the
 others from it plus Gaussian noise; the plan is the restart of lowest final cost. The
 interface is that of :func:`~ltijepa.planning.cem.cem` (a :class:`~ltijepa.planning.base.Plan`

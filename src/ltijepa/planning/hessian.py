@@ -6,7 +6,7 @@ For the terminal cost ``J(a) = ||r(a)||^2`` with residual ``r(a) = F(a) - z_g`` 
 .. math::  \\nabla^2 J = \\underbrace{2\\, J_F^\\top J_F}_{T_1 \\text{ (cost convexity)}}
            + \\underbrace{2 \\sum_i r_i\\, \\nabla^2 F_i}_{T_2 \\text{ (dynamics curvature)}}
 
-(eq. ``eq-hessian-split``). ``T2`` vanishes when the rollout is affine in the actions
+(eq. ``eq-hessian-split``, theorem ``thm-hessian-split``). ``T2`` vanishes when the rollout is affine in the actions
 (straight latent dynamics), so the conditioning is that of the Gauss-Newton term ``T1``.
 Each term is computed on its own with :mod:`torch.func` (``jacrev`` for ``J_F``, ``jacrev(jacrev)``
 of ``r_0 . F`` at frozen ``r_0`` for ``T2``), so ``T1 + T2 == hessian(J)`` is a check.

@@ -5,7 +5,7 @@ the encoder so that latent trajectories are straight: with velocities ``v_t = z_
 
 .. math::  \\mathcal L_{\\text{curve}} = 1 - \\frac{\\langle v_t, v_{t+1}\\rangle}{\\|v_t\\|\\,\\|v_{t+1}\\|}
 
-(eq. ``eq-curvature-loss`` of the chapter), beside the prediction loss with stop-gradient.
+(eq. ``eq-curvature-loss`` of the chapter, definition ``def-straightening-losses``), beside the prediction loss with stop-gradient.
 Here: that loss (:func:`curvature_loss`), the curvature of rollouts (:func:`trajectory_curvature`),
 how close a predictor is to affine (:func:`predictor_linearity`), and the exact check of the
 gradient-descent rate ``((kappa - 1)/(kappa + 1))^k`` on a quadratic (:func:`gd_rate_check`,
