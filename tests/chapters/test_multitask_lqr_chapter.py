@@ -12,6 +12,7 @@ from ltijepa.chapters.multitask_lqr import (
     bounds_along_path,
     collection_study,
     fixed_step_run,
+    path_example,
     path_indices,
     random_family_checks,
     settings_sweep,
@@ -80,6 +81,25 @@ def test_fixed_step_run_reports_divergence_and_refuses_a_bad_start():
     assert not small.diverged and small.history.iterations == 3
     with pytest.raises(NotStabilizingError, match=r"^K0 does not stabilize task \d: rho\(A_\d - B_\d K0\) == [\d.]+, must be < 1$"):
         fixed_step_run(tasks, np.zeros((1, 2)), step=0.01, iterations=5)
+
+
+def test_path_example_draws_the_setting_and_scales_with_sigma0():
+    """The example at Sigma0 = s I is the Sigma0 = I one on the same draw with every number times s
+    (K_* and the path's gains do not move; the backtracking step is scale-invariant up to tol)."""
+    small = dataclasses.replace(TINY, path_points=2, fixed_step_iterations=3, pg_iterations=300)
+    unit = path_example(sample_pendulums, 4, small, size=2, dt=0.02, sigma0=1.0)
+    tenth = path_example(sample_pendulums, 4, small, size=2, dt=0.02, sigma0=0.1)
+    assert tenth.setting == {"dt": 0.02, "N": 2, "sigma0": 0.1}
+    assert all(np.array_equal(t.Sigma0, 0.1 * np.eye(2)) for t in tenth.tasks)
+    np.testing.assert_array_equal(unit.tasks[0].A, tenth.tasks[0].A)
+    assert unit.tasks[0].A[0, 1] == 0.02 and tenth.gaps.shape[1] == 2
+    np.testing.assert_allclose(tenth.run.K, unit.run.K, atol=1e-4)
+    np.testing.assert_allclose(tenth.path.f_het[-1], 0.1 * unit.path.f_het[-1], rtol=1e-3)
+    np.testing.assert_allclose(tenth.gaps[-1], 0.1 * unit.gaps[-1], rtol=1e-2, atol=1e-9)
+    g, b = tenth.path.pairs()
+    assert check_upper_bound(g, b).holds
+    with pytest.raises(ParameterError, match="sigma0"):
+        path_example(sample_pendulums, 4, small, size=2, dt=0.02, sigma0=0.0)
 
 
 def test_random_family_checks_hold():

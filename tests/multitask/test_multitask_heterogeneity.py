@@ -114,3 +114,17 @@ def test_epsilon_baseline_errors():
         epsilon_bound(pair[:1], [[0.0]])
     with pytest.raises(NotStabilizingError, match="does not stabilize task 0"):
         epsilon_bound(pair, [[-1.0]])
+
+
+def test_a_dropped_factor_in_the_baseline_is_caught(monkeypatch):
+    """The baseline is close to g on the scalar pair x+ = +-0.2 x + u at K = 0 (g/f_het = 0.86),
+    so the mutation 'grad C = E Sigma' (the factor 2 of grad C = 2 E Sigma dropped, halving every
+    f_ij) violates g <= f_het there; on the chapter's pendulums, where g/f_het ~ 1e-4, it would not."""
+    from ltijepa.multitask import epsilon_baseline as eb
+
+    pair, K = scalar_pair(0.2), [[0.0]]
+    g = gradient_heterogeneity(pair, K).max()
+    assert 0.8 < g / epsilon_bound(pair, K).value < 1
+    real = eb._pair_bound
+    monkeypatch.setattr(eb, "_pair_bound", lambda *args: 0.5 * real(*args))
+    assert g > epsilon_bound(pair, K).value

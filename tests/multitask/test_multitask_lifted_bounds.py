@@ -197,3 +197,17 @@ def test_an_unsquared_optimal_factor_is_caught(monkeypatch):
     assert check_upper_bound(g, pairwise_lifted_bounds(tasks, K, tight=True, refine=2).b).holds
     monkeypatch.setattr(lb, "_optimal_factor", lambda lam: 1.0 / (1.0 - math.sqrt(1.0 - lam)))
     assert not check_upper_bound(g, pairwise_lifted_bounds(tasks, K, tight=True, refine=2).b).holds
+
+
+def test_a_halved_output_matrix_is_caught_by_the_tight_bound(monkeypatch):
+    """The tight lifted certificate leaves g/b = 0.75 on four pendulums at a common stabilizer,
+    so the mutation H -> H/2 (the 2 of grad C = 2 E Sigma dropped in the lifted output map)
+    violates g <= b there. Our eq.-(20) bound hides the same mutation behind its ~2x structural
+    slack (test_output_matrix_errors_the_check_catches_and_misses); the tight one does not."""
+    tasks = sample_pendulums(4, 0)
+    K = find_common_stabilizer(tasks).K
+    g = gradient_heterogeneity(tasks, K)
+    assert check_upper_bound(g, pairwise_lifted_bounds(tasks, K, tight=True).b).holds
+    real = lb.lifted_data
+    monkeypatch.setattr(lb, "lifted_data", lambda *args: (lambda F, H, nu: (F, 0.5 * H, nu))(*real(*args)))
+    assert not check_upper_bound(g, pairwise_lifted_bounds(tasks, K, tight=True).b).holds

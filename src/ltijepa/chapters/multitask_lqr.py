@@ -19,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ltijepa import parallel
-from ltijepa.checks import check_count, check_stabilizing
+from ltijepa.checks import check_count, check_positive, check_stabilizing
 from ltijepa.errors import NotStabilizableError, NotStabilizingError
 from ltijepa.multitask.epsilon_baseline import epsilon_bound
 from ltijepa.multitask.gradient_bounds import BisimConfig, average_bounds, pairwise_bisimulation_bounds
@@ -28,6 +28,7 @@ from ltijepa.multitask.heterogeneity import gradient_heterogeneity
 from ltijepa.lqr.families import sample_pendulums, scalar_pair
 from ltijepa.multitask.objective import (
     MultitaskObjective,
+    MultitaskSolution,
     common_optimum,
     find_common_stabilizer,
     optimality_gaps,
@@ -50,6 +51,8 @@ __all__ = [
     "bounds_along_path",
     "FixedStepRun",
     "fixed_step_run",
+    "PathExample",
+    "path_example",
     "FamilyChecks",
     "random_family_checks",
     "CollectionStudy",
@@ -330,6 +333,65 @@ def fixed_step_run(tasks: Sequence[Task], K0, *, step: float, iterations: int) -
         return FixedStepRun(common_optimum(tasks, iterations=iterations, step=step, K0=K0).history, None)
     except NotStabilizingError as exc:
         return FixedStepRun(None, str(exc))
+
+
+@dataclass(frozen=True)
+class PathExample:
+    """One collection of a task family followed along its policy-gradient path (:func:`path_example`)."""
+
+    setting: dict
+    """``{"dt": ..., "N": ..., "sigma0": ...}``: Euler step, tasks, Sigma0 = sigma0 I."""
+    tasks: list
+    """The N tasks."""
+    run: MultitaskSolution
+    """Policy gradient (backtracking step) from the ``config.example_start`` K_0 to K_*."""
+    path: PathBounds
+    """g_ij, b_ij, b_i, f_het and the gaps at ``config.path_points`` iterates of ``run``."""
+    fixed: FixedStepRun
+    """The paper's constant step ``config.fixed_step`` from the same K_0."""
+    gaps: np.ndarray
+    """(iterations + 1, N): the optimality gaps (7) of every task at every iterate of ``run``."""
+
+
+def path_example(
+    sampler: Callable[..., list[Task]], rng, config: Config, *, size: int, dt: float, sigma0: float,
+) -> PathExample:
+    """Draw ``size`` tasks by ``sampler(size, rng, dt=dt)`` with Sigma0 = sigma0 I, run policy
+    gradient to K_*, bound every pair along the path and run the paper's constant step.
+
+    The chapter's pendulum and unicycle examples: each at the setting inferred in section
+    ``multitask-settings`` and at Sigma0 = I beside it. ``config.pg_tol`` is absolute and every
+    gradient is linear in Sigma0, so a smaller sigma0 stops policy gradient at a relatively
+    larger gradient.
+
+    Parameters
+    ----------
+    sampler : callable
+        :func:`~ltijepa.lqr.families.sample_pendulums` or
+        :func:`~ltijepa.lqr.families.sample_unicycles` (the talk's laws).
+    rng : seed or numpy.random.Generator
+    config : Config
+    size, dt, sigma0 : int, float, float
+        Tasks, Euler step, scale of Sigma0.
+
+    Raises
+    ------
+    ParameterError
+        If size is not an integer >= 1, or dt or sigma0 is not a finite number > 0.
+    NotStabilizableError
+        If no K_0 rule of ``config.example_start`` stabilizes every drawn task.
+    """
+    check_positive("sigma0", sigma0)
+    tasks = [Task(t.A, t.B, t.Q, t.R, sigma0 * np.eye(t.n)) for t in sampler(size, rng, dt=dt)]
+    run = common_optimum(tasks, iterations=config.pg_iterations, tol=config.pg_tol, start_order=config.example_start)
+    return PathExample(
+        setting={"dt": dt, "N": size, "sigma0": sigma0},
+        tasks=tasks,
+        run=run,
+        path=bounds_along_path(tasks, run.history, points=config.path_points, config=config.bisim),
+        fixed=fixed_step_run(tasks, run.start.K, step=config.fixed_step, iterations=config.fixed_step_iterations),
+        gaps=np.array([optimality_gaps(tasks, K) for K in run.history.K]),
+    )
 
 
 @dataclass(frozen=True)
