@@ -11,7 +11,7 @@ from ltijepa.envs.pointmaze import (
     AGENT_RADIUS,
     CONDITIONS,
     STEP_SIZE,
-    WALL,
+    U_MAZE,
     Background,
     Distractors,
     PointMaze,
@@ -41,7 +41,7 @@ def test_free_space_is_the_u_maze():
     r = AGENT_RADIUS
     assert is_free(np.array([[0.5, 0.15], [0.5, 0.85], [0.85, 0.5]])).all()  # bottom, top, right arm
     assert not is_free(np.array([[0.3, 0.5], [0.5, 1 / 3 - r / 2], [r / 2, 0.5], [0.5, 1.0]])).any()
-    x0, x1, y0, y1 = WALL
+    x0, x1, y0, y1 = U_MAZE.walls[0]
     assert not is_free(np.array([[x1 + r / 2, 0.5]]))[0] and is_free(np.array([[x1 + 1.01 * r, 0.5]]))[0]
 
 
