@@ -115,3 +115,6 @@ def test_profiles():
         sp.Config.for_profile("fast")
     with pytest.raises(ParameterError):
         dataclasses.replace(ci, curve_coef=0.0)
+    with pytest.raises(ParameterError, match=r"maze == \(\(0, 0.5, 0.4, 0.6\),\), must be a Maze") as info:
+        dataclasses.replace(ci, maze=((0, 0.5, 0.4, 0.6),))
+    assert info.value.name == "maze"

@@ -26,7 +26,7 @@ import torch
 
 from ltijepa.checks import check_count, check_positive
 from ltijepa.envs.pointmaze import CONDITIONS, S_MAZE, U_MAZE, Maze, Transitions, is_free, render, sample_free
-from ltijepa.errors import ShapeError
+from ltijepa.errors import ParameterError, ShapeError
 from ltijepa.planning.base import torch_generator
 from ltijepa.planning.cem import CEMConfig, cem
 from ltijepa.planning.features import FrozenFeatures
@@ -96,6 +96,9 @@ class Config:
             check_positive("sweep weight", w)
         for h in self.horizons:
             check_count("horizon", h)
+        if not isinstance(self.maze, Maze):
+            raise ParameterError(f"maze == {self.maze!r}, must be a Maze (U_MAZE, S_MAZE or another layout)",
+                                 name="maze", value=self.maze)
 
     @classmethod
     def for_profile(cls, profile: str) -> Config:
@@ -359,9 +362,9 @@ def latent_line_paths(
 
     .. math::  \\hat p(s) = \\arg\\min_{p \\in G} \\|e(o(p)) - ((1 - s) z_s + s z_g)\\|, \\quad s \\in [0, 1]
 
-    with G a grid of free positions of ``maze`` (default floor). A decoded path is *feasible* when every
-    segment between consecutive decoded points stays in the free space and no jump exceeds
-    twice the step size of the agent's largest move (0.2).
+    with G a grid of free positions of ``maze`` (default floor). A decoded path is *feasible*
+    when every segment between consecutive decoded points stays in the free space and no jump
+    exceeds twice the step size of the agent's largest move (0.2).
 
     Parameters
     ----------

@@ -100,9 +100,9 @@ class Maze:
     Raises
     ------
     ShapeError
-        If a wall is not 4 numbers.
+        If ``walls`` is not a sequence of walls of 4 numbers each.
     ParameterError
-        If a coordinate is not a finite real number in [0, 1], a wall is empty (``x0 >= x1`` or
+        If a coordinate is not a real number in [0, 1], a wall is empty (``x0 >= x1`` or
         ``y0 >= y1``), or the walls leave no free space or split it in several parts.
     """
 
