@@ -1,5 +1,5 @@
 """Tests of ltijepa.chapters.planning_world_models: goal reaching in the maze with an exact world
-model, the slow-feature ratio, and the chapter's sizes."""
+model (in the U-maze and the S-maze), the slow-feature ratio, and the chapter's sizes."""
 
 import numpy as np
 import pytest
@@ -14,7 +14,7 @@ from ltijepa.chapters.planning_world_models import (
     plan_in_maze,
     start_goal_pairs,
 )
-from ltijepa.envs.pointmaze import CONDITIONS, random_dataset
+from ltijepa.envs.pointmaze import CONDITIONS, S_MAZE, is_free, random_dataset
 from ltijepa.errors import DataError, ParameterError, ShapeError
 from ltijepa.planning.cem import CEMConfig
 from ltijepa.planning.features import FrozenFeatures
@@ -53,6 +53,21 @@ def test_crosses_wall_finds_the_pairs_separated_by_the_wall():
     assert crosses_wall(starts, goals).tolist() == [True, False, False, True]
     with pytest.raises(ShapeError, match=r"starts \(1, 2\) and goals \(2,\) must both be \(B, 2\)"):
         crosses_wall(starts[:1], goals[0])
+
+
+def test_pairs_walls_and_planning_in_the_s_maze():
+    starts, goals = start_goal_pairs(30, 0, maze=S_MAZE)
+    assert is_free(starts, maze=S_MAZE).all() and is_free(goals, maze=S_MAZE).all()
+    # same corridor; across the first wall; up through the right gap
+    a, b = np.array([[0.1, 0.1], [0.3, 0.1], [0.875, 0.1]]), np.array([[0.6, 0.15], [0.3, 0.37], [0.875, 0.37]])
+    assert crosses_wall(a, b, maze=S_MAZE).tolist() == [False, True, False]
+    # (0.2, 0.37) lies in the S-maze's second corridor and inside the U-maze's wall
+    starts, goals = np.array([[0.2, 0.37], [0.875, 0.1]]), np.array([[0.55, 0.4], [0.875, 0.37]])
+    run = plan_in_maze(PositionModel(), CONDITIONS["NC"], starts, goals, config=CONFIG, rng=0, maze=S_MAZE)
+    assert run.success.all() and is_free(run.positions, maze=S_MAZE).all()
+    with pytest.raises(DataError, match=r"position \[0.2, 0.37\] is not in the free space"):
+        plan_in_maze(PositionModel(), CONDITIONS["NC"], starts, goals, config=CONFIG, rng=0)
+    assert background_shift(PositionModel(), starts, CONDITIONS["NC"], CONDITIONS["LC"], maze=S_MAZE) < 0.05
 
 
 def test_success_counts_only_final_distance_below_radius():

@@ -1,6 +1,7 @@
 """Tests of ltijepa.chapters.straightened_planning at a tiny size: the paired training differs
 only in the curvature weight, the diagnostics, the affine fit, convergence counting, the
-latent-line decoding and the gradient planner in the maze with an exact model."""
+latent-line decoding and the gradient planner in the maze with an exact model (U-maze and
+the full profile's S-maze)."""
 
 import dataclasses
 
@@ -10,9 +11,10 @@ import torch
 
 from ltijepa.chapters import straightened_planning as sp
 from ltijepa.chapters.planning_world_models import MazeEvalConfig
-from ltijepa.envs.pointmaze import random_dataset
+from ltijepa.envs.pointmaze import S_MAZE, U_MAZE, is_free, random_dataset
 from ltijepa.errors import ParameterError, ShapeError
 from ltijepa.planning.features import FrozenFeatures
+from ltijepa.planning.cem import CEMConfig
 from ltijepa.planning.gradient import GradientConfig
 from ltijepa.planning.hessian import hessian_split
 from ltijepa.planning.training import LatentTrainConfig, feature_transitions
@@ -80,6 +82,20 @@ def test_latent_line_of_an_exact_position_model():
     assert line["feasible"].tolist() == [True, False]
 
 
+def test_latent_line_and_gradient_planning_in_the_s_maze():
+    model, config = PositionModel(), dataclasses.replace(TINY, maze=S_MAZE)
+    # same corridor: feasible; across the first wall: not (both free in the S-maze)
+    line = sp.latent_line_paths(model, np.array([[0.1, 0.1], [0.3, 0.1]]), np.array([[0.6, 0.15], [0.3, 0.37]]), maze=S_MAZE)
+    assert line["feasible"].tolist() == [True, False]
+    assert is_free(line["paths"].reshape(-1, 2), maze=S_MAZE).all()
+    starts, goals = np.array([[0.2, 0.37], [0.875, 0.1]]), np.array([[0.55, 0.4], [0.875, 0.37]])
+    run, _ = sp.timed_maze_runs(model, starts, goals, config, ["gradient"], 0)["gradient"]
+    assert run.success.all() and is_free(run.positions, maze=S_MAZE).all()
+    assert sp.gd_convergence(model, starts, goals, config, seed=0)["final"].shape == (2,)
+    h = sp.hessian_vs_horizon(model, 2, (1, 3), 0, maze=S_MAZE)
+    assert h["kappa"].shape == (2, 2) and h["split_error"].max() < 1e-10
+
+
 def test_gradient_planner_reaches_goals_with_the_exact_model():
     starts, goals = np.array([[0.2, 0.15], [0.85, 0.2]]), np.array([[0.55, 0.12], [0.85, 0.6]])
     runs = sp.timed_maze_runs(PositionModel(), starts, goals, TINY, ["gradient"], 0)
@@ -90,7 +106,15 @@ def test_gradient_planner_reaches_goals_with_the_exact_model():
 def test_profiles():
     ci, full = sp.Config.for_profile("ci"), sp.Config.for_profile("full")
     assert ci.seeds == 1 and full.seeds >= 3 and full.episodes > ci.episodes
+    # ci: the U-maze and the planning chapter's protocol, as before layouts were a parameter;
+    # full: the larger S-maze with a budget for its longer paths
+    assert ci.maze == U_MAZE and full.maze == S_MAZE
+    assert ci.evaluation == MazeEvalConfig(pairs=12, planner=CEMConfig(samples=100, elites=10, iterations=5))
+    assert (ci.evaluation.steps, full.evaluation.steps) == (30, 60)
     with pytest.raises(ParameterError):
         sp.Config.for_profile("fast")
     with pytest.raises(ParameterError):
         dataclasses.replace(ci, curve_coef=0.0)
+    with pytest.raises(ParameterError, match=r"maze == \(\(0, 0.5, 0.4, 0.6\),\), must be a Maze") as info:
+        dataclasses.replace(ci, maze=((0, 0.5, 0.4, 0.6),))
+    assert info.value.name == "maze"

@@ -1,5 +1,7 @@
 """The point maze: walls, bounds, step sizes, rendering, and slow features that leave the
-dynamics unchanged."""
+dynamics unchanged; the layouts (the default U-maze as the one wall it replaced, the S-maze)."""
+
+import hashlib
 
 import numpy as np
 import pytest
@@ -10,10 +12,13 @@ from ltijepa.envs.pointmaze import (
     AGENT_COLOUR,
     AGENT_RADIUS,
     CONDITIONS,
+    S_MAZE,
     STEP_SIZE,
-    WALL,
+    U_MAZE,
+    WALL_COLOUR,
     Background,
     Distractors,
+    Maze,
     PointMaze,
     is_free,
     move,
@@ -41,7 +46,7 @@ def test_free_space_is_the_u_maze():
     r = AGENT_RADIUS
     assert is_free(np.array([[0.5, 0.15], [0.5, 0.85], [0.85, 0.5]])).all()  # bottom, top, right arm
     assert not is_free(np.array([[0.3, 0.5], [0.5, 1 / 3 - r / 2], [r / 2, 0.5], [0.5, 1.0]])).any()
-    x0, x1, y0, y1 = WALL
+    x0, x1, y0, y1 = U_MAZE.walls[0]
     assert not is_free(np.array([[x1 + r / 2, 0.5]]))[0] and is_free(np.array([[x1 + 1.01 * r, 0.5]]))[0]
 
 
@@ -172,3 +177,144 @@ def test_held_actions_repeat_and_hold_one_draws_as_before():
     assert not np.array_equal(held.actions[:, 2], held.actions[:, 3])
     with pytest.raises(ParameterError):
         random_dataset(3, 7, 5, hold=0)
+
+
+# The one wall the default layout replaced (the former constant ``WALL``), and the free-space
+# test and wall drawing written with it, as they were.
+OLD_WALL = (0.0, 2.0 / 3.0, 1.0 / 3.0, 2.0 / 3.0)
+
+
+def old_is_free(positions):
+    x, y = positions[..., 0], positions[..., 1]
+    r = AGENT_RADIUS
+    inside = (x >= r) & (x <= 1 - r) & (y >= r) & (y <= 1 - r)
+    x0, x1, y0, y1 = OLD_WALL
+    return inside & ~((x < x1 + r) & (x > x0 - r) & (y > y0 - r) & (y < y1 + r))
+
+
+def test_default_layout_is_the_old_wall():
+    assert U_MAZE.walls == (OLD_WALL,) and PointMaze().maze == U_MAZE
+    axis = np.linspace(-0.05, 1.05, 221)
+    x0, x1, y0, y1 = OLD_WALL
+    r = AGENT_RADIUS
+    edges = np.array([x0 - r, x1 + r, y0 - r, y1 + r, r, 1 - r])  # boundaries, where < and <= differ
+    points = np.concatenate([
+        np.stack(np.meshgrid(axis, axis), -1).reshape(-1, 2),
+        np.stack(np.meshgrid(edges, axis), -1).reshape(-1, 2),
+        np.stack(np.meshgrid(axis, edges), -1).reshape(-1, 2),
+        np.random.default_rng(0).uniform(0, 1, size=(5000, 2)),
+    ])
+    expected = old_is_free(points)
+    np.testing.assert_array_equal(is_free(points), expected)
+    np.testing.assert_array_equal(is_free(points, maze=U_MAZE), expected)
+
+
+@pytest.mark.parametrize("size", [8, 31, 32, 64])
+def test_default_layout_draws_the_old_wall(size):
+    off_image = np.array([[2.0, 2.0]])  # no agent on the picture
+    img = render(off_image, CONDITIONS["NC"], image_size=size)[0].transpose(1, 2, 0)
+    centres = (np.arange(size) + 0.5) / size
+    x, y = np.meshgrid(centres, centres[::-1])
+    x0, x1, y0, y1 = OLD_WALL
+    wall = (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+    floor = np.round(CONDITIONS["NC"].floor(size) * 255).astype(np.uint8)
+    np.testing.assert_array_equal(img[wall], np.broadcast_to(np.round(np.array(WALL_COLOUR) * 255), img[wall].shape))
+    np.testing.assert_array_equal(img[~wall], floor[~wall])
+    np.testing.assert_array_equal(img, render(off_image, CONDITIONS["NC"], image_size=size, maze=U_MAZE)[0].transpose(1, 2, 0))
+
+
+def test_default_layout_draws_the_old_dataset():
+    # the positions of this dataset (57 moves blocked, 7 by the wall), as the code drew them
+    # with the constant WALL before layouts were a parameter
+    data = random_dataset(8, 20, 7, randomise_fraction=0.5, hold=2)
+    digest = hashlib.sha256(np.ascontiguousarray(data.positions, dtype="<f8").tobytes()).hexdigest()
+    assert digest == "d36abb590f1d9c59145bcb2c3479a59205edb06a82607f5dd21a3dbf8dc2fbeb"
+    again = random_dataset(8, 20, 7, randomise_fraction=0.5, hold=2, maze=U_MAZE)
+    np.testing.assert_array_equal(data.observations, again.observations)
+    np.testing.assert_array_equal(data.positions, again.positions)
+
+
+def test_s_maze_walls_block_and_are_drawn():
+    r = AGENT_RADIUS
+    for x0, x1, y0, y1 in S_MAZE.walls:
+        inside = np.array([[(x0 + x1) / 2, (y0 + y1) / 2], [x0 + 0.01, y0 + 0.01], [x1 - 0.01, y1 - 0.01]])
+        assert not is_free(inside, maze=S_MAZE).any()
+        # within the agent's radius of the wall's face: not free; just beyond it: free
+        mid = (x0 + x1) / 2
+        assert not is_free(np.array([[mid, y0 - r / 2], [mid, y1 + r / 2]]), maze=S_MAZE).any()
+        assert is_free(np.array([[mid, y0 - 1.01 * r], [mid, y1 + 1.01 * r]]), maze=S_MAZE).all()
+    corridors = np.array([[0.5, 0.1], [0.5, 0.37], [0.5, 0.63], [0.5, 0.9], [0.875, 0.235], [0.1, 0.5], [0.875, 0.765]])
+    assert is_free(corridors, maze=S_MAZE).all()
+    assert not is_free(corridors[4:], maze=U_MAZE).all()  # the layouts differ
+    # moving up from the bottom corridor into the first wall is blocked, sliding sideways is not
+    below = np.array([[0.3, 0.205 - r - 0.01]])
+    up = move(below, np.array([[0.0, 1.0]]), maze=S_MAZE)
+    assert up[0, 1] <= 0.205 - r + 1e-12 and np.isclose(up[0, 0], 0.3)
+    assert np.isclose(move(below, np.array([[1.0, 1.0]]), maze=S_MAZE)[0, 0], 0.3 + STEP_SIZE)
+    # a straight segment across a wall leaves the free space somewhere
+    s = np.linspace(0, 1, 256)[:, None]
+    assert not is_free((1 - s) * np.array([0.5, 0.1]) + s * np.array([0.5, 0.37]), maze=S_MAZE).all()
+    img = render(np.array([[2.0, 2.0]]), CONDITIONS["NC"], maze=S_MAZE)[0]
+    grey = np.round(np.array(WALL_COLOUR) * 255)
+    for x0, x1, y0, y1 in S_MAZE.walls:
+        col, row = int((x0 + x1) / 2 * 32), int((1 - (y0 + y1) / 2) * 32)
+        np.testing.assert_array_equal(img[:, row, col], grey)
+    assert not np.array_equal(img, render(np.array([[2.0, 2.0]]), CONDITIONS["NC"])[0])
+
+
+def waypoint_actions(start, waypoints, maze, steps_per_leg=12):
+    """Drive from ``start`` through ``waypoints`` with saturated proportional actions."""
+    p, path = np.array([start], dtype=float), [np.array(start, dtype=float)]
+    for target in waypoints:
+        for _ in range(steps_per_leg):
+            p = move(p, np.clip((np.asarray(target) - p) / STEP_SIZE, -1, 1), maze=maze)
+            path.append(p[0])
+    return np.array(path)
+
+
+def test_s_maze_is_one_serpentine_corridor_from_bottom_left_to_top_left():
+    legs = [(0.875, 0.1), (0.875, 0.37), (0.1, 0.37), (0.1, 0.63), (0.875, 0.63), (0.875, 0.9), (0.1, 0.9)]
+    path = waypoint_actions((0.1, 0.1), legs, S_MAZE)
+    assert is_free(path, maze=S_MAZE).all()
+    assert np.allclose(path[-1], (0.1, 0.9), atol=1e-9)
+    moves = int((np.abs(np.diff(path, axis=0)).max(axis=1) > 1e-12).sum())
+    assert moves == 41  # 4 corridors of 8 steps and 3 gaps of 3; the straight line up is 8 steps
+
+
+def test_point_maze_and_dataset_live_in_their_layout():
+    in_s_wall = np.array([[0.5, 0.235]])  # inside the S-maze's first wall, free in the U-maze
+    assert is_free(in_s_wall)[0] and not is_free(in_s_wall, maze=S_MAZE)[0]
+    with pytest.raises(DataError, match=r"position \[0.5, 0.235\] is not in the free space"):
+        PointMaze(maze=S_MAZE).reset(in_s_wall, 0)
+    data = random_dataset(6, 15, 1, maze=S_MAZE)
+    assert is_free(data.positions, maze=S_MAZE).all()
+    np.testing.assert_array_equal(data.observations[0, 0], render(data.positions[0, :1], CONDITIONS["NC"], maze=S_MAZE)[0])
+    assert sample_free(300, 2, maze=S_MAZE).shape == (300, 2) and is_free(sample_free(300, 2, maze=S_MAZE), maze=S_MAZE).all()
+
+
+@pytest.mark.parametrize(
+    "walls, error, name, message",
+    [
+        (((0.0, 1.2, 0.4, 0.6),), ParameterError, "walls[0].x1", r"walls\[0\]\.x1 == 1\.2, must lie in \[0, 1\]"),
+        (((0.1, 0.2, 0.3, 0.4), (-0.1, 0.5, 0.4, 0.6)), ParameterError, "walls[1].x0", r"walls\[1\]\.x0 == -0\.1, must lie"),
+        (((0.1, 0.2, float("nan"), 0.4),), ParameterError, "walls[0].y0", r"walls\[0\]\.y0 == nan, must lie in \[0, 1\]"),
+        (((0.1, "a", 0.3, 0.4),), ParameterError, "walls[0].x1", r"walls\[0\]\.x1 == 'a'"),
+        (((0.5, 0.5, 0.1, 0.2),), ParameterError, "walls[0]", r"x0 == 0\.5 >= x1 == 0\.5, must be x0 < x1"),
+        (((0.1, 0.5, 0.6, 0.4),), ParameterError, "walls[0]", r"y0 == 0\.6 >= y1 == 0\.4, must be y0 < y1"),
+        (((0.1, 0.5, 0.4),), ShapeError, "walls[0]", r"walls\[0\]: expected 4 numbers \(x0, x1, y0, y1\), found \(0\.1, 0\.5, 0\.4\)"),
+        ((0.1, 0.5, 0.4, 0.6), ShapeError, "walls[0]", r"a single wall is written walls=\(\(x0, x1, y0, y1\),\)"),
+        (None, ShapeError, "walls", r"walls: expected a sequence of walls"),
+        (((0.0, 1.0, 0.0, 1.0),), ParameterError, "walls", r"leave no free space for an agent of radius 0\.045"),
+        (((0.0, 1.0, 0.4, 0.6),), ParameterError, "walls", r"leave 2 unconnected free regions"),
+    ],
+)
+def test_maze_errors_name_the_offending_wall(walls, error, name, message):
+    with pytest.raises(error, match=message) as info:
+        Maze(walls)
+    assert info.value.name == name
+
+
+def test_maze_normalises_its_walls_to_float_tuples():
+    maze = Maze([[0, 0.5, 0.4, 0.6]])
+    assert maze.walls == ((0.0, 0.5, 0.4, 0.6),) and maze == Maze(((0.0, 0.5, 0.4, 0.6),))
+    assert hash(maze) == hash(Maze(np.array([[0.0, 0.5, 0.4, 0.6]])))

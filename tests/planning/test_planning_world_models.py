@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from ltijepa.envs.pointmaze import CONDITIONS, random_dataset, render, sample_free
+from ltijepa.envs.pointmaze import CONDITIONS, S_MAZE, random_dataset, render, sample_free
 from ltijepa.errors import DataError, ParameterError, ShapeError, SolverError
 from ltijepa.planning.features import FrozenFeatures, pyramid_weights
 from ltijepa.planning.training import (
@@ -122,6 +122,17 @@ def test_training_lowers_the_loss_and_logs_named_terms(kind, names, features, da
     assert info["step"].tolist() == [50, 100, 150, 200, 250, 300]
     assert info["total"][-1] < 0.8 * info["total"][0]
     assert not model.training
+
+
+def test_features_see_the_layout_and_a_model_trains_on_s_maze_data(features):
+    both_free = np.array([[0.875, 0.1], [0.875, 0.9]])  # free in the U-maze and the S-maze
+    z_u = features(torch.tensor(render(both_free, CONDITIONS["NC"])))
+    z_s = features(torch.tensor(render(both_free, CONDITIONS["NC"], maze=S_MAZE)))
+    assert not torch.allclose(z_u, z_s)  # the walls are in the picture
+    data = feature_transitions(features, random_dataset(6, 10, 0, maze=S_MAZE))
+    model = build_latent_model("bisim", features, data, SMALL, seed=0)
+    info = train_world_model(model, data, LatentTrainConfig(steps=20, batch_size=16, log_every=10), seed=3, progress=False)
+    assert np.isfinite(info["total"]).all()
 
 
 def test_training_is_reproducible(features, data):

@@ -19,7 +19,10 @@ scaled to the analog:
   the goal (DINO-WM's 0.5 in a maze of unit cells is half a cell; ours is half a cell, 1/6).
 
 :func:`background_shift` measures how much of a latent is floor (the talk's slow features) and
-:func:`crosses_wall` splits the start/goal pairs by the wall between them.
+:func:`crosses_wall` splits the start/goal pairs by the wall between them. The maze is the
+U-maze (:data:`~ltijepa.envs.pointmaze.U_MAZE`); every function here takes another layout as
+the keyword ``maze`` (the straightened-planning chapter's ``full`` profile uses
+:data:`~ltijepa.envs.pointmaze.S_MAZE`).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import numpy as np
 import torch
 
 from ltijepa.checks import check_count, check_positive
-from ltijepa.envs.pointmaze import Background, PointMaze, is_free, render, sample_free
+from ltijepa.envs.pointmaze import U_MAZE, Background, Maze, PointMaze, is_free, render, sample_free
 from ltijepa.errors import ParameterError, ShapeError
 from ltijepa.planning.base import torch_generator
 from ltijepa.planning.cem import CEMConfig, cem
@@ -189,8 +192,8 @@ class MazeRun:
         return float(self.success.mean())
 
 
-def start_goal_pairs(count: int, rng) -> tuple[np.ndarray, np.ndarray]:
-    """``count`` starts and goals, independent and uniform on the free space.
+def start_goal_pairs(count: int, rng, *, maze: Maze = U_MAZE) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` starts and goals, independent and uniform on the free space of ``maze``.
 
     Parameters
     ----------
@@ -198,6 +201,8 @@ def start_goal_pairs(count: int, rng) -> tuple[np.ndarray, np.ndarray]:
         Number of pairs, >= 1.
     rng : int or numpy.random.Generator
         Seed or generator of the draws (starts first, then goals).
+    maze : Maze
+        The layout (default the U-maze).
 
     Returns
     -------
@@ -209,14 +214,14 @@ def start_goal_pairs(count: int, rng) -> tuple[np.ndarray, np.ndarray]:
         If ``count`` is not a positive integer.
     """
     rng = np.random.default_rng(rng)
-    return sample_free(check_count("count", count), rng), sample_free(count, rng)
+    return sample_free(check_count("count", count), rng, maze=maze), sample_free(count, rng, maze=maze)
 
 
-def crosses_wall(starts: np.ndarray, goals: np.ndarray, *, points: int = 256) -> np.ndarray:
+def crosses_wall(starts: np.ndarray, goals: np.ndarray, *, points: int = 256, maze: Maze = U_MAZE) -> np.ndarray:
     """Whether the straight segment from each start to its goal leaves the free space.
 
     Both ends are free and the arena is convex, so the segment can only leave the free space
-    through the (inflated) wall: these are the pairs a planner must take around the wall.
+    through an (inflated) wall: these are the pairs a planner must take around a wall.
 
     Parameters
     ----------
@@ -224,6 +229,8 @@ def crosses_wall(starts: np.ndarray, goals: np.ndarray, *, points: int = 256) ->
     points : int
         Points tested along each segment (spacing below a tenth of the agent's radius for
         segments up to 1.4 long).
+    maze : Maze
+        The layout (default the U-maze).
 
     Returns
     -------
@@ -239,7 +246,7 @@ def crosses_wall(starts: np.ndarray, goals: np.ndarray, *, points: int = 256) ->
         raise ShapeError(f"starts {starts.shape} and goals {goals.shape} must both be (B, 2)")
     s = np.linspace(0.0, 1.0, check_count("points", points))[None, :, None]
     segment = (1 - s) * starts[:, None] + s * goals[:, None]
-    return ~is_free(segment).all(axis=1)
+    return ~is_free(segment, maze=maze).all(axis=1)
 
 
 def plan_in_maze(
@@ -253,6 +260,7 @@ def plan_in_maze(
     image_size: int = 32,
     planner=None,
     differentiable: bool = False,
+    maze: Maze = U_MAZE,
 ) -> MazeRun:
     """Drive the agent from each start towards the goal image by latent CEM-MPC.
 
@@ -275,6 +283,8 @@ def plan_in_maze(
         ``config.planner`` (e.g. MPPI or the gradient planner with their settings bound).
     differentiable : bool
         Give the planner the differentiable terminal cost (the gradient planner).
+    maze : Maze
+        The layout the agent moves and is rendered in (default the U-maze).
 
     Returns
     -------
@@ -291,9 +301,9 @@ def plan_in_maze(
     if starts.shape != goals.shape:
         raise ShapeError(f"starts {starts.shape} and goals {goals.shape} must have one shape (B, 2)")
     rng = np.random.default_rng(rng)
-    env = PointMaze(background, image_size=image_size)
+    env = PointMaze(background, image_size=image_size, maze=maze)
     state = env.reset(starts, rng)
-    goal = model.encode(render(goals, background, distractors=state.distractors, image_size=image_size))
+    goal = model.encode(render(goals, background, distractors=state.distractors, image_size=image_size, maze=maze))
     device = goal.device
     generator = torch_generator(int(rng.integers(2**63)), device)
     chosen = partial(cem, config=config.planner) if planner is None else planner
@@ -322,7 +332,9 @@ def plan_in_maze(
     )
 
 
-def background_shift(model: LatentWorldModel, positions: np.ndarray, base: Background, other: Background) -> float:
+def background_shift(
+    model: LatentWorldModel, positions: np.ndarray, base: Background, other: Background, *, maze: Maze = U_MAZE
+) -> float:
     """How far a change of floor moves the latents, relative to how far position moves them.
 
     .. math::  \\rho = \\frac{\\operatorname{mean}_i \\|e(o^{\\text{other}}(p_i)) - e(o^{\\text{base}}(p_i))\\|}
@@ -337,6 +349,8 @@ def background_shift(model: LatentWorldModel, positions: np.ndarray, base: Backg
         Agent positions rendered under both floors.
     base, other : Background
         Floors without distractors.
+    maze : Maze
+        The layout whose walls are drawn (default the U-maze).
 
     Raises
     ------
@@ -349,8 +363,8 @@ def background_shift(model: LatentWorldModel, positions: np.ndarray, base: Backg
     if positions.ndim != 2 or positions.shape[1] != 2 or len(positions) < 2:
         raise ShapeError(f"positions: expected (B >= 2, 2), found {positions.shape}")
     size = model.features.image_size
-    z_base = model.encode(render(positions, base, image_size=size))
-    z_other = model.encode(render(positions, other, image_size=size))
+    z_base = model.encode(render(positions, base, image_size=size, maze=maze))
+    z_other = model.encode(render(positions, other, image_size=size, maze=maze))
     shift = (z_other - z_base).norm(dim=-1).mean()
     spread = torch.cdist(z_base, z_base).sum() / (len(positions) * (len(positions) - 1))
     return float(shift / spread)

@@ -9,7 +9,9 @@ the curvature of encoded held-out trajectories and the predictor's distance from
 horizon (:func:`hessian_vs_horizon`), gradient-descent planning in the maze
 (:func:`~ltijepa.chapters.planning_world_models.plan_in_maze` with
 :func:`~ltijepa.planning.gradient.gradient_plan`), and whether the latent straight line from
-start to goal decodes to a feasible path (:func:`latent_line_paths`).
+start to goal decodes to a feasible path (:func:`latent_line_paths`). Everything happens in the
+maze ``Config.maze``: the planning chapter's U-maze (:data:`~ltijepa.envs.pointmaze.U_MAZE`) in
+``ci``, the larger S-shaped corridor (:data:`~ltijepa.envs.pointmaze.S_MAZE`) in ``full``.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ import numpy as np
 import torch
 
 from ltijepa.checks import check_count, check_positive
-from ltijepa.envs.pointmaze import CONDITIONS, Transitions, is_free, render, sample_free
-from ltijepa.errors import ShapeError
+from ltijepa.envs.pointmaze import CONDITIONS, S_MAZE, U_MAZE, Maze, Transitions, is_free, render, sample_free
+from ltijepa.errors import ParameterError, ShapeError
 from ltijepa.planning.base import torch_generator
 from ltijepa.planning.cem import CEMConfig, cem
 from ltijepa.planning.features import FrozenFeatures
@@ -82,6 +84,8 @@ class Config:
     """the gradient planner"""
     mppi: MPPIConfig = field(default_factory=MPPIConfig)
     """the MPPI planner"""
+    maze: Maze = U_MAZE
+    """the layout of the data, the start/goal pairs and the planning (default the U-maze)"""
 
     def __post_init__(self):
         for name in ("seeds", "episodes", "test_episodes", "hessian_problems"):
@@ -92,12 +96,17 @@ class Config:
             check_positive("sweep weight", w)
         for h in self.horizons:
             check_count("horizon", h)
+        if not isinstance(self.maze, Maze):
+            raise ParameterError(f"maze == {self.maze!r}, must be a Maze (U_MAZE, S_MAZE or another layout)",
+                                 name="maze", value=self.maze)
 
     @classmethod
     def for_profile(cls, profile: str) -> Config:
-        """``full``: 3 seeds, 500 episodes, 20,000 steps, 50 pairs, curvature weights 10 and 100
-        in the sweep; ``ci``: 1 seed, 120 episodes, 2,000 steps, 12 pairs, small planners and
-        the weight 100 (about 3 minutes on one CPU thread: six trainings of about 25 s).
+        """``full``: the larger S-maze (:data:`~ltijepa.envs.pointmaze.S_MAZE`) with a step
+        budget of 60 per episode, 3 seeds, 500 episodes, 20,000 steps, 50 pairs, curvature
+        weights 10 and 100 in the sweep; ``ci``: the U-maze with the planning chapter's budget
+        of 30 steps, 1 seed, 120 episodes, 2,000 steps, 12 pairs, small planners and the weight
+        100 (about 3 minutes on one CPU thread: six trainings of about 25 s).
 
         >>> Config.for_profile("ci").seeds
         1
@@ -118,12 +127,14 @@ class Config:
             hessian_problems=by_profile(profile, ci=4, full=16),
             evaluation=MazeEvalConfig(
                 pairs=by_profile(profile, ci=12, full=50),
+                steps=by_profile(profile, ci=30, full=60),
                 planner=CEMConfig(samples=by_profile(profile, ci=100, full=300), elites=by_profile(profile, ci=10, full=30),
                                   iterations=by_profile(profile, ci=5, full=10)),
             ),
             gradient=GradientConfig(iterations=by_profile(profile, ci=30, full=50), restarts=by_profile(profile, ci=4, full=8)),
             mppi=MPPIConfig(samples=by_profile(profile, ci=100, full=512), elites=by_profile(profile, ci=10, full=64),
                             iterations=by_profile(profile, ci=5, full=6)),
+            maze=by_profile(profile, ci=U_MAZE, full=S_MAZE),
         )
 
 
@@ -234,10 +245,13 @@ def representation_diagnostics(model: LatentWorldModel, data: Transitions) -> di
     }
 
 
-def hessian_vs_horizon(model: LatentWorldModel, problems: int, horizons, rng) -> dict[str, np.ndarray]:
+def hessian_vs_horizon(
+    model: LatentWorldModel, problems: int, horizons, rng, *, maze: Maze = U_MAZE
+) -> dict[str, np.ndarray]:
     """The Hessian split at random plans, per horizon and problem (float64).
 
-    Start and goal uniform in the free space (default floor), actions uniform in the box.
+    Start and goal uniform in the free space of ``maze`` (default floor), actions uniform in
+    the box.
 
     Parameters
     ----------
@@ -249,6 +263,8 @@ def hessian_vs_horizon(model: LatentWorldModel, problems: int, horizons, rng) ->
         Plan lengths H.
     rng : int or numpy.random.Generator
         Draws the pairs and the plans.
+    maze : Maze
+        The layout of the pairs and their images (default the U-maze).
 
     Returns
     -------
@@ -257,8 +273,8 @@ def hessian_vs_horizon(model: LatentWorldModel, problems: int, horizons, rng) ->
     """
     rng = np.random.default_rng(rng)
     size = model.features.image_size
-    z = model.encode(render(sample_free(problems, rng), CONDITIONS["NC"], image_size=size)).double()
-    g = model.encode(render(sample_free(problems, rng), CONDITIONS["NC"], image_size=size)).double()
+    z, g = (model.encode(render(sample_free(problems, rng, maze=maze), CONDITIONS["NC"], image_size=size, maze=maze)).double()
+            for _ in range(2))
     model64 = _double(model)
     out = {k: np.empty((len(horizons), problems)) for k in ("kappa", "t2_ratio", "split_error")}
     for i, H in enumerate(horizons):
@@ -292,7 +308,8 @@ def planners(config: Config) -> dict[str, tuple]:
 
 
 def timed_maze_runs(model, starts, goals, config: Config, names, rng) -> dict[str, tuple[MazeRun, float]]:
-    """Goal reaching in the maze (default floor) by each named planner, and its wall time per plan (s).
+    """Goal reaching in the maze ``config.maze`` (default floor) by each named planner, and its wall
+    time per plan (s).
 
     Every planner gets the same starts, goals and a generator drawn from ``rng``.
 
@@ -303,7 +320,7 @@ def timed_maze_runs(model, starts, goals, config: Config, names, rng) -> dict[st
     starts, goals : array, shape (B, 2)
         Positions.
     config : Config
-        The evaluation protocol and the planners' settings.
+        The maze, the evaluation protocol and the planners' settings.
     names : sequence of str
         Keys of :func:`planners`.
     rng : int or numpy.random.Generator
@@ -316,7 +333,7 @@ def timed_maze_runs(model, starts, goals, config: Config, names, rng) -> dict[st
         planner, differentiable = table[name]
         start = time.perf_counter()
         run = plan_in_maze(model, CONDITIONS["NC"], starts, goals, config=config.evaluation, rng=int(rng.integers(2**31)),
-                           planner=planner, differentiable=differentiable)
+                           planner=planner, differentiable=differentiable, maze=config.maze)
         out[name] = (run, (time.perf_counter() - start) / plans)
     return out
 
@@ -338,14 +355,16 @@ def steps_to_converge(elite_costs: np.ndarray, fraction: float = 0.9) -> np.ndar
     return reached.argmax(axis=0)
 
 
-def latent_line_paths(model: LatentWorldModel, starts, goals, *, points: int = 16, grid: int = 40) -> dict[str, np.ndarray]:
+def latent_line_paths(
+    model: LatentWorldModel, starts, goals, *, points: int = 16, grid: int = 40, maze: Maze = U_MAZE
+) -> dict[str, np.ndarray]:
     """Decode the latent straight line from start to goal to positions, by nearest neighbour.
 
     .. math::  \\hat p(s) = \\arg\\min_{p \\in G} \\|e(o(p)) - ((1 - s) z_s + s z_g)\\|, \\quad s \\in [0, 1]
 
-    with G a grid of free positions (default floor). A decoded path is *feasible* when every
-    segment between consecutive decoded points stays in the free space and no jump exceeds
-    twice the step size of the agent's largest move (0.2).
+    with G a grid of free positions of ``maze`` (default floor). A decoded path is *feasible*
+    when every segment between consecutive decoded points stays in the free space and no jump
+    exceeds twice the step size of the agent's largest move (0.2).
 
     Parameters
     ----------
@@ -357,6 +376,8 @@ def latent_line_paths(model: LatentWorldModel, starts, goals, *, points: int = 1
         Points along the latent line.
     grid : int
         Grid positions per axis (the decoding table).
+    maze : Maze
+        The layout of the grid, the images and the feasibility (default the U-maze).
 
     Returns
     -------
@@ -367,11 +388,9 @@ def latent_line_paths(model: LatentWorldModel, starts, goals, *, points: int = 1
     starts, goals = np.asarray(starts, dtype=float), np.asarray(goals, dtype=float)
     axis = np.linspace(0.05, 0.95, grid)
     cells = np.stack(np.meshgrid(axis, axis), -1).reshape(-1, 2)
-    cells = cells[is_free(cells)]
+    cells = cells[is_free(cells, maze=maze)]
     size = model.features.image_size
-    table = model.encode(render(cells, CONDITIONS["NC"], image_size=size))
-    z_s = model.encode(render(starts, CONDITIONS["NC"], image_size=size))
-    z_g = model.encode(render(goals, CONDITIONS["NC"], image_size=size))
+    table, z_s, z_g = (model.encode(render(p, CONDITIONS["NC"], image_size=size, maze=maze)) for p in (cells, starts, goals))
     s = torch.linspace(0, 1, points, dtype=z_s.dtype)[None, :, None]
     line = (1 - s) * z_s[:, None] + s * z_g[:, None]
     nearest = torch.cdist(line.reshape(-1, line.shape[-1]), table).argmin(dim=1).cpu().numpy()
@@ -379,12 +398,13 @@ def latent_line_paths(model: LatentWorldModel, starts, goals, *, points: int = 1
     jumps = np.linalg.norm(np.diff(paths, axis=1), axis=-1)
     u = np.linspace(0, 1, 16)[None, None, :, None]
     segments = (1 - u) * paths[:, :-1, None] + u * paths[:, 1:, None]
-    inside = is_free(segments.reshape(-1, 2)).reshape(segments.shape[:3]).all(axis=(1, 2))
+    inside = is_free(segments.reshape(-1, 2), maze=maze).reshape(segments.shape[:3]).all(axis=(1, 2))
     return {"paths": paths, "feasible": inside & (jumps.max(axis=1) <= 0.2), "free": inside, "max_jump": jumps.max(axis=1)}
 
 
 def gd_convergence(model: LatentWorldModel, starts, goals, config: Config, *, seed: int) -> dict[str, np.ndarray]:
-    """One gradient plan per start/goal pair (default floor, horizon of the evaluation), from zeros.
+    """One gradient plan per start/goal pair (``config.maze``, default floor, horizon of the
+    evaluation), from zeros.
 
     Parameters
     ----------
@@ -393,7 +413,7 @@ def gd_convergence(model: LatentWorldModel, starts, goals, config: Config, *, se
     starts, goals : array, shape (B, 2)
         Positions.
     config : Config
-        ``gradient`` and ``evaluation.horizon``.
+        ``maze``, ``gradient`` and ``evaluation.horizon``.
     seed : int
         Seeds the restarts.
 
@@ -404,8 +424,8 @@ def gd_convergence(model: LatentWorldModel, starts, goals, config: Config, *, se
         ``steps`` ``(B,)`` of :func:`steps_to_converge`, ``final`` ``(B,)`` the final costs.
     """
     size = model.features.image_size
-    z_s = model.encode(render(np.asarray(starts, dtype=float), CONDITIONS["NC"], image_size=size))
-    z_g = model.encode(render(np.asarray(goals, dtype=float), CONDITIONS["NC"], image_size=size))
+    z_s, z_g = (model.encode(render(np.asarray(p, dtype=float), CONDITIONS["NC"], image_size=size, maze=config.maze))
+                for p in (starts, goals))
     plan = gradient_plan(model.terminal_cost(z_s, z_g, differentiable=True),
                          torch.zeros(len(z_s), config.evaluation.horizon, 2, device=z_s.device),
                          config=config.gradient, low=-1.0, high=1.0, generator=torch_generator(seed, z_s.device))

@@ -1,18 +1,23 @@
-"""A point mass in a U-maze, rendered to small RGB images with a changeable background.
+"""A point mass in a maze (by default a U-maze), rendered to small RGB images with a changeable background.
 
 A CPU-sized analog of the MuJoCo PointMaze of DINO-WM (Zhou et al. 2025) and Toso et al.
 (2026), with the talk's *slow features*: the floor (a checker, a gradient or a flat colour) and
 moving distractors change what the images look like and nothing else.
 
-Geometry (units: the arena is the unit square). The U-maze of D4RL's ``maze2d-umaze``: three
-by three cells, the middle row walled on the left two cells,
+Geometry (units: the arena is the unit square). A :class:`Maze` is a union ``W`` of
+axis-aligned wall rectangles in the arena; every function that moves, samples or draws the
+agent takes it as the keyword ``maze``, by default :data:`U_MAZE`, the U-maze of D4RL's
+``maze2d-umaze``: three by three cells, the middle row walled on the left two cells,
 
 .. math::
 
     \\mathcal W = [0, \\tfrac23] \\times [\\tfrac13, \\tfrac23], \\qquad
     \\mathcal F = \\{p \\in [r, 1 - r]^2 : \\operatorname{dist}_\\infty(p, \\mathcal W) \\ge r\\},
 
-with ``r`` the agent's radius; ``F`` is where the agent's centre may be. Dynamics: first order,
+with ``r`` the agent's radius; ``F`` is where the agent's centre may be (for another layout,
+``W`` is the union of its walls). :data:`S_MAZE` is the larger, harder layout of the ``full``
+profile of the straightened-planning chapter: three walls forming a serpentine corridor, with a
+longest path of about 31 steps against the U-maze's 18. Dynamics: first order,
 
 .. math::
 
@@ -31,15 +36,19 @@ it has them: default, ``slight_change`` and ``gradient_aggressive``
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import ndimage
 
 from ltijepa.checks import check_count
 from ltijepa.errors import DataError, ParameterError, ShapeError
 
 __all__ = [
-    "WALL",
+    "Maze",
+    "U_MAZE",
+    "S_MAZE",
     "AGENT_RADIUS",
     "STEP_SIZE",
     "SUBSTEPS",
@@ -58,8 +67,6 @@ __all__ = [
 ]
 
 
-#: The inner wall block (x_min, x_max, y_min, y_max) of the U-maze.
-WALL = (0.0, 2.0 / 3.0, 1.0 / 3.0, 2.0 / 3.0)
 #: Collision radius of the agent (and the drawn disc's radius), arena units.
 AGENT_RADIUS = 0.045
 #: Largest displacement per step and axis, delta (actions are clipped to [-1, 1]).
@@ -70,6 +77,105 @@ SUBSTEPS = 8
 WALL_COLOUR = (0.7, 0.7, 0.7)
 AGENT_COLOUR = (0.95, 0.15, 0.1)
 _CHECKER_CELLS = 8  # checker squares per side
+
+
+@dataclass(frozen=True)
+class Maze:
+    """A layout of the arena: the walls, axis-aligned rectangles in the unit square.
+
+    A point ``(x, y)`` is in the wall ``(x0, x1, y0, y1)`` when ``x0 < x < x1`` and
+    ``y0 < y < y1``; the agent's centre must keep a sup-norm distance of at least
+    :data:`AGENT_RADIUS` from every wall and from the arena's border (the free space ``F`` of
+    the module docstring). The layout is checked on construction: every wall inside the arena,
+    with ``x0 < x1`` and ``y0 < y1``, and the free space non-empty and connected (on a grid of
+    spacing 1/200), so that every start can reach every goal.
+
+    >>> Maze(((0.0, 0.5, 0.4, 0.6),)).walls
+    ((0.0, 0.5, 0.4, 0.6),)
+    >>> Maze(((0.0, 1.2, 0.4, 0.6),))
+    Traceback (most recent call last):
+    ...
+    ltijepa.errors.ParameterError: walls[0].x1 == 1.2, must lie in [0, 1]
+
+    Raises
+    ------
+    ShapeError
+        If ``walls`` is not a sequence of walls of 4 numbers each.
+    ParameterError
+        If a coordinate is not a real number in [0, 1], a wall is empty (``x0 >= x1`` or
+        ``y0 >= y1``), or the walls leave no free space or split it in several parts.
+    """
+
+    walls: tuple[tuple[float, float, float, float], ...]
+    """the wall rectangles ``(x0, x1, y0, y1)``, arena units (an empty tuple: an open arena)"""
+
+    #: Spacing of the grid on which the free space is checked to be non-empty and connected.
+    GRID = 1.0 / 200.0
+
+    def __post_init__(self):
+        if not isinstance(self.walls, (tuple, list, np.ndarray)):
+            raise ShapeError(f"walls: expected a sequence of walls (x0, x1, y0, y1), found {self.walls!r}", name="walls")
+        walls = []
+        for i, wall in enumerate(self.walls):
+            if not isinstance(wall, (tuple, list, np.ndarray)) or np.ndim(wall) != 1 or len(wall) != 4:
+                raise ShapeError(f"walls[{i}]: expected 4 numbers (x0, x1, y0, y1), found {wall!r} "
+                                 "(a single wall is written walls=((x0, x1, y0, y1),))",
+                                 name=f"walls[{i}]", expected=(4,), found=np.shape(wall))
+            for axis, value in zip(("x0", "x1", "y0", "y1"), wall):
+                name = f"walls[{i}].{axis}"
+                if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
+                    raise ParameterError(f"{name} == {value!r}, must lie in [0, 1]", name=name, value=value)
+            x0, x1, y0, y1 = (float(v) for v in wall)
+            for low, high, axis in ((x0, x1, "x"), (y0, y1, "y")):
+                if low >= high:
+                    raise ParameterError(f"walls[{i}] == {(x0, x1, y0, y1)!r}: {axis}0 == {low!r} >= {axis}1 == {high!r}, "
+                                         f"must be {axis}0 < {axis}1", name=f"walls[{i}]", value=wall)
+            walls.append((x0, x1, y0, y1))
+        object.__setattr__(self, "walls", tuple(walls))
+        centres = (np.arange(round(1 / self.GRID)) + 0.5) * self.GRID
+        grid = np.stack(np.meshgrid(centres, centres, indexing="ij"), axis=-1)
+        parts = ndimage.label(self.free(grid))[1]
+        if parts != 1:
+            raise ParameterError(
+                f"walls == {self.walls!r} leave {'no free space' if parts == 0 else f'{parts} unconnected free regions'} "
+                f"for an agent of radius {AGENT_RADIUS}, must leave one connected free space", name="walls", value=self.walls,
+            )
+
+    def free(self, positions: np.ndarray) -> np.ndarray:
+        """Whether each agent centre lies in the free space F of this layout (module docstring).
+
+        Parameters
+        ----------
+        positions : numpy.ndarray, shape (..., 2)
+
+        Returns
+        -------
+        numpy.ndarray of bool, shape (...)
+        """
+        x, y = positions[..., 0], positions[..., 1]
+        r = AGENT_RADIUS
+        inside = (x >= r) & (x <= 1 - r) & (y >= r) & (y <= 1 - r)
+        return inside & ~self.covers(x, y, margin=r)
+
+    def covers(self, x: np.ndarray, y: np.ndarray, *, margin: float = 0.0) -> np.ndarray:
+        """Whether each point ``(x, y)`` is within sup-norm distance ``margin`` of a wall.
+
+        Parameters
+        ----------
+        x, y : numpy.ndarray
+            Coordinates, broadcast together.
+        margin : float
+            How far the walls are inflated (0: the open rectangles themselves).
+
+        Returns
+        -------
+        numpy.ndarray of bool, the broadcast shape of ``x`` and ``y``
+        """
+        x, y = np.asarray(x), np.asarray(y)
+        out = np.zeros(np.broadcast_shapes(x.shape, y.shape), dtype=bool)
+        for x0, x1, y0, y1 in self.walls:
+            out |= (x < x1 + margin) & (x > x0 - margin) & (y > y0 - margin) & (y < y1 + margin)
+        return out
 
 
 @dataclass(frozen=True)
@@ -190,27 +296,35 @@ class Distractors:
         return Distractors(p, v)
 
 
-def is_free(positions: np.ndarray) -> np.ndarray:
-    """Whether each agent centre lies in the free space F (module docstring).
+#: The default layout, D4RL's ``maze2d-umaze``: one wall over the left two cells of the middle
+#: row of three by three cells; the longest shortest path between free points is about 18 steps.
+U_MAZE = Maze(((0.0, 2.0 / 3.0, 1.0 / 3.0, 2.0 / 3.0),))
+#: The larger layout of the ``full`` profile of the chapter "Planning by gradient descent in a
+#: straightened latent space" (``notebooks/straightened_planning.ipynb``): a serpentine of
+#: three walls 0.06 thick, alternately from the left and the right border and leaving a gap of
+#: 0.25 at the other, so that four corridors of width 0.205 join into one S-shaped path from the
+#: bottom-left to the top-left corner; the longest shortest path is about 31 steps.
+S_MAZE = Maze(((0.0, 0.75, 0.205, 0.265), (0.25, 1.0, 0.47, 0.53), (0.0, 0.75, 0.735, 0.795)))
+
+
+def is_free(positions: np.ndarray, *, maze: Maze = U_MAZE) -> np.ndarray:
+    """Whether each agent centre lies in the free space F of ``maze`` (:meth:`Maze.free`).
 
     Parameters
     ----------
     positions : numpy.ndarray, shape (..., 2)
+    maze : Maze
+        The layout (default :data:`U_MAZE`).
 
     Returns
     -------
     numpy.ndarray of bool, shape (...)
     """
-    x, y = positions[..., 0], positions[..., 1]
-    r = AGENT_RADIUS
-    inside = (x >= r) & (x <= 1 - r) & (y >= r) & (y <= 1 - r)
-    x0, x1, y0, y1 = WALL
-    in_wall = (x < x1 + r) & (x > x0 - r) & (y > y0 - r) & (y < y1 + r)
-    return inside & ~in_wall
+    return maze.free(positions)
 
 
-def sample_free(count: int, rng) -> np.ndarray:
-    """``count`` positions uniform on the free space F, by rejection; shape (count, 2).
+def sample_free(count: int, rng, *, maze: Maze = U_MAZE) -> np.ndarray:
+    """``count`` positions uniform on the free space F of ``maze``, by rejection; shape (count, 2).
 
     Parameters
     ----------
@@ -218,6 +332,8 @@ def sample_free(count: int, rng) -> np.ndarray:
         Number of positions to draw.
     rng : int or numpy.random.Generator
         Seed or generator of the candidate points (a generator is advanced in place).
+    maze : Maze
+        The layout (default :data:`U_MAZE`).
 
     Returns
     -------
@@ -234,22 +350,23 @@ def sample_free(count: int, rng) -> np.ndarray:
     out = np.empty((0, 2))
     while len(out) < count:
         candidates = rng.uniform(0, 1, size=(2 * count, 2))
-        out = np.concatenate([out, candidates[is_free(candidates)]])
+        out = np.concatenate([out, candidates[maze.free(candidates)]])
     return out[:count]
 
 
-def _check_positions(positions) -> np.ndarray:
+def _check_positions(positions, maze: Maze) -> np.ndarray:
     positions = np.asarray(positions, dtype=float)
     if positions.ndim != 2 or positions.shape[1] != 2:
         raise ShapeError(f"positions: expected (B, 2), found {positions.shape}")
-    if not is_free(positions).all():
-        i = int(np.flatnonzero(~is_free(positions))[0])
+    free = maze.free(positions)
+    if not free.all():
+        i = int(np.flatnonzero(~free)[0])
         raise DataError(f"position {positions[i].tolist()} is not in the free space (walls, borders)",
                         name="positions", index=i)
     return positions
 
 
-def move(positions: np.ndarray, actions: np.ndarray) -> np.ndarray:
+def move(positions: np.ndarray, actions: np.ndarray, *, maze: Maze = U_MAZE) -> np.ndarray:
     """One step of the dynamics: ``p + STEP_SIZE * clip(a, -1, 1)``, sliding along walls.
 
     Parameters
@@ -258,6 +375,8 @@ def move(positions: np.ndarray, actions: np.ndarray) -> np.ndarray:
         Agent centres, in the free space.
     actions : numpy.ndarray, shape (B, 2)
         Actions; clipped to [-1, 1] (a NaN action is an error).
+    maze : Maze
+        The layout (default :data:`U_MAZE`).
 
     Returns
     -------
@@ -271,7 +390,7 @@ def move(positions: np.ndarray, actions: np.ndarray) -> np.ndarray:
     DataError
         If a position is not free or an action is not finite.
     """
-    p = _check_positions(positions).copy()
+    p = _check_positions(positions, maze).copy()
     actions = np.asarray(actions, dtype=float)
     if actions.shape != p.shape:
         raise ShapeError(f"actions: expected {p.shape}, found {actions.shape}")
@@ -283,7 +402,7 @@ def move(positions: np.ndarray, actions: np.ndarray) -> np.ndarray:
         for axis in (0, 1):
             trial = p.copy()
             trial[:, axis] += delta[:, axis]
-            ok = is_free(trial)
+            ok = maze.free(trial)
             p[ok] = trial[ok]
     return p
 
@@ -294,8 +413,9 @@ def render(
     *,
     distractors: Distractors | None = None,
     image_size: int = 32,
+    maze: Maze = U_MAZE,
 ) -> np.ndarray:
-    """Images of the agent at ``positions`` on ``background``: uint8 ``(B, 3, S, S)``.
+    """Images of the agent at ``positions`` on ``background`` in ``maze``: uint8 ``(B, 3, S, S)``.
 
     Parameters
     ----------
@@ -307,6 +427,8 @@ def render(
         Squares to draw (``(B, k, 2)`` positions); required iff ``background.distractors > 0``.
     image_size : int
         S, pixels per side (>= 8).
+    maze : Maze
+        The layout whose walls are drawn (default :data:`U_MAZE`).
 
     Raises
     ------
@@ -328,8 +450,7 @@ def render(
     centres = (np.arange(S) + 0.5) / S
     x, y = np.meshgrid(centres, centres[::-1])  # (S, S): row 0 at the top (y near 1)
     floor = background.floor(S)
-    x0, x1, y0, y1 = WALL
-    floor[(x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)] = WALL_COLOUR
+    floor[maze.covers(x, y)] = WALL_COLOUR
     images = np.broadcast_to(floor, (len(positions), S, S, 3)).copy()
     if distractors is not None:
         if distractors.positions.shape[:2] != (len(positions), background.distractors):
@@ -370,6 +491,8 @@ class PointMaze:
     """floor and distractors"""
     image_size: int = 32
     """pixels per side of the observations"""
+    maze: Maze = U_MAZE
+    """the layout: its walls block the agent and are drawn"""
 
     def reset(self, positions: np.ndarray, rng) -> MazeState:
         """Start at ``positions`` (B, 2), spawning the background's distractors from ``rng``.
@@ -379,7 +502,7 @@ class PointMaze:
         ShapeError, DataError
             If the positions are not (B, 2) points of the free space.
         """
-        positions = _check_positions(positions)
+        positions = _check_positions(positions, self.maze)
         distractors = None
         if self.background.distractors:
             distractors = Distractors.spawn(len(positions), self.background.distractors, rng)
@@ -407,11 +530,12 @@ class PointMaze:
             As :func:`move`.
         """
         distractors = None if state.distractors is None else state.distractors.step()
-        return MazeState(move(state.positions, np.asarray(actions, dtype=float)), distractors)
+        return MazeState(move(state.positions, np.asarray(actions, dtype=float), maze=self.maze), distractors)
 
     def observe(self, state: MazeState) -> np.ndarray:
         """The images of ``state``: uint8 (B, 3, S, S)."""
-        return render(state.positions, self.background, distractors=state.distractors, image_size=self.image_size)
+        return render(state.positions, self.background, distractors=state.distractors, image_size=self.image_size,
+                      maze=self.maze)
 
 
 @dataclass(frozen=True)
@@ -444,6 +568,7 @@ def random_dataset(
     randomise_fraction: float = 0.0,
     image_size: int = 32,
     hold: int = 1,
+    maze: Maze = U_MAZE,
 ) -> Transitions:
     """Trajectories of uniform random actions from uniform free starts.
 
@@ -466,6 +591,8 @@ def random_dataset(
         Pixels per side.
     hold : int
         Steps each drawn action is held (default 1).
+    maze : Maze
+        The layout of starts, motion and images (default :data:`U_MAZE`).
 
     Raises
     ------
@@ -482,14 +609,15 @@ def random_dataset(
     rng = np.random.default_rng(rng)
     randomised = rng.random(episodes) < randomise_fraction
     positions = np.empty((episodes, steps + 1, 2))
-    positions[:, 0] = sample_free(episodes, rng)
+    positions[:, 0] = sample_free(episodes, rng, maze=maze)
     actions = np.repeat(rng.uniform(-1, 1, size=(episodes, -(-steps // hold), 2)), hold, axis=1)[:, :steps]
     for t in range(steps):
-        positions[:, t + 1] = move(positions[:, t], actions[:, t])
+        positions[:, t + 1] = move(positions[:, t], actions[:, t], maze=maze)
     observations = np.empty((episodes, steps + 1, 3, image_size, image_size), dtype=np.uint8)
     for e in range(episodes):
         floor = random_background(rng) if randomised[e] else background
-        observations[e] = render(positions[e], floor, distractors=_trajectory(floor, steps, rng), image_size=image_size)
+        observations[e] = render(positions[e], floor, distractors=_trajectory(floor, steps, rng), image_size=image_size,
+                                 maze=maze)
     return Transitions(observations, actions, positions, randomised)
 
 
