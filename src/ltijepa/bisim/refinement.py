@@ -113,8 +113,8 @@ def largest_bisimulation(next_state, aux, *, method: str = "auto") -> np.ndarray
     if method == "hopcroft":
         parent = np.zeros(n, dtype=np.int32)  # the trivial partition {O}: stable for a total f
         return relabel(_hopcroft(successors, labels, n_classes, parent).astype(np.int64), n)
-    while n_classes < n:
-        refined, n_refined = _signature_round(successors, labels)
+    while n_classes < n:  # a discrete partition is stable
+        refined, n_refined = _signature_round(successors, labels, n_classes)
         if n_refined == n_classes:  # a round that splits nothing: stable
             break
         if method == "auto" and n_refined < min(2 * n_classes, n):
@@ -124,41 +124,80 @@ def largest_bisimulation(next_state, aux, *, method: str = "auto") -> np.ndarray
 
 
 @numba.njit(cache=True)
-def _signature_round(successors, labels):
+def _signature_round(successors, labels, n_labels):
     """One Moore round: the class of ``(labels[o], labels[f(o, 0)], ..., labels[f(o, A-1)])``.
 
-    Exact: an open-addressing hash table whose slots hold the new label and the full
-    signature, so that a probe compares signatures, not only hashes. New labels are numbered
+    Round ``j`` of ``lem-bisim-words``: the classes of Moore's ``(j + 1)``-equivalence from
+    those of the ``j``-equivalence (``labels``, in ``[0, n_labels)``). A state alone in its
+    class keeps a class of its own without being looked at further: a class can only split.
+    The signatures of the others are folded into 64-bit keys ``key = key * base + label``: with
+    ``base = 2**bits``, ``bits`` the bit length of ``n_labels - 1``, when ``(|A| + 1) bits <= 64``
+    (the key *is* the signature, packed), and with an odd multiplier otherwise (a hash: equal
+    keys are then checked against the signature stored per new class, so the result is exact
+    either way). Keys are looked up in an open-addressing table of ``[key, new label + 1]``
+    sized by the number of distinct signatures there can be, at most
+    ``min(#states in classes of two or more, n_labels ** (|A| + 1))``. New labels are numbered
     in order of first appearance. Returns ``(new_labels, number_of_classes)``.
     """
     n, k = successors.shape
+    sizes = np.zeros(n_labels, dtype=np.int32)
+    for o in range(n):
+        sizes[labels[o]] += 1
+    n_shared = 0  # states that share their class with another
+    for b in range(n_labels):
+        if sizes[b] > 1:
+            n_shared += sizes[b]
     size = 1
-    while size < 2 * n:
+    while size < 2 * _at_most(n_labels, k + 1, n_shared):
         size *= 2
-    mask = size - 1
-    table = np.full((size, k + 2), -1, dtype=np.int32)  # [new label, signature (k + 1)]
+    mask = np.uint64(size - 1)
+    bits = 1
+    while (1 << bits) < n_labels:
+        bits += 1
+    packed = bits * (k + 1) <= 64
+    base = np.uint64(1 << bits) if packed else np.uint64(0x9E3779B97F4A7C15)
+    table = np.zeros((size, 2), dtype=np.uint64)  # [key, new label + 1]; 0: an empty slot
+    seen = np.empty((0 if packed else n, k + 1), dtype=np.int32)  # signature per new label
     signature = np.empty(k + 1, dtype=np.int32)
     out = np.empty(n, dtype=np.int32)
     n_new = 0
     for o in range(n):
+        if sizes[labels[o]] == 1:
+            out[o] = n_new
+            n_new += 1
+            continue
         signature[0] = labels[o]
-        h = np.uint64(labels[o]) * np.uint64(0x9E3779B97F4A7C15)
+        key = np.uint64(labels[o])
         for a in range(k):
             signature[a + 1] = labels[successors[o, a]]
-            h = _mix(h ^ np.uint64(signature[a + 1]))
-        i = np.int64(h & np.uint64(mask))
+            key = key * base + np.uint64(signature[a + 1])
+        i = _mix(key) & mask
         while True:
-            if table[i, 0] < 0:  # an empty slot: a new class
-                table[i, 0] = n_new
-                table[i, 1:] = signature
+            if table[i, 1] == 0:  # an empty slot: a new class
+                table[i, 0] = key
+                table[i, 1] = n_new + 1
+                if not packed:
+                    seen[n_new] = signature
                 out[o] = n_new
                 n_new += 1
                 break
-            if _equal(table[i, 1:], signature):
-                out[o] = table[i, 0]
+            label = np.int64(table[i, 1]) - 1
+            if table[i, 0] == key and (packed or _equal(seen[label], signature)):
+                out[o] = label
                 break
-            i = (i + 1) & mask
+            i = (i + np.uint64(1)) & mask
     return out, n_new
+
+
+@numba.njit(cache=True)
+def _at_most(base, exponent, cap):
+    """``min(base ** exponent, cap)`` for ``base, cap >= 1``, without overflow."""
+    power = 1
+    for _ in range(exponent):
+        power *= base
+        if power >= cap:
+            return cap
+    return power
 
 
 @numba.njit(cache=True, inline="always")
