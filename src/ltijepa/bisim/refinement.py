@@ -40,6 +40,9 @@ METHODS = ("auto", "hopcroft", "signature")
 #: Largest number of states: labels and state indices are stored as 32-bit integers.
 MAX_STATES = 2**31 - 1
 
+#: The odd multiplier of hashed signature keys (2**64 / golden ratio).
+HASH_BASE = np.uint64(0x9E3779B97F4A7C15)
+
 
 def largest_bisimulation(next_state, aux, *, method: str = "auto") -> np.ndarray:
     """Class labels of the largest bisimulation ``B*`` of Def. 1 (a deterministic total system).
@@ -108,13 +111,14 @@ def largest_bisimulation(next_state, aux, *, method: str = "auto") -> np.ndarray
     if n > MAX_STATES:
         raise ParameterError(f"n == {n} states, must be <= MAX_STATES == {MAX_STATES}", name="n", value=n)
     successors = check_next_state(next_state).astype(np.int32)
+    k = successors.shape[1]
     labels = aux_codes(aux, n).astype(np.int32)
     n_classes = int(labels.max()) + 1
     if method == "hopcroft":
         parent = np.zeros(n, dtype=np.int32)  # the trivial partition {O}: stable for a total f
         return relabel(_hopcroft(successors, labels, n_classes, parent).astype(np.int64), n)
     while n_classes < n:  # a discrete partition is stable
-        refined, n_refined = _signature_round(successors, labels, n_classes)
+        refined, n_refined = _signature_round(successors, labels, n_classes, *_key_base(n_classes, k))
         if n_refined == n_classes:  # a round that splits nothing: stable
             break
         if method == "auto" and n_refined < min(2 * n_classes, n):
@@ -123,18 +127,30 @@ def largest_bisimulation(next_state, aux, *, method: str = "auto") -> np.ndarray
     return labels.astype(np.int64)
 
 
+def _key_base(n_labels: int, n_actions: int) -> tuple[np.uint64, bool]:
+    """``(base, packed)`` of the keys ``key = key * base + label`` of a signature round.
+
+    ``base = 2**bits`` with ``bits`` the bit length of ``n_labels - 1`` when the ``|A| + 1``
+    labels of a signature fit in 64 bits (``packed``: the key is the signature), else the odd
+    multiplier ``HASH_BASE`` (the key is a hash of the signature).
+    """
+    bits = max(1, (n_labels - 1).bit_length())
+    if bits * (n_actions + 1) <= 64:
+        return np.uint64(1 << bits), True
+    return HASH_BASE, False
+
+
 @numba.njit(cache=True)
-def _signature_round(successors, labels, n_labels):
+def _signature_round(successors, labels, n_labels, base, packed):
     """One Moore round: the class of ``(labels[o], labels[f(o, 0)], ..., labels[f(o, A-1)])``.
 
     Round ``j`` of ``lem-bisim-words``: the classes of Moore's ``(j + 1)``-equivalence from
     those of the ``j``-equivalence (``labels``, in ``[0, n_labels)``). A state alone in its
     class keeps a class of its own without being looked at further: a class can only split.
-    The signatures of the others are folded into 64-bit keys ``key = key * base + label``: with
-    ``base = 2**bits``, ``bits`` the bit length of ``n_labels - 1``, when ``(|A| + 1) bits <= 64``
-    (the key *is* the signature, packed), and with an odd multiplier otherwise (a hash: equal
-    keys are then checked against the signature stored per new class, so the result is exact
-    either way). Keys are looked up in an open-addressing table of ``[key, new label + 1]``
+    The signatures of the others are folded into 64-bit keys ``key = key * base + label``
+    (:func:`_key_base`): if ``packed`` the key *is* the signature, otherwise it is a hash and
+    equal keys are checked against the signature stored per new class, so the result is exact
+    either way. Keys are looked up in an open-addressing table of ``[key, new label + 1]``
     sized by the number of distinct signatures there can be, at most
     ``min(#states in classes of two or more, n_labels ** (|A| + 1))``. New labels are numbered
     in order of first appearance. Returns ``(new_labels, number_of_classes)``.
@@ -151,11 +167,6 @@ def _signature_round(successors, labels, n_labels):
     while size < 2 * _at_most(n_labels, k + 1, n_shared):
         size *= 2
     mask = np.uint64(size - 1)
-    bits = 1
-    while (1 << bits) < n_labels:
-        bits += 1
-    packed = bits * (k + 1) <= 64
-    base = np.uint64(1 << bits) if packed else np.uint64(0x9E3779B97F4A7C15)
     table = np.zeros((size, 2), dtype=np.uint64)  # [key, new label + 1]; 0: an empty slot
     seen = np.empty((0 if packed else n, k + 1), dtype=np.int32)  # signature per new label
     signature = np.empty(k + 1, dtype=np.int32)
