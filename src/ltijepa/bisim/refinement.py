@@ -258,12 +258,15 @@ def _hopcroft(successors, labels, n_labels, parent):
     suffice (stability with respect to a union and to all other pieces implies stability with
     respect to the last one), so the work list starts with those.
 
-    Blocks are ranges of the array ``elems``; a splitter ``(B, a)`` marks the states with an
-    ``a``-successor in ``B`` by swapping them to the front of their block, then every touched
-    block is split into its marked and unmarked parts. The smaller part becomes a new block and
-    is pushed as a splitter for every action: if ``(b, a)`` is waiting, both parts must wait,
-    and if not, the smaller part suffices (Hopcroft 1971). Each block is pushed at most once
-    per action, and each state is in at most ``log2 n`` processed splitters per action.
+    Blocks are ranges of the array ``elems``. The work list holds blocks, each waiting as a
+    splitter for every action: a popped block ``B`` (its members at that moment) is taken with
+    each action ``a`` in turn; ``(B, a)`` marks the states with an ``a``-successor in ``B`` by
+    swapping them to the front of their block, then every touched block is split into its
+    marked and unmarked parts. The smaller part becomes a new block and is pushed: if ``(b,
+    a)`` is waiting, both parts must wait, and if not, the smaller part suffices (Hopcroft
+    1971); if ``B`` itself splits while it is processed, the later actions still use all of
+    its members, whose pieces wait. Each block is pushed at most once, and each state is in at
+    most ``log2 n`` processed splitters.
     """
     n, k = successors.shape
     start, pre = _predecessors(successors)
@@ -294,60 +297,59 @@ def _hopcroft(successors, labels, n_labels, parent):
         c = block_parent[b]
         if largest_piece[c] < 0 or sizes[b] > sizes[largest_piece[c]]:
             largest_piece[c] = b
-    work = np.empty(n * k, dtype=np.int64)  # each block is pushed at most once per action
+    work = np.empty(n, dtype=np.int32)  # blocks waiting as splitters; each is pushed once
     top = 0
     for b in range(n_labels):
         if largest_piece[block_parent[b]] != b:
-            for a in range(k):
-                work[top] = b * k + a
-                top += 1
+            work[top] = b
+            top += 1
     n_blocks = n_labels
     splitter = np.empty(n, dtype=np.int32)
     touched = np.empty(n, dtype=np.int32)
     while top > 0:
         top -= 1
-        b_split, a = work[top] // k, work[top] % k
+        b_split = work[top]
         m = block_end[b_split] - block_start[b_split]
         splitter[:m] = elems[block_start[b_split] : block_end[b_split]]  # marking permutes elems
-        n_touched = 0
-        for i in range(m):
-            s = splitter[i]
-            for j in range(start[a, s], start[a, s + 1]):
-                q = pre[a, j]
-                b = block[q]
-                first_unmarked = block_start[b] + n_marked[b]
-                if block_end[b] - block_start[b] == 1 or loc[q] < first_unmarked:
-                    continue  # a singleton cannot split; q is already marked
-                here = loc[q]  # mark q: swap it to the front of its block
-                other = elems[first_unmarked]
-                elems[first_unmarked] = q
-                loc[q] = first_unmarked
-                elems[here] = other
-                loc[other] = here
-                if n_marked[b] == 0:
-                    touched[n_touched] = b
-                    n_touched += 1
-                n_marked[b] += 1
-        for t in range(n_touched):
-            b = touched[t]
-            marked = n_marked[b]
-            n_marked[b] = 0
-            total = block_end[b] - block_start[b]
-            if marked == total:
-                continue
-            new = n_blocks
-            n_blocks += 1
-            if marked <= total - marked:  # the new block is the smaller part
-                block_start[new] = block_start[b]
-                block_end[new] = block_start[b] + marked
-                block_start[b] = block_end[new]
-            else:
-                block_start[new] = block_start[b] + marked
-                block_end[new] = block_end[b]
-                block_end[b] = block_start[new]
-            for i in range(block_start[new], block_end[new]):
-                block[elems[i]] = new
-            for c in range(k):
-                work[top] = new * k + c
+        for a in range(k):
+            n_touched = 0
+            for i in range(m):
+                s = splitter[i]
+                for j in range(start[a, s], start[a, s + 1]):
+                    q = pre[a, j]
+                    b = block[q]
+                    first_unmarked = block_start[b] + n_marked[b]
+                    if block_end[b] - block_start[b] == 1 or loc[q] < first_unmarked:
+                        continue  # a singleton cannot split; q is already marked
+                    here = loc[q]  # mark q: swap it to the front of its block
+                    other = elems[first_unmarked]
+                    elems[first_unmarked] = q
+                    loc[q] = first_unmarked
+                    elems[here] = other
+                    loc[other] = here
+                    if n_marked[b] == 0:
+                        touched[n_touched] = b
+                        n_touched += 1
+                    n_marked[b] += 1
+            for t in range(n_touched):
+                b = touched[t]
+                marked = n_marked[b]
+                n_marked[b] = 0
+                total = block_end[b] - block_start[b]
+                if marked == total:
+                    continue
+                new = n_blocks
+                n_blocks += 1
+                if marked <= total - marked:  # the new block is the smaller part
+                    block_start[new] = block_start[b]
+                    block_end[new] = block_start[b] + marked
+                    block_start[b] = block_end[new]
+                else:
+                    block_start[new] = block_start[b] + marked
+                    block_end[new] = block_end[b]
+                    block_end[b] = block_start[new]
+                for i in range(block_start[new], block_end[new]):
+                    block[elems[i]] = new
+                work[top] = new
                 top += 1
     return block
