@@ -11,9 +11,12 @@ The chapter proves this (book label ``lem-bisim-words``): ``B*`` is the Moore/Ne
 equivalence of the automaton ``(O, A, f, p)``, computed here in two phases:
 
 - **signature rounds** (Moore refinement): ``cls ← class of (cls[o], cls[f(o, a)] for all
-  a)``, one pass over the transitions per round with an exact hash table. Round ``j`` yields
-  Moore's ``j``-equivalence, the complement of ``R^(j+1)``. Random systems need a handful of
-  rounds, but a chain needs ``n - 1``;
+  a)``, one pass over the transitions per round. A signature is folded into one 64-bit key,
+  packed exactly while ``|A| + 1`` labels fit in 64 bits and hashed (then checked against
+  the stored signature) beyond, and looked up in a hash table; states alone in their class
+  are skipped, since classes only split. Round ``j`` yields Moore's ``j``-equivalence, the
+  complement of ``R^(j+1)``. Random systems need a handful of rounds, but a chain needs
+  ``n - 1``;
 - **Hopcroft's algorithm** (Hopcroft 1971), ``O(|A| n log n)`` in the worst case. It takes
   over as soon as a round fails to double the number of classes, starting from that round's
   partition with only the pieces the round cut off as splitters. At most ``log2 n + 1``
