@@ -150,11 +150,11 @@ def _signature_round(successors, labels, n_labels, base, packed):
     Round ``j`` of ``lem-bisim-words``: the classes of Moore's ``(j + 1)``-equivalence from
     those of the ``j``-equivalence (``labels``, in ``[0, n_labels)``). A state alone in its
     class keeps a class of its own without being looked at further: a class can only split.
-    The signatures of the others are folded into 64-bit keys ``key = key * base + label``
-    (:func:`_key_base`): if ``packed`` the key *is* the signature, otherwise it is a hash and
-    equal keys are checked against the signature stored per new class, so the result is exact
-    either way. Keys are looked up in an open-addressing table of ``[key, new label + 1]``
-    sized by the number of distinct signatures there can be, at most
+    The signatures of the others are folded into 64-bit keys (:func:`_signature_keys`): if
+    ``packed`` the key *is* the signature, otherwise it is a hash and equal keys are checked
+    against the signature stored per new class, so the result is exact either way. Keys are
+    looked up in an open-addressing table of ``[key, new label + 1]`` sized by the number of
+    distinct signatures there can be, at most
     ``min(#states in classes of two or more, n_labels ** (|A| + 1))``. New labels are numbered
     in order of first appearance. Returns ``(new_labels, number_of_classes)``.
     """
@@ -166,6 +166,7 @@ def _signature_round(successors, labels, n_labels, base, packed):
     for b in range(n_labels):
         if sizes[b] > 1:
             n_shared += sizes[b]
+    keys = _signature_keys(successors, labels, sizes, base)
     size = 1
     while size < 2 * _at_most(n_labels, k + 1, n_shared):
         size *= 2
@@ -180,11 +181,11 @@ def _signature_round(successors, labels, n_labels, base, packed):
             out[o] = n_new
             n_new += 1
             continue
-        signature[0] = labels[o]
-        key = np.uint64(labels[o])
-        for a in range(k):
-            signature[a + 1] = labels[successors[o, a]]
-            key = key * base + np.uint64(signature[a + 1])
+        key = keys[o]
+        if not packed:
+            signature[0] = labels[o]
+            for a in range(k):
+                signature[a + 1] = labels[successors[o, a]]
         i = _mix(key) & mask
         while True:
             if table[i, 1] == 0:  # an empty slot: a new class
@@ -201,6 +202,26 @@ def _signature_round(successors, labels, n_labels, base, packed):
                 break
             i = (i + np.uint64(1)) & mask
     return out, n_new
+
+
+@numba.njit(cache=True)
+def _signature_keys(successors, labels, sizes, base):
+    """``key = key * base + label`` over the signature ``(labels[o], labels[f(o, a)]...)`` of
+    every state ``o`` in a class of two or more (``sizes[labels[o]] > 1``; others: unset),
+    uint64 (n,), with the base of :func:`_key_base`.
+
+    A pass of its own: its label look-ups are independent of each other, so the memory system
+    overlaps them, and the table probes of :func:`_signature_round` then read a plain array.
+    """
+    n, k = successors.shape
+    keys = np.empty(n, dtype=np.uint64)
+    for o in range(n):
+        if sizes[labels[o]] > 1:
+            key = np.uint64(labels[o])
+            for a in range(k):
+                key = key * base + np.uint64(labels[successors[o, a]])
+            keys[o] = key
+    return keys
 
 
 @numba.njit(cache=True)
