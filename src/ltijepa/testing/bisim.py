@@ -20,9 +20,12 @@ from ltijepa.bisim.relations import canonical_labels
 from ltijepa.bisim.systems import chain_system, random_system
 
 #: The shapes :func:`shaped_systems` draws.
-SHAPES = ("chain", "self_loops", "one_action", "many_actions", "unreachable")
+SYSTEM_SHAPES = ("chain", "self_loops", "one_action", "many_actions", "unreachable")
 
-__all__ = ["deterministic_systems", "shaped_systems", "SHAPES", "datasets", "bispy_partition", "automata_partition"]
+__all__ = [
+    "deterministic_systems", "shaped_systems", "SYSTEM_SHAPES", "datasets", "bispy_partition",
+    "automata_partition",
+]
 
 
 @st.composite
@@ -70,7 +73,7 @@ def deterministic_systems(
 
 @st.composite
 def shaped_systems(
-    draw, *, max_states: int = 14, max_actions: int = 70, shapes=SHAPES
+    draw, *, max_states: int = 14, max_actions: int = 70, shapes=SYSTEM_SHAPES
 ) -> tuple[np.ndarray, np.ndarray]:
     """A deterministic total system ``(next_state (n, k) int64, aux (n,) int64)`` of one of
     the ``shapes``:
@@ -92,7 +95,7 @@ def shaped_systems(
     max_actions : int
         Largest number of actions of the ``"many_actions"`` shape (the others have at most 3).
     shapes : sequence of str
-        The shapes to draw from (a subset of ``SHAPES``).
+        The shapes to draw from (a subset of ``SYSTEM_SHAPES``).
     """
     shape = draw(st.sampled_from(shapes))
     if shape == "chain":
