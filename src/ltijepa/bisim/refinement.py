@@ -113,7 +113,7 @@ def largest_bisimulation(next_state, aux, *, method: str = "auto") -> np.ndarray
     n = np.shape(next_state)[0] if np.ndim(next_state) >= 1 else 0
     if n > MAX_STATES:
         raise ParameterError(f"n == {n} states, must be <= MAX_STATES == {MAX_STATES}", name="n", value=n)
-    successors = check_next_state(next_state).astype(np.int32)
+    successors = check_next_state(next_state, np.int32)  # n <= MAX_STATES: indices fit
     k = successors.shape[1]
     labels = aux_codes(aux, n).astype(np.int32)
     n_classes = int(labels.max()) + 1
