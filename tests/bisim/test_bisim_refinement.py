@@ -10,10 +10,29 @@ from ltijepa.bisim import (
     largest_bisimulation,
     least_fixed_point,
 )
-from ltijepa.bisim.relations import count_separated, same_partition, separated_by
+from ltijepa.bisim._validation import aux_codes
+from ltijepa.bisim.refinement import _key_base, _signature_round
+from ltijepa.bisim.relations import canonical_labels, count_separated, same_partition, separated_by
 from ltijepa.bisim.systems import chain_system, random_system
 from ltijepa.errors import DataError, ParameterError, ShapeError
-from ltijepa.testing.bisim import deterministic_systems
+from ltijepa.testing.bisim import deterministic_systems, shaped_systems
+
+
+def moore_round(next_state, labels) -> np.ndarray:
+    """One naive Moore round, canonical labels: the class of ``(labels[o], labels[f(o, a)]
+    for all a)`` by ``np.unique`` on rows."""
+    rows = np.column_stack([labels, labels[next_state]])
+    return canonical_labels(np.unique(rows, axis=0, return_inverse=True)[1].reshape(-1))
+
+
+def moore_partition(next_state, aux) -> np.ndarray:
+    """Naive Moore refinement (lem-bisim-words): rounds until one splits nothing."""
+    labels = canonical_labels(np.asarray(aux))
+    while True:
+        refined = moore_round(next_state, labels)
+        if refined.max() == labels.max():
+            return refined
+        labels = refined
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -22,6 +41,46 @@ def test_fast_equals_fixed_point(method, system):
     next_state, aux = system
     labels = largest_bisimulation(next_state, aux, method=method)
     assert np.array_equal(separated_by(labels), least_fixed_point(next_state, aux))
+
+
+@pytest.mark.parametrize("method", METHODS)
+@given(system=shaped_systems())
+def test_every_method_equals_moore_refinement_on_shaped_systems(method, system):
+    next_state, aux = system
+    labels = largest_bisimulation(next_state, aux, method=method)
+    assert np.array_equal(labels, moore_partition(next_state, aux))
+
+
+@given(system=st.one_of(deterministic_systems(max_states=14), shaped_systems()))
+def test_signature_rounds_are_exact_when_every_key_collides(system):
+    """With base 1 (and packed=False) a key is the sum of the signature's labels: equal keys of
+    distinct signatures are told apart by the stored signatures, round after round."""
+    next_state, aux = system
+    successors = next_state.astype(np.int32)
+    labels = aux_codes(aux, len(aux)).astype(np.int32)
+    n_labels = int(labels.max()) + 1
+    for _ in range(len(aux)):
+        base, packed = _key_base(n_labels, successors.shape[1])
+        refined, n_refined = _signature_round(successors, labels, n_labels, base, packed)
+        colliding, n_colliding = _signature_round(successors, labels, n_labels, np.uint64(1), False)
+        assert n_colliding == n_refined
+        assert np.array_equal(colliding, refined)
+        assert np.array_equal(refined, moore_round(successors, labels))
+        labels, n_labels = refined, n_refined
+
+
+@pytest.mark.parametrize(
+    "system",
+    [random_system(3000, 3, rng=1, n_aux_values=2),
+     random_system(3000, 24, rng=2, n_aux_values=3, n_blocks=50),
+     random_system(3000, 24, rng=3, n_aux_values=2), chain_system(400, 4)],
+    ids=["random", "lift-24-actions", "random-24-actions", "chain"],
+)
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_equals_moore_refinement_on_larger_systems(method, system):
+    next_state, aux = system
+    labels = largest_bisimulation(next_state, aux, method=method)
+    assert np.array_equal(labels, moore_partition(next_state, aux))
 
 
 @given(deterministic_systems(max_states=12), st.randoms(use_true_random=False))

@@ -19,17 +19,19 @@ from ltijepa.errors import DataError, ShapeError
 
 __all__ = ["check_next_state", "aux_codes"]
 
-def check_next_state(next_state) -> np.ndarray:
-    """``next_state`` as a read-only ``int64`` array of shape ``(n, |A|)`` with entries in ``[0, n)``.
+def check_next_state(next_state, dtype=np.int64) -> np.ndarray:
+    """``next_state`` as a read-only integer array of shape ``(n, |A|)`` with entries in ``[0, n)``.
 
     Parameters
     ----------
     next_state : array_like of int, shape (n, n_actions)
         The successor table ``f(o, a)``; ``n >= 1`` states and ``n_actions >= 1`` actions.
+    dtype : numpy integer dtype, default int64
+        The dtype of the copy returned; it must hold ``n - 1``.
 
     Returns
     -------
-    numpy.ndarray of int64, shape (n, n_actions)
+    numpy.ndarray of dtype, shape (n, n_actions)
 
     Raises
     ------
@@ -60,7 +62,7 @@ def check_next_state(next_state) -> np.ndarray:
             f"next_state[{row}, {col}] == {array[row, col]}, must be in [0, {n}) "
             f"(a state index of the {n}-state system)", name="next_state", index=(row, col),
         )
-    out = np.array(array, dtype=np.int64)  # a private copy: the caller may mutate theirs
+    out = np.array(array, dtype=dtype)  # a private copy: the caller may mutate theirs
     out.setflags(write=False)
     return out
 

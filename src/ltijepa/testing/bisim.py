@@ -2,6 +2,8 @@
 
 - :func:`deterministic_systems`: small deterministic total systems ``(next_state, aux)``,
   half of them random lifts of a smaller system (so that ``B*`` has non-trivial classes);
+- :func:`shaped_systems`: systems of the shapes refinement algorithms meet at their edges
+  (chains, self loops, one action, many actions, unreachable states);
 - :func:`datasets`: a system together with a random subset of its transitions (Def. 4);
 - :func:`bispy_partition`, :func:`automata_partition`: the largest bisimulation computed by
   BisPy (Paige–Tarjan) and by automata-lib (Hopcroft DFA minimisation), for cross-checks and
@@ -15,8 +17,15 @@ from hypothesis import strategies as st
 
 from ltijepa.bisim._validation import aux_codes, check_next_state
 from ltijepa.bisim.relations import canonical_labels
+from ltijepa.bisim.systems import chain_system, random_system
 
-__all__ = ["deterministic_systems", "datasets", "bispy_partition", "automata_partition"]
+#: The shapes :func:`shaped_systems` draws.
+SYSTEM_SHAPES = ("chain", "self_loops", "one_action", "many_actions", "unreachable")
+
+__all__ = [
+    "deterministic_systems", "shaped_systems", "SYSTEM_SHAPES", "datasets", "bispy_partition",
+    "automata_partition",
+]
 
 
 @st.composite
@@ -60,6 +69,62 @@ def deterministic_systems(
         [members[b][i % len(members[b])] for b, i in zip(target.ravel(), pick)], dtype=np.int64
     ).reshape(n, k)
     return next_state, base_aux[block].astype(np.int64)
+
+
+@st.composite
+def shaped_systems(
+    draw, *, max_states: int = 14, max_actions: int = 70, shapes=SYSTEM_SHAPES
+) -> tuple[np.ndarray, np.ndarray]:
+    """A deterministic total system ``(next_state (n, k) int64, aux (n,) int64)`` of one of
+    the ``shapes``:
+
+    - ``"chain"``: :func:`ltijepa.bisim.systems.chain_system` with its states renamed at
+      random (``n - 1`` signature rounds);
+    - ``"self_loops"``: a system of :func:`deterministic_systems` with some transitions
+      replaced by ``f(o, a) = o``;
+    - ``"one_action"``: a system of :func:`deterministic_systems` with ``|A| = 1``;
+    - ``"many_actions"``: a random lift (:func:`ltijepa.bisim.systems.random_system`) with
+      ``|A|`` up to ``max_actions``, so that a signature no longer fits a 64-bit word;
+    - ``"unreachable"``: a system of :func:`deterministic_systems` and extra states no state
+      of it reaches, whose successors are anywhere.
+
+    Parameters
+    ----------
+    max_states : int
+        Largest number of states ``n`` drawn.
+    max_actions : int
+        Largest number of actions of the ``"many_actions"`` shape (the others have at most 3).
+    shapes : sequence of str
+        The shapes to draw from (a subset of ``SYSTEM_SHAPES``).
+    """
+    shape = draw(st.sampled_from(shapes))
+    if shape == "chain":
+        next_state, aux = chain_system(draw(st.integers(1, max_states)), draw(st.integers(1, 3)))
+        rename = np.array(draw(st.permutations(range(len(aux)))))  # old state o is rename[o]
+        inverse = np.argsort(rename)
+        return rename[next_state[inverse]], aux[inverse]
+    if shape == "many_actions":
+        n = draw(st.integers(1, max_states))
+        return random_system(
+            n, draw(st.integers(4, max_actions)), rng=draw(st.integers(0, 2**32 - 1)),
+            n_aux_values=draw(st.integers(1, 3)), n_blocks=draw(st.integers(1, n)),
+        )
+    if shape == "one_action":
+        return draw(deterministic_systems(max_states=max_states, max_actions=1))
+    if shape == "self_loops":
+        next_state, aux = draw(deterministic_systems(max_states=max_states))
+        loops = np.array(draw(st.lists(st.booleans(), min_size=next_state.size, max_size=next_state.size)))
+        states = np.repeat(np.arange(len(aux))[:, None], next_state.shape[1], axis=1)
+        return np.where(loops.reshape(next_state.shape), states, next_state), aux
+    next_state, aux = draw(deterministic_systems(max_states=max(1, max_states // 2)))
+    m, k = next_state.shape
+    n_extra = draw(st.integers(1, max_states - m)) if max_states > m else 0
+    extra_next = draw(st.lists(st.integers(0, m + n_extra - 1), min_size=n_extra * k, max_size=n_extra * k))
+    extra_aux = draw(st.lists(st.integers(0, 2), min_size=n_extra, max_size=n_extra))
+    return (
+        np.concatenate([next_state, np.array(extra_next, dtype=np.int64).reshape(n_extra, k)]),
+        np.concatenate([aux, np.array(extra_aux, dtype=np.int64)]),
+    )
 
 
 @st.composite
