@@ -17,7 +17,7 @@ M >= s I > 0 the two block LMIs are equivalent to their Schur complements, N x N
 
 .. math::
 
-    M - C^\top C \succeq 0, \qquad (1 - \lambda) M - A^\top M A \succeq 0,
+    M - C^\\top C \\succeq 0, \\qquad (1 - \\lambda) M - A^\\top M A \\succeq 0,
 
 same feasible set, same optimum; Clarabel's KKT system shrinks accordingly (about three
 times faster solves on unicycle pairs), and the DPP parameter map and the unpacking of cvxpy
