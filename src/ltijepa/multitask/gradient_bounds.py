@@ -354,19 +354,25 @@ def _bound_from_data(A, C, Z0, config: BisimConfig, program: BisimulationProgram
 
 
 def _golden_search(evaluate, refine: int) -> None:
-    """Grid over :data:`_LAM_GRID`, then golden section on the bracket around the best."""
+    """Grid over :data:`_LAM_GRID`, then golden section on the bracket around the best.
+
+    Each step keeps its inner point as one of the next step's two (the same point, not a
+    recomputation that may differ in the last bit), so ``refine`` steps cost refine + 1 solves.
+    """
     values = [evaluate(f) for f in _LAM_GRID]
     k = int(np.argmin(values))
     if not math.isfinite(values[k]):
         return
     grid = (0.0, *_LAM_GRID, 1.0)
     lo, hi = grid[k], grid[k + 2]
+    a, b = hi - _GOLDEN * (hi - lo), lo + _GOLDEN * (hi - lo)
     for _ in range(refine):
-        a, b = hi - _GOLDEN * (hi - lo), lo + _GOLDEN * (hi - lo)
         if evaluate(a) <= evaluate(b):
-            hi = b
+            hi, b = b, a
+            a = hi - _GOLDEN * (hi - lo)
         else:
-            lo = a
+            lo, a = a, b
+            b = lo + _GOLDEN * (hi - lo)
 
 
 def _check_pair(task_i: Task, task_j: Task) -> None:
