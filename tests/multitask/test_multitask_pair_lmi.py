@@ -9,7 +9,7 @@ import scipy.linalg
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ltijepa.errors import ParameterError
+from ltijepa.errors import DataError, ParameterError, ShapeError
 from ltijepa.lqr.families import sample_pendulums, sample_unicycles, scalar_pair
 from ltijepa.multitask import pair_lmi
 from ltijepa.multitask.gradient_bounds import (
@@ -93,3 +93,17 @@ def test_a_failed_direct_solve_falls_back_to_scs(monkeypatch):
 def test_unknown_solver_is_refused():
     with pytest.raises(ParameterError, match=r"solver == 'mosek', must be one of \('clarabel', 'cvxpy'\)"):
         BisimConfig(solver="mosek")
+
+
+def test_bad_pair_data_raise_specific_errors():
+    A, C, Z0 = np.eye(2) / 2, np.ones((1, 2)), np.eye(2)
+    with pytest.raises(ShapeError, match=r"A: expected shape \(2, 2\), found \(2, 3\)"):
+        bisimulation_pair_program(np.ones((2, 3)), C, Z0, 1e-8)
+    with pytest.raises(ShapeError, match=r"C: expected shape \('\*', 2\), found \(1, 3\)"):
+        bisimulation_pair_program(A, np.ones((1, 3)), Z0, 1e-8)
+    with pytest.raises(ShapeError, match=r"Z0: expected shape \(2, 2\), found \(3, 3\)"):
+        bisimulation_pair_program(A, C, np.eye(3), 1e-8)
+    with pytest.raises(DataError, match="C has non-finite entries"):
+        bisimulation_pair_program(A, np.array([[1.0, np.nan]]), Z0, 1e-8)
+    with pytest.raises(ParameterError, match="s_min == 0"):
+        bisimulation_pair_program(A, C, Z0, 0.0)

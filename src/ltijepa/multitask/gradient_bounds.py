@@ -51,10 +51,10 @@ pair (M, lam), so the bound does not depend on the solver's tolerances.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import cvxpy as cp
 import numpy as np
@@ -222,7 +222,7 @@ def build_bisimulation_program(n: int, p: int, *, s_min: float = 1e-8) -> Bisimu
     return BisimulationProgram(problem, A, C, Z0, one_minus_lam, M, u)
 
 
-@lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=32)
 def _cached_program(n: int, p: int, s_min: float) -> BisimulationProgram:
     return build_bisimulation_program(n, p, s_min=s_min)
 
@@ -313,19 +313,22 @@ def _bound_from_data(A, C, Z0, config: BisimConfig, program: BisimulationProgram
         )
     C, Z0 = C / c_scale, Z0 / z_scale
     direct = bisimulation_pair_program(A, C, Z0, config.s_min) if config.solver == "clarabel" else None
-    compiled: list[BisimulationProgram] = []  # the cvxpy program, its Parameters set on first use
+
+    @functools.cache
+    def cvxpy_program() -> BisimulationProgram:  # compiled, its Parameters set, on first use only
+        compiled = program or _cached_program(len(A) // 2, C.shape[0], config.s_min)
+        compiled.A.value, compiled.C.value, compiled.Z0.value = A, C, Z0
+        return compiled
 
     def solve(one_minus_lam: float) -> tuple[np.ndarray | None, str]:
         if direct is not None:
             M, status = direct.solve(one_minus_lam)
             if M is not None:
                 return M, status
-        if not compiled:
-            compiled.append(program or _cached_program(len(A) // 2, C.shape[0], config.s_min))
-            compiled[0].A.value, compiled[0].C.value, compiled[0].Z0.value = A, C, Z0
-        compiled[0].one_minus_lam.value = one_minus_lam
-        status = compiled[0].solve() if direct is None else compiled[0].solve(solvers=(cp.SCS,))
-        return compiled[0].M.value, status
+        compiled = cvxpy_program()
+        compiled.one_minus_lam.value = one_minus_lam
+        status = compiled.solve() if direct is None else compiled.solve(solvers=(cp.SCS,))
+        return compiled.M.value, status
 
     solved: dict[float, tuple] = {}
     statuses: dict[float, str] = {}

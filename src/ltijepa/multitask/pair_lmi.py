@@ -40,6 +40,8 @@ import clarabel
 import numpy as np
 import scipy.sparse as sp
 
+from ltijepa.checks import as_matrix, check_positive
+
 __all__ = ["PairLMIProgram", "symmetric_basis", "svec", "bisimulation_pair_program"]
 
 #: Clarabel statuses read as cvxpy's (the others are reported by their Clarabel names).
@@ -137,8 +139,19 @@ def bisimulation_pair_program(A: np.ndarray, C: np.ndarray, Z0: np.ndarray, s_mi
     PairLMIProgram
         x = (m, s, u): cones R_+ (s >= s_min), SOC (u + s, 2 tr(M Z_0), u - s), then the
         N x N PSD cones M - C^T C (17a), (1 - lam) M - A^T M A (17b) and M - s I.
+
+    Raises
+    ------
+    ShapeError
+        If A is not square or C, Z0 do not match its size (the message names the matrix).
+    DataError
+        If an entry is not finite.
+    ParameterError
+        If s_min <= 0.
     """
-    N = len(A)
+    N = len(as_matrix("A", A, (None, None)))
+    A, C, Z0 = as_matrix("A", A, (N, N)), as_matrix("C", C, (None, N)), as_matrix("Z0", Z0, (N, N))
+    s_min = check_positive("s_min", s_min)
     basis = symmetric_basis(N)
     nm = len(basis)
     s, u = nm, nm + 1
