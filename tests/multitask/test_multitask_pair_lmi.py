@@ -6,7 +6,7 @@ import cvxpy as cp
 import numpy as np
 import pytest
 import scipy.linalg
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from ltijepa.errors import DataError, ParameterError, ShapeError
@@ -61,6 +61,35 @@ def test_direct_program_has_the_optimum_of_the_cvxpy_program(sampler, seed):
             assert status == "optimal"
             u = float(np.trace(M @ Z0)) ** 2 / np.linalg.eigvalsh(M)[0]  # u = t^2 / s at the optimum
             assert u == pytest.approx(reference.u.value, rel=1e-6)
+
+
+@st.composite
+def normalised_data(draw):
+    """(A, C, Z0) of the program for N = 2n <= 6 (any A, not only block-diagonal): A of
+    spectral radius in [0.3, 0.95], C and Z0 > 0 of unit norm, and a fraction of (0, 1 - rho^2)."""
+    N, p = 2 * draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    A = draw(lqr_st.matrices(N, N, bound=1.0))
+    C = draw(lqr_st.matrices(p, N, bound=1.0))
+    assume(np.linalg.norm(C, 2) > 1e-3)
+    rho = max(abs(np.linalg.eigvals(A)))
+    assume(rho > 1e-3)
+    Z0 = draw(lqr_st.pd_matrices(N))
+    A = A * draw(st.floats(0.3, 0.95)) / rho
+    return A, C / np.linalg.norm(C, 2), Z0 / np.linalg.norm(Z0, 2), draw(st.floats(0.1, 0.9))
+
+
+@settings(max_examples=25, deadline=None)
+@given(normalised_data())
+def test_direct_optimum_equals_the_cvxpy_optimum_on_random_data(data):
+    A, C, Z0, fraction = data
+    one_minus_lam = 1.0 - fraction * (1.0 - max(abs(np.linalg.eigvals(A))) ** 2)
+    M, status = bisimulation_pair_program(A, C, Z0, 1e-8).solve(one_minus_lam)
+    reference = build_bisimulation_program(len(A) // 2, C.shape[0])
+    reference.A.value, reference.C.value, reference.Z0.value = A, C, Z0
+    reference.one_minus_lam.value = one_minus_lam
+    assume(reference.solve() == "optimal" and status == "optimal")
+    u = float(np.trace(M @ Z0)) ** 2 / max(np.linalg.eigvalsh(M)[0], 1e-8)
+    assert u == pytest.approx(reference.u.value, rel=1e-6)
 
 
 @pytest.mark.parametrize("sampler, seed", [(sample_pendulums, 1), (sample_unicycles, 2)])
