@@ -20,7 +20,10 @@ for a fixed lam (one solve per pair) and for the lam search of the chapter (grid
 section, about 13 solves per pair with the default ``--refine 4``). Prints the times, the
 ratio of each way against the compiled cvxpy program (new / old) and the largest relative
 difference of the certified bounds over the pairs, and writes JSON to
-``benchmarks/results/gradient_bounds.json``. Run from the repository root::
+``benchmarks/results/gradient_bounds.json``. The difference is the solvers' error, mostly the
+reference's: against solves at tolerance 1e-11 (190 unicycle pairs, seed 0) the direct way's
+certified bounds were within 7e-7 (lam search) and 5e-6 (fixed lam), the cvxpy way's within
+4e-6 and 2e-3. Run from the repository root::
 
     .venv/bin/python benchmarks/gradient_bounds.py [--tasks 20] [--seed 0] [--refine 4] [--rebuilt]
 """
