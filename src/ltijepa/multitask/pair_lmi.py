@@ -116,7 +116,8 @@ class PairLMIProgram:
 
 
 def _lmi_rows(blocks: np.ndarray) -> np.ndarray:
-    """-svec of the coefficient matrices (variables, k, k) of one LMI: its rows of A, (., variables)."""
+    """The rows of A of one LMI from its coefficient matrices (variables, k, k): -svec, transposed
+    to (k (k + 1) / 2, variables)."""
     return -svec(blocks).T
 
 
