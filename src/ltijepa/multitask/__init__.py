@@ -10,6 +10,8 @@ Sign convention throughout: u_t = -K x_t (as in :mod:`ltijepa.lqr`). Modules:
   (eps_A, eps_B, eps_Q, eps_R);
 - :mod:`~ltijepa.multitask.gradient_bounds`: the gradient-space bisimulation bounds
   b_ij(K) >= g_ij(K) from two LMIs (Stamouli et al. 2025);
+- :mod:`~ltijepa.multitask.pair_lmi`: those LMIs of one pair as Clarabel conic data, the
+  default solve of :mod:`~ltijepa.multitask.gradient_bounds`;
 - :mod:`~ltijepa.multitask.lifted_bounds`: the authors' lifted (vectorised) bound on g_ij(K)^2,
   as their multitask-LQG code computes it, and its tight variant;
 - :mod:`~ltijepa.multitask.performance`: the optimality-gap bounds of Theorems 2 and 3.

@@ -32,8 +32,12 @@ with A_ij = diag(A_K^(i), A_K^(j)) and the output matrix C = 2 [E_K^(i), -E_K^(j
 
 How it is computed [D]. For fixed lam, the smallest b over M is the convex program
 min u s.t. [[M, C^T], [C, I]] >= 0, [[(1 - lam) M, A_ij^T M], [M A_ij, M]] >= 0, M >= s I,
-s >= s_min, ||(2 tr(M Z_0), u - s)||_2 <= u + s, and b(lam) = sqrt(2 u) / lam. It is DPP in
-(A_ij, C, Z_0, 1 - lam): :func:`build_bisimulation_program` compiles it once and every pair
+s >= s_min, ||(2 tr(M Z_0), u - s)||_2 <= u + s, and b(lam) = sqrt(2 u) / lam. By default
+(``BisimConfig(solver="clarabel")``) its conic data are built once per pair with numpy and
+handed to Clarabel directly, only 1 - lam changing between solves
+(:mod:`~ltijepa.multitask.pair_lmi`); where Clarabel returns no solution, and with
+``solver="cvxpy"`` (the reference), the cvxpy program is solved: it is DPP in
+(A_ij, C, Z_0, 1 - lam), :func:`build_bisimulation_program` compiles it once and every pair
 and every lam re-solves it. lam is chosen by a 1-D search over (0, 1 - rho(A_ij)^2): a grid of
 fractions of the interval, refined by golden section (:class:`BisimConfig`;
 ``lam_fraction`` fixes it; the authors' LQG code fixes a quarter of its own interval
@@ -47,10 +51,10 @@ pair (M, lam), so the bound does not depend on the solver's tolerances.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import cvxpy as cp
 import numpy as np
@@ -60,9 +64,11 @@ from tqdm import tqdm
 from ltijepa.checks import check_count, check_positive, check_stabilizing
 from ltijepa.errors import ParameterError, ShapeError, SolverError
 from ltijepa.lqr.task import Task, spectral_radius
+from ltijepa.multitask.pair_lmi import bisimulation_pair_program
 
 __all__ = [
     "OUTPUTS",
+    "SOLVERS",
     "BisimConfig",
     "BisimulationProgram",
     "BisimulationBound",
@@ -76,6 +82,8 @@ __all__ = [
 
 #: The two output matrices C of the lifted pair (see the module docstring).
 OUTPUTS = ("difference", "blockdiag")
+#: How the program of a pair is solved: its conic data handed to Clarabel directly, or cvxpy.
+SOLVERS = ("clarabel", "cvxpy")
 #: Fractions of the feasible interval (0, 1 - rho^2) tried before the golden-section refinement.
 _LAM_GRID = (0.05, 0.2, 0.4, 0.6, 0.8, 0.9, 0.97, 0.995)
 _GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
@@ -93,10 +101,15 @@ class BisimConfig:
     """Golden-section steps after the grid :data:`_LAM_GRID` (search only)."""
     s_min: float = 1e-8
     """Lower bound on sigma_min(M) in the normalised problem (keeps M > 0 strictly)."""
+    solver: str = "clarabel"
+    """``"clarabel"``: the pair's conic data built directly (:mod:`~ltijepa.multitask.pair_lmi`),
+    the cvxpy program as fallback; ``"cvxpy"``: the compiled cvxpy program only (the reference)."""
 
     def __post_init__(self):
         if self.output not in OUTPUTS:
             raise ParameterError(f"output == {self.output!r}, must be one of {OUTPUTS}")
+        if self.solver not in SOLVERS:
+            raise ParameterError(f"solver == {self.solver!r}, must be one of {SOLVERS}")
         if self.lam_fraction is not None and not 0.0 < self.lam_fraction < 1.0:
             raise ParameterError(f"lam_fraction == {self.lam_fraction!r}, must be in (0, 1) or None")
         check_count("refine", self.refine, minimum=0)
@@ -126,21 +139,24 @@ class BisimulationProgram:
     u: cp.Variable
     """Epigraph variable: tr(M Z0)^2 / sigma_min(M) <= u."""
 
-    def solve(self) -> str:
+    def solve(self, solvers: tuple[str, ...] = (cp.CLARABEL, cp.SCS)) -> str:
         """Solve with Clarabel, falling back to SCS if Clarabel errs or returns no M.
 
+        ``solvers`` = ``(cp.SCS,)`` skips Clarabel (after the direct Clarabel solve failed).
         Returns the final ``problem.status`` (a string); ``M.value`` is None when no solver
         returned a solution.
         """
-        return _solve_with_fallback(self.problem, self.M, {"eps": 1e-5, "max_iters": 2000})
+        return _solve_with_fallback(self.problem, self.M, {"eps": 1e-5, "max_iters": 2000}, solvers=solvers)
 
 
 def _solve_with_fallback(problem: cp.Problem, M: cp.Variable, scs_options: dict, *,
-                         statuses: tuple[str, ...] | None = None) -> str:
-    """Solve with Clarabel, then SCS (``scs_options``) if Clarabel errs or returns no finite M
-    (or, with ``statuses``, a status outside them); returns the last status."""
+                         statuses: tuple[str, ...] | None = None,
+                         solvers: tuple[str, ...] = (cp.CLARABEL, cp.SCS)) -> str:
+    """Solve with the ``solvers`` in turn (Clarabel, then SCS with ``scs_options``) until one
+    returns a finite M (with ``statuses``, also a status among them); returns the last status."""
     status = "not solved"
-    for solver, options in ((cp.CLARABEL, {}), (cp.SCS, scs_options)):
+    for solver in solvers:
+        options = scs_options if solver == cp.SCS else {}
         try:
             with warnings.catch_warnings():  # inaccurate solutions are certified afterwards
                 warnings.simplefilter("ignore", UserWarning)
@@ -206,7 +222,7 @@ def build_bisimulation_program(n: int, p: int, *, s_min: float = 1e-8) -> Bisimu
     return BisimulationProgram(problem, A, C, Z0, one_minus_lam, M, u)
 
 
-@lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=32)
 def _cached_program(n: int, p: int, s_min: float) -> BisimulationProgram:
     return build_bisimulation_program(n, p, s_min=s_min)
 
@@ -289,24 +305,38 @@ def _bound_from_data(A, C, Z0, config: BisimConfig, program: BisimulationProgram
     if c_scale == 0.0:  # E_i = E_j = 0: the outputs coincide and the infimum over M is 0
         return BisimulationBound(0.0, None, math.nan, lam_max, "zero output", 0)
     z_scale = float(np.linalg.norm(Z0, 2))
-    if program is None:
-        program = _cached_program(len(A) // 2, C.shape[0], config.s_min)
-    if program.A.shape != A.shape or program.C.shape != C.shape:
+    if program is not None and (program.A.shape != A.shape or program.C.shape != C.shape):
         raise ShapeError(
             f"program: built for A {program.A.shape} and C {program.C.shape}, the pair needs "
             f"A {A.shape} and C {C.shape} (build_bisimulation_program(n, p) with n == "
             f"{len(A) // 2}, p == {C.shape[0]})"
         )
-    program.A.value, program.C.value, program.Z0.value = A, C / c_scale, Z0 / z_scale
+    C, Z0 = C / c_scale, Z0 / z_scale
+    direct = bisimulation_pair_program(A, C, Z0, config.s_min) if config.solver == "clarabel" else None
+
+    @functools.cache
+    def cvxpy_program() -> BisimulationProgram:  # compiled, its Parameters set, on first use only
+        compiled = program or _cached_program(len(A) // 2, C.shape[0], config.s_min)
+        compiled.A.value, compiled.C.value, compiled.Z0.value = A, C, Z0
+        return compiled
+
+    def solve(one_minus_lam: float) -> tuple[np.ndarray | None, str]:
+        if direct is not None:
+            M, status = direct.solve(one_minus_lam)
+            if M is not None:
+                return M, status
+        compiled = cvxpy_program()
+        compiled.one_minus_lam.value = one_minus_lam
+        status = compiled.solve() if direct is None else compiled.solve(solvers=(cp.SCS,))
+        return compiled.M.value, status
+
     solved: dict[float, tuple] = {}
     statuses: dict[float, str] = {}
 
     def evaluate(fraction: float) -> float:
         if fraction not in solved:
-            program.one_minus_lam.value = 1.0 - fraction * lam_max
-            statuses[fraction] = program.solve()
-            M = program.M.value
-            certificate = None if M is None else _certify(M, A, C / c_scale, Z0 / z_scale)
+            M, statuses[fraction] = solve(1.0 - fraction * lam_max)
+            certificate = None if M is None else _certify(M, A, C, Z0)
             solved[fraction] = certificate if certificate is not None else (math.inf, None, math.nan)
         return solved[fraction][0]
 
@@ -327,19 +357,25 @@ def _bound_from_data(A, C, Z0, config: BisimConfig, program: BisimulationProgram
 
 
 def _golden_search(evaluate, refine: int) -> None:
-    """Grid over :data:`_LAM_GRID`, then golden section on the bracket around the best."""
+    """Grid over :data:`_LAM_GRID`, then golden section on the bracket around the best.
+
+    Each step keeps its inner point as one of the next step's two (the same point, not a
+    recomputation that may differ in the last bit), so ``refine`` steps cost refine + 1 solves.
+    """
     values = [evaluate(f) for f in _LAM_GRID]
     k = int(np.argmin(values))
     if not math.isfinite(values[k]):
         return
     grid = (0.0, *_LAM_GRID, 1.0)
     lo, hi = grid[k], grid[k + 2]
+    a, b = hi - _GOLDEN * (hi - lo), lo + _GOLDEN * (hi - lo)
     for _ in range(refine):
-        a, b = hi - _GOLDEN * (hi - lo), lo + _GOLDEN * (hi - lo)
         if evaluate(a) <= evaluate(b):
-            hi = b
+            hi, b = b, a
+            a = hi - _GOLDEN * (hi - lo)
         else:
-            lo = a
+            lo, a = a, b
+            b = lo + _GOLDEN * (hi - lo)
 
 
 def _check_pair(task_i: Task, task_j: Task) -> None:
@@ -390,7 +426,8 @@ def bisimulation_bound(
     config : BisimConfig, optional
         Output matrix and lam rule; default :class:`BisimConfig()`.
     program : BisimulationProgram, optional
-        A compiled program of matching sizes to re-solve; default one cached per (n, p).
+        A compiled cvxpy program of matching sizes, solved with ``config.solver == "cvxpy"`` and
+        where the direct Clarabel solve fails; default one cached per (n, p).
 
     Returns
     -------
@@ -501,7 +538,8 @@ def pairwise_bisimulation_bounds(
         A gain stabilizing every task.
     config : BisimConfig, optional
     program : BisimulationProgram, optional
-        A compiled program to re-solve (default: the cached one for the sizes).
+        A compiled cvxpy program to re-solve with ``config.solver == "cvxpy"`` and as the
+        fallback (default: the cached one for the sizes).
     progress : bool
         Show a tqdm bar over the pairs.
 

@@ -107,7 +107,6 @@ class LiftedProgram:
         """
         return _solve_with_fallback(self.problem, self.M, {"eps": 1e-6, "max_iters": 20000},
                                     statuses=("optimal", "optimal_inaccurate"))
-        return status
 
 
 def build_lifted_program(F: np.ndarray, H: np.ndarray, W: np.ndarray) -> LiftedProgram:
