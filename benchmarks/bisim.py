@@ -9,7 +9,8 @@ and 4 actions, it times, on one core:
   return_inverse=True)`` (one sort of the ``n |A|`` successor entries: what the machine does
   at the moment, so that runs on loaded machines compare by ratio), and the earlier
   implementation, ``largest_bisimulation`` of ``src/ltijepa/bisim/refinement.py`` at the git
-  revision ``--earlier`` (``main`` by default; skipped when git or the revision is missing);
+  revision ``--earlier`` (by default 9f8517d, the refinement before the speed-up of issue 19; skipped
+  when git or the revision is missing);
 - baselines measured in the same run: the same function with ``method="signature"`` (rounds
   only) and ``method="hopcroft"``, the dense fixed point of Def. 1 (``least_fixed_point``,
   up to its size limit), BisPy 0.2.2 (Paige-Tarjan) and automata-lib (Hopcroft DFA
@@ -24,7 +25,7 @@ Every baseline and the earlier implementation must return the same partition as 
 ``benchmarks/results/bisim.json``.
 
 Usage: ``python benchmarks/bisim.py [--max-n 1000000] [--timeout 60] [--repeats 3]
-[--earlier main] [--baselines signature hopcroft fixed_point bispy automata]``. The full run takes about 15-20
+[--earlier 9f8517d] [--baselines signature hopcroft fixed_point bispy automata]``. The full run takes about 15-20
 minutes on 2 cores, most of it in the peers' runs and their 60-second timeouts;
 ``--max-n 100000 --timeout 20`` takes a few minutes.
 """
@@ -116,6 +117,11 @@ def best_of(function, repeats: int):
     return min(times), min(cpu), result
 
 
+#: The revision whose ``bisim/refinement.py`` is timed beside ours by default: the last one
+#: before the keyed signature rounds and the block work list (issue 19).
+EARLIER = "9f8517d"
+
+
 def load_earlier(revision: str, directory: str):
     """``largest_bisimulation`` of ``src/ltijepa/bisim/refinement.py`` at a git revision,
     imported from a copy in ``directory``; ``None`` when git or the revision is missing."""
@@ -179,8 +185,9 @@ def main(argv=None) -> int:
     parser.add_argument("--max-n", type=int, default=10**6, help="largest number of states")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per baseline run")
     parser.add_argument("--repeats", type=int, default=3, help="runs of ours per size")
-    parser.add_argument("--earlier", default="main",
-                        help="git revision of the earlier implementation timed beside ours")
+    parser.add_argument("--earlier", default=EARLIER,
+                        help="git revision of the earlier implementation timed beside ours "
+                             "(default: the refinement before the keyed signature rounds)")
     parser.add_argument("--baselines", nargs="*", default=list(BASELINES), choices=BASELINES,
                         help="baselines to run (default: all)")
     args = parser.parse_args(argv)
