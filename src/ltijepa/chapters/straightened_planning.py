@@ -408,10 +408,8 @@ def gd_convergence(model: LatentWorldModel, starts, goals, config: Config, *, se
 
     Parameters
     ----------
-    model : LatentWorldModel
-        The world model planned in.
-    starts, goals : array, shape (B, 2)
-        Positions.
+    model, starts, goals
+        As in :func:`~ltijepa.chapters.straightened_planning.timed_maze_runs`.
     config : Config
         ``maze``, ``gradient`` and ``evaluation.horizon``.
     seed : int
