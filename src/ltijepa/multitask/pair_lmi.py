@@ -72,6 +72,11 @@ def svec(S: np.ndarray) -> np.ndarray:
     """The svec of Clarabel's PSD triangle cone: upper triangle of the last two axes, column by
     column, off-diagonal entries times sqrt 2 (so svec(X) . svec(Y) = tr(X Y)).
 
+    Parameters
+    ----------
+    S : numpy.ndarray, shape (..., N, N)
+        Symmetric matrices (only the upper triangle is read).
+
     >>> svec(np.array([[1.0, 2.0], [2.0, 3.0]])).round(6).tolist()
     [1.0, 2.828427, 3.0]
     """
@@ -101,7 +106,13 @@ class PairLMIProgram:
 
     def solve(self, one_minus_lam: float) -> tuple[np.ndarray | None, str]:
         """(M, status) at 1 - lam; M is None unless Clarabel solved or almost solved with a
-        finite x (status then names Clarabel's)."""
+        finite x (status then names Clarabel's).
+
+        Parameters
+        ----------
+        one_minus_lam : float
+            1 - lambda, the decay factor of the second LMI ``(1 - lam) M - A^T M A >= 0``.
+        """
         A = self.A_0.copy()
         A.data = self.A_0.data + one_minus_lam * self.A_1.data
         settings = clarabel.DefaultSettings()
