@@ -1,5 +1,6 @@
 """Conventions of the committed repository: clean notebooks, toc, lock, README."""
 
+import ast
 import subprocess
 from pathlib import Path
 
@@ -32,6 +33,39 @@ def test_committed_notebook_has_no_outputs_and_one_parameters_cell(notebook):
     assert not with_outputs, f"{notebook.name}: cells {with_outputs} have outputs; commit notebooks stripped"
     check_notebook(notebook)  # exactly one `parameters` cell defining profile and seed
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# "), "first cell must be the title"
+
+
+def figure_cell_problems(source: str) -> list[str]:
+    """Why a code cell with ``mystnb.figure`` metadata would not publish as exactly one figure:
+    MyST-NB wraps *every* output of such a cell in a figure of the cell's name, so a claim's
+    display, a print or a trailing expression becomes a second figure with the same target
+    (Sphinx: "Duplicate explicit target name", which fails the build)."""
+    tree = ast.parse(source)
+    calls = [ast.unparse(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)]
+    problems = [f"calls {name}" for name in calls if name.startswith("claims.") or name in ("print", "display")]
+    if calls.count("plt.show") != 1:
+        problems.append(f"shows {calls.count('plt.show')} figures, must show one")
+    last = tree.body[-1] if tree.body else None
+    if isinstance(last, ast.Expr) and not (isinstance(last.value, ast.Call) and ast.unparse(last.value.func) == "plt.show"):
+        problems.append("ends in an expression (its value is displayed)")
+    return problems
+
+
+def test_a_figure_cell_with_a_claim_or_a_value_is_caught():
+    assert figure_cell_problems("fig = 1\nplt.show()") == []
+    assert figure_cell_problems("plt.show()\nclaims.theorem('x', True)") == [
+        "calls claims.theorem", "ends in an expression (its value is displayed)"]
+    assert figure_cell_problems("plt.show()\n{'a': 1}") == ["ends in an expression (its value is displayed)"]
+    assert figure_cell_problems("x = 1") == ["shows 0 figures, must show one"]
+
+
+@pytest.mark.parametrize("notebook", committed_notebooks(), ids=lambda p: p.stem)
+def test_every_figure_cell_outputs_one_figure(notebook):
+    nb = nbformat.read(notebook, as_version=4)
+    problems = {i + 1: found for i, c in enumerate(nb.cells)
+                if c.cell_type == "code" and c.metadata.get("mystnb", {}).get("figure")
+                and (found := figure_cell_problems(c.source))}
+    assert not problems, f"{notebook.name}: figure cells (1-based) that would publish more than one figure: {problems}"
 
 
 def test_toc_lists_exactly_the_notebooks():
